@@ -1,0 +1,3 @@
+"""Luneo: multi-tenant product personalization — validate, preview, snapshot, sell, produce."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,173 @@
+"""FastAPI application factory: routers of every domain, the middleware stack, lifespan."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import select
+
+from luneo import __version__
+from luneo.platform.config import Settings, get_settings
+from luneo.platform.database import get_db
+from luneo.platform.errors import install_error_handlers
+from luneo.platform.health import router as health_router
+from luneo.platform.idempotency import DatabaseIdempotencyStore, IdempotencyMiddleware, RedisIdempotencyStore
+from luneo.platform.logging import configure_logging
+from luneo.platform.middleware import BodyLimitMiddleware, DynamicCorsMiddleware, RequestContextMiddleware
+from luneo.platform.ratelimit import RateLimitMiddleware
+from luneo.platform.tenancy import bind_system
+
+API_PREFIX = "/api/v1"
+
+# Every domain exposes `router` in its api module; mounted under /api/v1 in this order.
+DOMAIN_APIS = [
+    "luneo.tenancy.api",
+    "luneo.catalog.api",
+    "luneo.designs.api",
+    "luneo.rendering.api",
+    "luneo.commerce.api",
+    "luneo.payments.api",
+    "luneo.manufacturing.api",
+    "luneo.credits.api",
+    "luneo.billing.api",
+    "luneo.ai.api",
+    "luneo.notifications.api",
+    "luneo.widget.api",
+]
+# Routers mounted at the root (signed file downloads, hosted pages).
+ROOT_ROUTERS = ["luneo.platform.storage:files_router", "luneo.payments.pages:router", "luneo.widget.pages:router"]
+
+
+def _import_router(spec: str) -> APIRouter | None:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None  # domain not built yet
+        raise
+    return getattr(module, attr or "router", None)
+
+
+class _OriginCache:
+    """Origins any brand allows (refreshed every 10 s) for CORS preflights."""
+
+    def __init__(self) -> None:
+        self._origins: frozenset[str] = frozenset()
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, origin: str) -> bool:
+        if time.monotonic() - self._at > 10:
+            with self._lock:
+                if time.monotonic() - self._at > 10:
+                    self._origins = self._load()
+                    self._at = time.monotonic()
+        return origin in self._origins
+
+    def _load(self) -> frozenset[str]:
+        from luneo.tenancy.models import ApiKey, Brand
+
+        origins: set[str] = set()
+        try:
+            with get_db().transaction(write=False) as s:
+                bind_system(s)
+                for (values,) in s.execute(select(Brand.allowed_origins)):
+                    origins.update(values or [])
+                for (values,) in s.execute(select(ApiKey.allowed_origins).where(ApiKey.revoked_at.is_(None))):
+                    origins.update(values or [])
+        except Exception:  # noqa: BLE001 - before migrations there is nothing to allow
+            return frozenset()
+        return frozenset(origins)
+
+
+def create_app(settings: Settings | None = None, *, start_workers: bool | None = None) -> FastAPI:
+    """Build the ASGI app. `start_workers` runs in-process job threads (embedded mode)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if settings.sentry_dsn is not None:
+        import sentry_sdk
+
+        sentry_sdk.init(dsn=settings.sentry_dsn.get_secret_value(), send_default_pii=False)
+    run_workers = settings.run_worker_in_process and not settings.redis_url if start_workers is None else start_workers
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runtime: Any = None
+        if run_workers:
+            from luneo.platform import jobs
+
+            _load_task_modules()
+            runtime = jobs.start_in_process_runtime(get_db())
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                from luneo.platform import jobs
+
+                jobs.stop_in_process_runtime()
+
+    app = FastAPI(
+        title="Luneo API",
+        version=__version__,
+        description="Product personalization: validate, preview, snapshot, sell and produce.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    api = APIRouter(prefix=API_PREFIX)
+    for spec in DOMAIN_APIS:
+        router = _import_router(spec)
+        if router is not None:
+            api.include_router(router)
+    app.include_router(api)
+    for spec in ROOT_ROUTERS:
+        router = _import_router(spec)
+        if router is not None:
+            app.include_router(router)
+
+    store: Any = (RedisIdempotencyStore(settings.redis_url, settings.idempotency_ttl_s) if settings.redis_url
+                  else DatabaseIdempotencyStore(get_db(), settings.idempotency_ttl_s))
+    # Added innermost first: request context is the outermost layer.
+    app.add_middleware(IdempotencyMiddleware, store=store, settings=settings)
+    app.add_middleware(RateLimitMiddleware, per_key=settings.rate_limit_key, per_ip=settings.rate_limit_ip,
+                       redis_url=settings.redis_url)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_bytes=settings.max_json_body_bytes)
+    app.add_middleware(DynamicCorsMiddleware, origins_provider=_OriginCache())
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+TASK_MODULES = [
+    "luneo.notifications.tasks",
+    "luneo.rendering.tasks",
+    "luneo.manufacturing.tasks",
+    "luneo.ai.tasks",
+    "luneo.webhooks.tasks",
+    "luneo.catalog.tasks",
+]
+
+
+def _load_task_modules() -> None:
+    for name in TASK_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not (exc.name and name.startswith(exc.name)):
+                raise
+
+
+def load_domain_modules() -> None:
+    """Import every domain's models, tasks and event subscribers (CLI, worker, migrations)."""
+    from luneo import models  # noqa: F401
+
+    _load_task_modules()

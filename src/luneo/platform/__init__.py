@@ -1,0 +1,1 @@
+"""Cross-cutting platform: config, database, auth, tenancy guard, jobs, storage, middleware."""

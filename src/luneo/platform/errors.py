@@ -1,0 +1,136 @@
+"""RFC 9457 problem details: one exception type and the handlers that render every error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("luneo.errors")
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    402: "payment_required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+class Problem(Exception):
+    """An error the API answers as `application/problem+json` with a stable `code`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or code)
+        self.status = status
+        self.code = code
+        self.title = title or code.replace("_", " ").capitalize()
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://luneo.app/problems/{self.code.replace('_', '-')}",
+            "title": self.title,
+            "status": self.status,
+            "code": self.code,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+class NotFound(Problem):
+    """404 — also the answer for another brand's id (never reveal it exists)."""
+
+    def __init__(self, what: str = "resource", ident: str | None = None) -> None:
+        detail = f"{what} {ident} not found" if ident else f"{what} not found"
+        super().__init__(404, "not_found", detail, title="Not found")
+
+
+class Conflict(Problem):
+    def __init__(self, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(409, code, detail, **extra)
+
+
+class Invalid(Problem):
+    """422 with field-level errors or rule violations."""
+
+    def __init__(self, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(422, code, detail, **extra)
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    instance = request.url.path if request is not None else None
+    headers = dict(problem.headers)
+    rid = getattr(request.state, "request_id", None) if request is not None else None
+    body = problem.body(instance)
+    if rid:
+        body["request_id"] = rid
+    return JSONResponse(body, status_code=problem.status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append({"loc": loc, "field": ".".join(loc[1:]) or loc[0] if loc else "", "type": err.get("type"),
+                    "message": err.get("msg")})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error becomes a problem response: ours, HTTP errors, validation, and the unexpected."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        json_error = any(e["type"] == "json_invalid" for e in errors)
+        problem = Problem(
+            422 if not json_error else 400,
+            "validation_error" if not json_error else "malformed_json",
+            "The request body or parameters are invalid." if not json_error else "The body is not valid JSON.",
+            errors=errors,
+        )
+        return problem_response(problem, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(Problem(exc.status_code, code, detail, headers=dict(exc.headers or {})), request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return problem_response(Problem(500, "internal_error", "An unexpected error occurred."), request)

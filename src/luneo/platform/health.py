@@ -1,0 +1,59 @@
+"""Liveness (`/healthz`) and readiness (`/readyz`: database, Redis, storage)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from luneo.platform.config import get_settings
+from luneo.platform.database import get_db
+from luneo.platform.metrics import render_metrics
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+def _check(fn: Any) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        fn()
+        return {"ok": True, "ms": round((time.perf_counter() - start) * 1000, 2)}
+    except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+        return {"ok": False, "error": type(exc).__name__}
+
+
+@router.get("/readyz")
+def readyz() -> JSONResponse:
+    """Every dependency answers: 200, else 503 with which one failed."""
+    settings = get_settings()
+
+    def db() -> None:
+        with get_db().engine.connect() as conn:
+            conn.execute(text("select 1"))
+
+    checks = {"database": _check(db)}
+    if settings.redis_url:
+        import redis
+
+        checks["redis"] = _check(lambda: redis.Redis.from_url(settings.redis_url, socket_timeout=2).ping())
+    from luneo.platform.storage import get_storage
+
+    checks["storage"] = _check(lambda: get_storage().exists("healthcheck/none"))
+    ok = all(c["ok"] for c in checks.values())
+    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics")
+def metrics() -> Response:
+    """Prometheus exposition."""
+    data, ctype = render_metrics()
+    return Response(content=data, media_type=ctype)

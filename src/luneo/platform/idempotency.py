@@ -1,0 +1,215 @@
+"""`Idempotency-Key` on mutations: same key + same body replays the stored response; same
+key + different body → 422; same key while the first is still running → 409.
+
+Keys are scoped per credential and kept 24 h, in the database (embedded default) or in
+Redis when configured. A 5xx outcome is not stored, so the client can retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any, Literal, Protocol
+
+import anyio
+import jwt
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from luneo.platform.asgi import ASGIApp, Message, Receive, Scope, Send, header, read_body, replay_receive, send_problem
+from luneo.platform.clock import as_utc, utcnow
+from luneo.platform.config import Settings
+from luneo.platform.database import Database
+from luneo.platform.models import IdempotencyRecord
+from luneo.platform.security import decode_access_token
+
+METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+Outcome = Literal["new", "replay", "mismatch", "in_flight"]
+
+
+class StoredResponse(dict[str, Any]):
+    """{status, headers: [[k, v]], body_b64}"""
+
+
+class IdempotencyStore(Protocol):
+    def begin(self, scope: str, key: str, method: str, path: str, req_hash: str) -> tuple[Outcome, StoredResponse | None]: ...
+    def finish(self, scope: str, key: str, response: StoredResponse) -> None: ...
+    def abandon(self, scope: str, key: str) -> None: ...
+
+
+class DatabaseIdempotencyStore:
+    """Records in `idempotency_keys`; the unique (scope, key) constraint is the lock."""
+
+    def __init__(self, db: Database, ttl_s: int) -> None:
+        self.db, self.ttl_s = db, ttl_s
+
+    def begin(self, scope: str, key: str, method: str, path: str, req_hash: str) -> tuple[Outcome, StoredResponse | None]:
+        now = utcnow()
+        for _ in range(3):
+            try:
+                with self.db.transaction() as s:
+                    existing = s.execute(
+                        select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+                    ).scalar_one_or_none()
+                    if existing is not None and as_utc(existing.expires_at) < now:
+                        s.delete(existing)
+                        s.flush()
+                        existing = None
+                    if existing is None:
+                        s.add(IdempotencyRecord(scope=scope, key=key, method=method, path=path, request_hash=req_hash,
+                                                created_at=now, expires_at=now + timedelta(seconds=self.ttl_s)))
+                        return "new", None
+                    if existing.request_hash != req_hash:
+                        return "mismatch", None
+                    if existing.status != "done":
+                        return "in_flight", None
+                    return "replay", StoredResponse(
+                        status=existing.response_status, headers=existing.response_headers or {},
+                        body_b64=base64.b64encode(existing.response_body or b"").decode(),
+                    )
+            except IntegrityError:
+                continue  # a concurrent request inserted first: read its row
+        return "in_flight", None
+
+    def finish(self, scope: str, key: str, response: StoredResponse) -> None:
+        with self.db.transaction() as s:
+            rec = s.execute(
+                select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+            ).scalar_one_or_none()
+            if rec is not None:
+                rec.status = "done"
+                rec.response_status = response["status"]
+                rec.response_headers = response["headers"]
+                rec.response_body = base64.b64decode(response["body_b64"])
+
+    def abandon(self, scope: str, key: str) -> None:
+        with self.db.transaction() as s:
+            s.execute(delete(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key))
+
+    def purge_expired(self) -> int:
+        with self.db.transaction() as s:
+            return s.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < utcnow())).rowcount  # type: ignore[attr-defined,no-any-return]
+
+
+class RedisIdempotencyStore:
+    """Records as Redis strings with a TTL; `SET NX` is the lock."""
+
+    def __init__(self, redis_url: str, ttl_s: int) -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(redis_url)
+        self.ttl_s = ttl_s
+
+    def _k(self, scope: str, key: str) -> str:
+        return "luneo:idem:" + hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()
+
+    def begin(self, scope: str, key: str, method: str, path: str, req_hash: str) -> tuple[Outcome, StoredResponse | None]:
+        k = self._k(scope, key)
+        if self.redis.set(k, json.dumps({"hash": req_hash, "status": "in_flight"}), nx=True, ex=self.ttl_s):
+            return "new", None
+        raw = self.redis.get(k)
+        if raw is None:
+            return self.begin(scope, key, method, path, req_hash)
+        rec = json.loads(raw)
+        if rec["hash"] != req_hash:
+            return "mismatch", None
+        if rec["status"] != "done":
+            return "in_flight", None
+        return "replay", StoredResponse(rec["response"])
+
+    def finish(self, scope: str, key: str, response: StoredResponse) -> None:
+        k = self._k(scope, key)
+        raw = self.redis.get(k)
+        rec = json.loads(raw) if raw else {}
+        rec.update(status="done", response=dict(response))
+        self.redis.set(k, json.dumps(rec), ex=self.ttl_s)
+
+    def abandon(self, scope: str, key: str) -> None:
+        self.redis.delete(self._k(scope, key))
+
+
+def credential_scope(settings: Settings, scope: Scope) -> str | None:
+    """Who owns an idempotency key: the API key, or the verified user in their brand."""
+    auth = header(scope, b"authorization") or ""
+    kind, _, token = auth.partition(" ")
+    token = token.strip()
+    if kind.lower() != "bearer" or not token:
+        return None
+    if token.startswith(("pk_", "sk_")):
+        return "key:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+    try:
+        claims = decode_access_token(settings, token)
+    except jwt.PyJWTError:
+        return "tok:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+    brand = header(scope, b"x-brand-id") or claims.get("brand") or ""
+    return f"usr:{claims['sub']}:{brand}"
+
+
+class IdempotencyMiddleware:
+    """Applies the Idempotency-Key contract to POST/PUT/PATCH/DELETE under /api/."""
+
+    def __init__(self, app: ASGIApp, *, store: IdempotencyStore, settings: Settings) -> None:
+        self.app, self.store, self.settings = app, store, settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        if key is None or scope["method"] not in METHODS or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        rid = scope.get("state", {}).get("request_id")
+        if not (1 <= len(key) <= 255) or not key.isprintable():
+            await send_problem(send, 422, "invalid_idempotency_key", "Idempotency-Key must be 1–255 printable characters.",
+                               request_id=rid)
+            return
+        owner = credential_scope(self.settings, scope)
+        if owner is None:
+            await self.app(scope, receive, send)  # unauthenticated: the route answers 401
+            return
+        body = scope.get("state", {}).get("raw_body")
+        if body is None:
+            body = await read_body(receive, self.settings.max_body_bytes) or b""
+        digest = hashlib.sha256(
+            b"\x00".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body])
+        ).hexdigest()
+        outcome, stored = await anyio.to_thread.run_sync(
+            self.store.begin, owner, key, scope["method"], scope["path"], digest
+        )
+        if outcome == "mismatch":
+            await send_problem(send, 422, "idempotency_key_reused",
+                               "This Idempotency-Key was used with a different request.", request_id=rid)
+            return
+        if outcome == "in_flight":
+            await send_problem(send, 409, "idempotency_key_in_flight",
+                               "A request with this Idempotency-Key is still being processed.", request_id=rid)
+            return
+        if outcome == "replay" and stored is not None:
+            headers = [(k.encode(), v.encode()) for k, v in stored["headers"]] + [(b"idempotent-replayed", b"true")]
+            await send({"type": "http.response.start", "status": stored["status"], "headers": headers})
+            await send({"type": "http.response.body", "body": base64.b64decode(stored["body_b64"])})
+            return
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": []}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = [
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])
+                    if k.lower() not in (b"x-request-id", b"content-length")
+                ]
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive(body), capture)
+        except BaseException:
+            await anyio.to_thread.run_sync(self.store.abandon, owner, key)
+            raise
+        if captured["status"] >= 500:
+            await anyio.to_thread.run_sync(self.store.abandon, owner, key)
+            return
+        response = StoredResponse(status=captured["status"], headers=captured["headers"],
+                                  body_b64=base64.b64encode(b"".join(captured["body"])).decode())
+        await anyio.to_thread.run_sync(self.store.finish, owner, key, response)

@@ -1,0 +1,68 @@
+"""The demo brand: an owner, a `pk_` and an `sk_` key, and (when built) the demo catalog."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from typing import Any
+
+from sqlalchemy import select
+
+from luneo.platform.config import Settings
+from luneo.platform.database import Database
+from luneo.platform.tenancy import bind_system, bind_tenant
+from luneo.tenancy import service
+from luneo.tenancy.models import Brand, User
+
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "owner@demo.luneo.local"
+DEMO_PASSWORD = "luneo-demo-2026"
+DEMO_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
+# Domains that add demo data: each module has `seed_demo(session, brand) -> None` (idempotent).
+DEMO_SEEDERS = ["luneo.catalog.seed"]
+
+
+def _credentials_file(settings: Settings) -> Any:
+    return settings.data_dir / "demo-credentials.json"
+
+
+def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
+    """Create the demo brand once; later runs return the same credentials (kept in the data dir)."""
+    path = _credentials_file(settings)
+    with db.transaction() as s:
+        bind_system(s)
+        brand = s.execute(select(Brand).where(Brand.slug == DEMO_SLUG)).scalar_one_or_none()
+        stored = json.loads(path.read_text()) if path.exists() else None
+        if brand is None or stored is None or stored.get("brand", {}).get("id") != (brand.id if brand else None):
+            if brand is None:
+                brand = service.create_brand(s, slug=DEMO_SLUG, name="Luneo Demo Atelier", allowed_origins=DEMO_ORIGINS)
+                brand.settings = {"primary_color": "#1f3a5f", "accent_color": "#c9a227"}
+                brand.production_email = "production@demo.luneo.local"
+            user = s.execute(select(User).where(User.email == DEMO_EMAIL)).scalar_one_or_none()
+            if user is None:
+                user = service.create_user(s, email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo Owner")
+            bind_tenant(s, brand.id)
+            service.add_member(s, brand_id=brand.id, user_id=user.id, role="owner")
+            _, pk = service.create_api_key(s, brand_id=brand.id, kind="publishable", name="demo widget",
+                                           allowed_origins=DEMO_ORIGINS)
+            _, sk = service.create_api_key(s, brand_id=brand.id, kind="secret", name="demo server")
+            stored = {
+                "brand": {"id": brand.id, "slug": brand.slug},
+                "owner": {"email": DEMO_EMAIL, "password": DEMO_PASSWORD},
+                "publishable_key": pk,
+                "secret_key": sk,
+            }
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(stored, indent=2))
+            os.chmod(path, 0o600)
+        bind_tenant(s, brand.id)
+        for name in DEMO_SEEDERS:
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name and name.startswith(exc.name):
+                    continue
+                raise
+            module.seed_demo(s, brand)
+    return stored

@@ -1,0 +1,1 @@
+"""Tenancy and identity: brands, users, memberships, API keys, sessions."""

@@ -1,0 +1,93 @@
+"""Tenancy tables: brands (the tenants), users, memberships, API keys, refresh tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from luneo.platform.database import Base, TenantMixin, TimestampMixin
+from luneo.platform.ids import new_id
+
+ROLES = ("owner", "admin", "editor", "production", "viewer")
+
+
+class Brand(TimestampMixin, Base):
+    """A tenant: a brand selling personalizable products."""
+
+    __tablename__ = "brands"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("brd"))
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
+    plan: Mapped[str] = mapped_column(sa.String(32), default="free")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    production_email: Mapped[str | None] = mapped_column(sa.String(320))
+
+
+class User(TimestampMixin, Base):
+    """A person who signs in (operators); global, linked to brands by memberships."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("usr"))
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    is_platform_admin: Mapped[bool] = mapped_column(default=False)
+    external_issuer: Mapped[str | None] = mapped_column(sa.String(255))
+    external_subject: Mapped[str | None] = mapped_column(sa.String(255))
+
+    __table_args__ = (sa.UniqueConstraint("external_issuer", "external_subject"),)
+
+
+class Membership(TimestampMixin, TenantMixin, Base):
+    """A user's role in a brand."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("mem"))
+    user_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+
+    __table_args__ = (
+        sa.UniqueConstraint("brand_id", "user_id"),
+        sa.CheckConstraint("role in ('owner','admin','editor','production','viewer')", name="role"),
+    )
+
+
+class ApiKey(TimestampMixin, TenantMixin, Base):
+    """A `pk_` (publishable, widget) or `sk_` (secret, server) key; only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("key"))
+    kind: Mapped[str] = mapped_column(sa.String(12))  # publishable | secret
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str | None] = mapped_column(sa.String(40))
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class RefreshToken(TimestampMixin, Base):
+    """A refresh token (hashed). Rotation: using one revokes it and issues the next in its family;
+    reusing a revoked one revokes the whole family (theft detection)."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("rt"))
+    user_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    brand_id: Mapped[str | None] = mapped_column(sa.String(40), sa.ForeignKey("brands.id", ondelete="CASCADE"))
+    family_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    replaced_by: Mapped[str | None] = mapped_column(sa.String(40))
