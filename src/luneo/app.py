@@ -147,23 +147,10 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
     return app
 
 
-TASK_MODULES = [
-    "luneo.notifications.tasks",
-    "luneo.rendering.tasks",
-    "luneo.manufacturing.tasks",
-    "luneo.ai.tasks",
-    "luneo.webhooks.tasks",
-    "luneo.catalog.tasks",
-]
-
-
 def _load_task_modules() -> None:
-    for name in TASK_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and name.startswith(exc.name)):
-                raise
+    from luneo.worker import import_task_modules
+
+    import_task_modules()
 
 
 def load_domain_modules() -> None:

@@ -58,7 +58,7 @@ def worker(threads: int = typer.Option(None, help="Worker threads (default from 
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Apply migrations up to REVISION (default head)."""
     from luneo.platform import migrate as m
 

@@ -8,11 +8,11 @@ hashed into `spec_hash`, so every byte that can change an output is covered by t
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SPEC_VERSION = "1.0"
+SPEC_VERSION: Final = "1.0"
 
 ProductionMethod = Literal["print", "engrave", "laser_cut", "embroider"]
 ZoneKind = Literal["text", "image", "colour"]

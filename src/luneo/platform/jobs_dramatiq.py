@@ -12,6 +12,7 @@ rows back. Whichever message arrives first claims the row; duplicates find it cl
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -131,13 +132,10 @@ class DramatiqRuntime:
         if self._worker is not None:
             self._worker.stop(timeout=int(timeout_s * 1000))
             self._worker = None
-            self.broker.emit_before("process_stop")
         for t in self._threads:
             t.join(timeout_s)
         self._threads = []
-        try:
+        with contextlib.suppress(redis.RedisError):
             self.redis.delete(self._liveness_key(self.worker_id))
-        except redis.RedisError:
-            pass
         self.broker.close()
         log.info("job_runtime_stopped", mode="dramatiq", worker_id=self.worker_id)

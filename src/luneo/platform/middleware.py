@@ -12,6 +12,7 @@ from luneo.platform.context import new_request_id, request_id_var
 from luneo.platform.metrics import HTTP_LATENCY
 
 log = structlog.get_logger("luneo.http")
+API_PREFIX = "/api/v1"
 
 
 class RequestContextMiddleware:
@@ -44,6 +45,8 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
+            if scope["path"].startswith(API_PREFIX) and not template.startswith(API_PREFIX) and route is not None:
+                template = API_PREFIX + template  # routers are included under the API prefix
             HTTP_LATENCY.labels(scope["method"], template, str(status_holder[0])).observe(elapsed)
             if template not in ("/metrics", "/healthz"):
                 log.info("request", method=scope["method"], path=scope["path"], route=template,

@@ -24,7 +24,7 @@ def alembic_config(settings: Settings | None = None, url: str | None = None) -> 
     return cfg
 
 
-def upgrade(revision: str = "head", *, url: str | None = None) -> None:
+def upgrade(revision: str = "heads", *, url: str | None = None) -> None:
     command.upgrade(alembic_config(url=url), revision)
 
 

@@ -1,0 +1,35 @@
+"""Shared helpers for bench scripts: percentiles and a table printer."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def percentiles(samples_s: list[float]) -> dict[str, float]:
+    """p50/p95/p99/mean in milliseconds."""
+    xs = sorted(samples_s)
+    if not xs:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "mean": 0.0}
+
+    def pct(p: float) -> float:
+        k = min(len(xs) - 1, max(0, round(p / 100 * (len(xs) - 1))))
+        return xs[k] * 1000
+
+    return {"p50": pct(50), "p95": pct(95), "p99": pct(99), "mean": statistics.fmean(xs) * 1000}
+
+
+def time_calls(fn: Callable[[], object], n: int, warmup: int = 3) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def line(name: str, st: dict[str, float], extra: str = "") -> str:
+    return f"{name:<44} p50 {st['p50']:8.3f} ms  p95 {st['p95']:8.3f} ms  p99 {st['p99']:8.3f} ms {extra}"

@@ -1,0 +1,1 @@
+"""AI design tools: local offline algorithms and remote providers, metered by credits."""

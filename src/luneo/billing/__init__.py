@@ -1,0 +1,1 @@
+"""Billing: plans, subscriptions, monthly credit grants and usage limits."""

@@ -1,0 +1,1 @@
+"""Catalog: products, personalization zones, brand fonts and uploaded assets."""

@@ -1,0 +1,150 @@
+# ruff: noqa: E501  (a data table: one product field group per line reads best)
+"""The demo catalog: six products whose zones and rules exercise the design engine.
+
+`seed_demo(session, brand)` is idempotent (products are matched by SKU) and runs in a
+session bound to the demo brand (`luneo seed demo`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from luneo.catalog import service
+from luneo.catalog.models import Product
+from luneo.catalog.schemas import ProductIn
+
+GOLD, SILVER, NAVY, BLACK, WHITE = "#c9a227", "#c0c0c0", "#1f3a5f", "#000000", "#ffffff"
+ROSE, FOREST, SKY = "#c2185b", "#2e7d32", "#4aa3df"
+PALETTE = [GOLD, NAVY, BLACK, WHITE, ROSE, FOREST, SKY]
+BLOCKED = ["fuck", "shit", "merde", "nazi"]
+TEXT_FONTS = ["fnt_sans", "fnt_serif", "fnt_script", "fnt_display"]
+
+
+def _text_rules(**kw: Any) -> dict[str, Any]:
+    return {"allowed_fonts": TEXT_FONTS, "blocked_words": BLOCKED, "auto_fit": True, **kw}
+
+
+DEMO_PRODUCTS: list[dict[str, Any]] = [
+    {
+        "sku": "DEMO-PENDANT", "name": "Engraved round pendant", "status": "active",
+        "description": "A 30 mm gold-plated disc, laser engraved: a name along the top and an initial.",
+        "price_cents": 3900, "currency": "EUR", "width_mm": 30, "height_mm": 30, "shape": "ellipse",
+        "production_method": "engrave", "min_stroke_mm": 0.1, "output_dpi": 1000, "background_color": GOLD,
+        "palette": [GOLD, SILVER], "model3d": {"kind": "procedural", "shape": "pendant", "print_material": "engrave"},
+        "zones": [
+            {"key": "arc_text", "label": "Name along the top", "kind": "text", "sort_order": 0, "role": "engrave",
+             "geometry": {"shape": "arc", "x_mm": 0, "y_mm": 0, "width_mm": 30, "height_mm": 30, "radius_mm": 11.0,
+                          "arc_angle_deg": 0, "arc_sweep_deg": 150},
+             "rules": {"allowed_fonts": ["fnt_sans", "fnt_serif", "fnt_script"], "blocked_words": BLOCKED,
+                       "max_chars": 18, "max_lines": 1, "min_font_pt": 5, "max_font_pt": 11, "auto_fit": True,
+                       "price_per_char_cents": 20},
+             "default_font": "fnt_serif", "default_color": BLACK},
+            {"key": "initial", "label": "Initial", "kind": "text", "sort_order": 1, "role": "engrave",
+             "geometry": {"shape": "rect", "x_mm": 9, "y_mm": 9, "width_mm": 12, "height_mm": 12},
+             "rules": {"allowed_fonts": ["fnt_sans", "fnt_serif", "fnt_script"], "max_chars": 1, "max_lines": 1,
+                       "allowed_chars": "ABCDEFGHIJKLMNOPQRSTUVWXYZÀÂÄÇÉÈÊËÎÏÔÖÙÛÜ", "min_font_pt": 14,
+                       "max_font_pt": 40, "auto_fit": True, "required": True},
+             "default_font": "fnt_script", "default_color": BLACK},
+        ],
+    },
+    {
+        "sku": "DEMO-MUG", "name": "Photo mug", "status": "active",
+        "description": "A white 330 ml ceramic mug, printed all around: a photo and a name.",
+        "price_cents": 1900, "currency": "EUR", "width_mm": 200, "height_mm": 90, "shape": "rect",
+        "production_method": "print", "min_image_dpi": 150, "background_color": WHITE, "palette": PALETTE,
+        "model3d": {"kind": "procedural", "shape": "mug", "print_material": "print"},
+        "zones": [
+            {"key": "photo", "label": "Photo", "kind": "image", "sort_order": 0,
+             "geometry": {"shape": "rect", "x_mm": 8, "y_mm": 8, "width_mm": 96, "height_mm": 74},
+             "rules": {"required": True, "price_flat_cents": 300}},
+            {"key": "name", "label": "Name", "kind": "text", "sort_order": 1,
+             "geometry": {"shape": "rect", "x_mm": 110, "y_mm": 25, "width_mm": 82, "height_mm": 40},
+             "rules": _text_rules(max_chars=20, max_lines=2, min_font_pt=10, max_font_pt=60,
+                                  allowed_colors=PALETTE),
+             "default_font": "fnt_display", "default_color": NAVY},
+        ],
+    },
+    {
+        "sku": "DEMO-TSHIRT", "name": "T-shirt front print", "status": "active",
+        "description": "Organic cotton T-shirt, direct-to-garment print on the front.",
+        "price_cents": 2500, "currency": "EUR", "width_mm": 300, "height_mm": 400, "shape": "rect",
+        "production_method": "print", "min_image_dpi": 150, "output_dpi": 300, "palette": PALETTE,
+        "zones": [
+            {"key": "photo", "label": "Your image", "kind": "image", "sort_order": 0,
+             "geometry": {"shape": "rect", "x_mm": 50, "y_mm": 30, "width_mm": 200, "height_mm": 230},
+             "rules": {"required": False, "price_flat_cents": 500}},
+            {"key": "slogan", "label": "Text", "kind": "text", "sort_order": 1,
+             "geometry": {"shape": "rect", "x_mm": 30, "y_mm": 280, "width_mm": 240, "height_mm": 80},
+             "rules": _text_rules(max_chars=40, max_lines=2, min_font_pt=18, max_font_pt=120, allowed_colors=PALETTE),
+             "default_font": "fnt_display", "default_color": BLACK},
+        ],
+    },
+    {
+        "sku": "DEMO-SIGN", "name": "Wooden sign", "status": "active",
+        "description": "A 6 mm birch plywood sign: outline laser cut, text engraved.",
+        "price_cents": 4500, "currency": "EUR", "width_mm": 300, "height_mm": 150, "shape": "rounded_rect",
+        "corner_radius_mm": 12, "production_method": "laser_cut", "min_stroke_mm": 0.2, "background_color": "#d7b98e",
+        "zones": [
+            {"key": "title", "label": "Main text", "kind": "text", "sort_order": 0, "role": "engrave",
+             "geometry": {"shape": "rect", "x_mm": 20, "y_mm": 20, "width_mm": 260, "height_mm": 70},
+             "rules": _text_rules(max_chars=24, max_lines=1, min_font_pt=24, max_font_pt=160, required=True),
+             "default_font": "fnt_serif", "default_color": BLACK},
+            {"key": "subtitle", "label": "Second line", "kind": "text", "sort_order": 1, "role": "engrave",
+             "geometry": {"shape": "rect", "x_mm": 40, "y_mm": 98, "width_mm": 220, "height_mm": 32},
+             "rules": _text_rules(max_chars=40, max_lines=1, min_font_pt=12, max_font_pt=60),
+             "default_font": "fnt_script", "default_color": BLACK},
+        ],
+    },
+    {
+        "sku": "DEMO-PHONE", "name": "Phone case", "status": "active",
+        "description": "A slim polycarbonate case, printed edge to edge.",
+        "price_cents": 2900, "currency": "EUR", "width_mm": 75, "height_mm": 155, "shape": "rounded_rect",
+        "corner_radius_mm": 9, "production_method": "print", "min_image_dpi": 200, "background_color": WHITE,
+        "palette": PALETTE, "model3d": {"kind": "procedural", "shape": "phone_case", "print_material": "print"},
+        "zones": [
+            {"key": "photo", "label": "Photo", "kind": "image", "sort_order": 0,
+             "geometry": {"shape": "rect", "x_mm": 0, "y_mm": 0, "width_mm": 75, "height_mm": 155},
+             "rules": {"required": True}},
+            {"key": "initials", "label": "Initials", "kind": "text", "sort_order": 1,
+             "geometry": {"shape": "rect", "x_mm": 10, "y_mm": 125, "width_mm": 55, "height_mm": 20},
+             "rules": _text_rules(max_chars=4, max_lines=1, min_font_pt=10, max_font_pt=48, allowed_colors=PALETTE),
+             "default_font": "fnt_serif", "default_color": WHITE},
+        ],
+    },
+    {
+        "sku": "DEMO-CARD", "name": "Business card", "status": "active",
+        "description": "85 × 55 mm, 400 g matte paper, printed in CMYK with 3 mm bleed.",
+        "price_cents": 3500, "currency": "EUR", "width_mm": 85, "height_mm": 55, "shape": "rect",
+        "production_method": "print", "bleed_mm": 3, "crop_marks": True, "color_mode": "cmyk",
+        "background_color": WHITE, "palette": [NAVY, BLACK, GOLD],
+        "model3d": {"kind": "procedural", "shape": "business_card", "print_material": "print"},
+        "zones": [
+            {"key": "name", "label": "Name", "kind": "text", "sort_order": 0,
+             "geometry": {"shape": "rect", "x_mm": 8, "y_mm": 16, "width_mm": 69, "height_mm": 11,
+                          "safe_inset_mm": 0.5},
+             "rules": {"allowed_fonts": ["fnt_sans", "fnt_serif", "fnt_mono"], "allowed_colors": [NAVY, BLACK],
+                       "max_chars": 40, "max_lines": 1, "min_font_pt": 8, "max_font_pt": 20, "required": True,
+                       "blocked_words": BLOCKED},
+             "default_font": "fnt_serif", "default_color": NAVY},
+            {"key": "title", "label": "Title", "kind": "text", "sort_order": 1,
+             "geometry": {"shape": "rect", "x_mm": 8, "y_mm": 30, "width_mm": 69, "height_mm": 8,
+                          "safe_inset_mm": 0.5},
+             "rules": {"allowed_fonts": ["fnt_sans", "fnt_serif", "fnt_mono"], "allowed_colors": [NAVY, BLACK, GOLD],
+                       "max_chars": 50, "max_lines": 1, "min_font_pt": 6, "max_font_pt": 12,
+                       "blocked_words": BLOCKED},
+             "default_font": "fnt_sans", "default_color": BLACK},
+        ],
+    },
+]
+
+
+def seed_demo(session: Session, brand: Any) -> None:
+    """Create the demo products that do not exist yet (matched by SKU) in `brand`."""
+    del brand  # the session is bound to it
+    existing = set(session.execute(select(Product.sku)).scalars())
+    for spec in DEMO_PRODUCTS:
+        if spec["sku"] not in existing:
+            service.create_product(session, ProductIn.model_validate(spec))

@@ -1,0 +1,1 @@
+"""AI credits: per-brand balance, append-only ledger, packs, operation costs and metering."""

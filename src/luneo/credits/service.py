@@ -1,0 +1,575 @@
+"""The credit ledger: balance and ledger change in one unit, concurrent debits never overspend.
+
+Every change is one conditional UPDATE of `credit_accounts` (`balance = balance - :n WHERE
+balance >= :n RETURNING balance` for debits) followed by the ledger INSERT carrying
+`balance_after`, both inside a SAVEPOINT of the caller's transaction. PostgreSQL row-locks
+the account on the UPDATE; SQLite write transactions start with BEGIN IMMEDIATE. A reference
+is unique per brand: a second use (a replayed webhook, a retried job) rolls the SAVEPOINT
+back — balance included — and returns the transaction already recorded.
+
+References used by Luneo: `usage:<usg_…>` (metering), `refund:<reference>` (refund of a usage),
+`purchase:<cbuy_…>` (a credit pack checkout), `grant:signup:<brand_id>`, `grant:invoice:<invoice_id>`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from luneo.credits import cache
+from luneo.credits.models import CreditAccount, CreditPack, CreditTransaction
+from luneo.platform.clock import utcnow
+from luneo.platform.errors import NotFound, Problem
+from luneo.platform.ids import new_id
+
+log = structlog.get_logger("luneo.credits")
+
+BUY_URL = "/api/v1/credits/packs"
+LOW_BALANCE_RATIO = 0.2
+DEFAULT_PACKS: tuple[tuple[str, int, int, str], ...] = (
+    ("pack_100", 100, 1900, "EUR"),
+    ("pack_500", 500, 7900, "EUR"),
+    ("pack_1000", 1000, 13900, "EUR"),
+)
+_NO_SYNC = {"synchronize_session": False}
+
+
+class InsufficientCredits(Problem):
+    """402: the brand's balance does not cover the operation."""
+
+    def __init__(self, balance: int, cost: int, operation: str | None) -> None:
+        super().__init__(
+            402,
+            "insufficient_credits",
+            f"This operation costs {cost} credits; the balance is {balance}.",
+            balance=balance,
+            cost=cost,
+            operation=operation,
+            buy_url=BUY_URL,
+        )
+
+
+# --- accounts and reads ------------------------------------------------------------------
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def ensure_account(session: Session, brand_id: str) -> None:
+    """Create the brand's account row if missing (race-free: INSERT … ON CONFLICT DO NOTHING)."""
+    stmt = (
+        _insert(session)(CreditAccount)
+        .values(brand_id=brand_id)
+        .on_conflict_do_nothing(index_elements=["brand_id"])
+    )
+    session.execute(stmt)
+
+
+def get_account(session: Session, brand_id: str) -> CreditAccount | None:
+    return session.execute(
+        select(CreditAccount)
+        .where(CreditAccount.brand_id == brand_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def get_balance(session: Session, brand_id: str) -> int:
+    """The brand's current balance (0 when it never had credits)."""
+    value = session.execute(select(CreditAccount.balance).where(CreditAccount.brand_id == brand_id)).scalar()
+    return int(value or 0)
+
+
+def balance_view(session: Session, brand_id: str, *, use_cache: bool = True) -> dict[str, Any]:
+    """`{balance, low_balance, last_topup}` — cached 5 s, invalidated on every change."""
+    if use_cache:
+        hit = cache.get(brand_id)
+        if hit is not None:
+            return hit
+    acc = get_account(session, brand_id)
+    view = {
+        "balance": acc.balance if acc else 0,
+        "low_balance": bool(acc.low_balance_flag) if acc else False,
+        "last_topup": acc.last_topup_amount if acc else 0,
+    }
+    cache.put(brand_id, view)
+    return view
+
+
+def find_transaction(session: Session, brand_id: str, reference: str) -> CreditTransaction | None:
+    return session.execute(
+        select(CreditTransaction).where(
+            CreditTransaction.brand_id == brand_id, CreditTransaction.reference == reference
+        )
+    ).scalar_one_or_none()
+
+
+def _touch(session: Session, brand_id: str) -> None:
+    """Invalidate the balance cache now and once more when the transaction ends."""
+    cache.invalidate(brand_id)
+    touched: set[str] | None = session.info.get("credits_touched")
+    if touched is None:
+        touched = session.info["credits_touched"] = set()
+
+        def _flush_cache(s: Session, *_: Any) -> None:
+            for b in s.info.pop("credits_touched", set()):
+                cache.invalidate(b)
+
+        event.listen(session, "after_commit", _flush_cache)
+        event.listen(session, "after_soft_rollback", _flush_cache)
+    touched.add(brand_id)
+
+
+# --- the one write path ------------------------------------------------------------------
+# Prebuilt Core statements run on the session's connection: no ORM unit of work, no per-call
+# statement construction (the tenant guard is not needed: every statement names the brand).
+
+_ACC = CreditAccount.__table__
+_LEDGER = CreditTransaction.__table__
+_RETURNING = (_ACC.c.balance, _ACC.c.last_topup_amount, _ACC.c.low_balance_flag)
+_DEBIT = (
+    _ACC.update()
+    .where(_ACC.c.brand_id == bindparam("b_id"), _ACC.c.balance >= bindparam("n_abs"))
+    .values(balance=_ACC.c.balance - bindparam("n_abs"), version=_ACC.c.version + 1)
+    .returning(*_RETURNING)
+)
+_CREDIT = (
+    _ACC.update()
+    .where(_ACC.c.brand_id == bindparam("b_id"))
+    .values(balance=_ACC.c.balance + bindparam("n_abs"), version=_ACC.c.version + 1)
+    .returning(*_RETURNING)
+)
+_TOPUP = (
+    _ACC.update()
+    .where(_ACC.c.brand_id == bindparam("b_id"))
+    .values(
+        balance=_ACC.c.balance + bindparam("n_abs"),
+        version=_ACC.c.version + 1,
+        last_topup_amount=bindparam("n_abs"),
+    )
+    .returning(*_RETURNING)
+)
+_INSERT_LINE = _LEDGER.insert()
+
+
+def _apply(
+    session: Session,
+    brand_id: str,
+    amount: int,
+    *,
+    type: str,
+    reference: str,
+    operation: str | None,
+    actor: str | None,
+    metadata: dict[str, Any] | None,
+    topup: bool = False,
+) -> CreditTransaction:
+    """Move the balance by `amount` and append the ledger line, atomically and idempotently."""
+    if not reference or len(reference) > 200:
+        raise Problem(422, "invalid_reference", "A ledger reference is 1–200 characters.")
+    stmt = _DEBIT if amount < 0 else (_TOPUP if topup else _CREDIT)
+    params = {"b_id": brand_id, "n_abs": abs(amount)}
+    line = {
+        "id": new_id("ctx"),
+        "brand_id": brand_id,
+        "type": type,
+        "amount": amount,
+        "operation": operation,
+        "actor": actor,
+        "reference": reference,
+        "metadata": metadata or {},
+        "created_at": utcnow(),
+    }
+    try:
+        with session.begin_nested():
+            conn = session.connection()
+            row = conn.execute(stmt, params).first()
+            if row is None and amount >= 0 and get_account(session, brand_id) is None:
+                ensure_account(session, brand_id)  # first credit of a brand
+                row = conn.execute(stmt, params).first()
+            if row is None:
+                existing = find_transaction(session, brand_id, reference)
+                if existing is not None:  # a retried debit that already went through
+                    return existing
+                raise InsufficientCredits(get_balance(session, brand_id), -amount, operation)
+            balance, last_topup, flagged = int(row[0]), int(row[1]), bool(row[2])
+            conn.execute(_INSERT_LINE, {**line, "balance_after": balance})
+    except IntegrityError:
+        # The reference is already in the ledger (a replay, possibly concurrent): the SAVEPOINT,
+        # balance change included, is gone; answer with the transaction recorded first.
+        existing = find_transaction(session, brand_id, reference)
+        if existing is None:
+            raise
+        return existing
+    txn = CreditTransaction(
+        **{k: v for k, v in line.items() if k != "metadata"}, meta=line["metadata"], balance_after=balance
+    )
+    _touch(session, brand_id)
+    threshold = last_topup * LOW_BALANCE_RATIO
+    if amount < 0 and not flagged and last_topup > 0 and balance < threshold:
+        _flag_low_balance(session, brand_id, balance, last_topup)
+    elif amount > 0 and flagged and balance >= threshold:
+        session.execute(
+            update(CreditAccount).where(CreditAccount.brand_id == brand_id).values(low_balance_flag=False),
+            execution_options=_NO_SYNC,
+        )
+    return txn
+
+
+def _flag_low_balance(session: Session, brand_id: str, balance: int, last_topup: int) -> None:
+    """Flag the account once per crossing (conditional UPDATE) and queue one email."""
+    won = session.execute(
+        update(CreditAccount)
+        .where(CreditAccount.brand_id == brand_id, CreditAccount.low_balance_flag.is_(False))
+        .values(low_balance_flag=True)
+        .returning(CreditAccount.id),
+        execution_options=_NO_SYNC,
+    ).first()
+    if won is None:
+        return
+    from luneo.platform.events import publish
+
+    publish(
+        session, "credits.low_balance", {"brand_id": brand_id, "balance": balance, "last_topup": last_topup}
+    )
+    notify_low_balance(session, brand_id, balance, last_topup)
+
+
+def _queue_email_fn() -> Any:
+    """`luneo.notifications.service.queue_email` when the notifications domain is installed."""
+    try:
+        from luneo.notifications.service import queue_email
+    except ModuleNotFoundError:
+        return None
+    return queue_email
+
+
+def low_balance_recipients(session: Session, brand_id: str) -> list[str]:
+    """The brand's production email, else its owners' emails."""
+    from luneo.tenancy.models import Brand, Membership, User
+
+    brand = session.execute(select(Brand).where(Brand.id == brand_id)).scalar_one_or_none()
+    if brand is not None and brand.production_email:
+        return [brand.production_email]
+    rows = (
+        session.execute(
+            select(User.email)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.brand_id == brand_id, Membership.role == "owner")
+            .order_by(User.email)
+        )
+        .scalars()
+        .all()
+    )
+    return list(rows)
+
+
+def notify_low_balance(session: Session, brand_id: str, balance: int, last_topup: int) -> int:
+    """Queue the `low_credits` email to each recipient; returns how many were queued."""
+    queue_email = _queue_email_fn()
+    if queue_email is None:
+        log.info("low_credits_email_skipped", brand_id=brand_id, reason="notifications domain not installed")
+        return 0
+    from luneo.platform.config import get_settings
+    from luneo.tenancy.models import Brand
+
+    brand = session.execute(select(Brand).where(Brand.id == brand_id)).scalar_one_or_none()
+    context = {
+        "brand_name": brand.name if brand else "",
+        "balance": balance,
+        "last_topup": last_topup,
+        "threshold": int(last_topup * LOW_BALANCE_RATIO),
+        "buy_url": get_settings().public_base_url.rstrip("/") + BUY_URL,
+    }
+    sent = 0
+    for to in low_balance_recipients(session, brand_id):
+        try:
+            with session.begin_nested():  # an email problem must never fail the debit
+                queue_email(session, brand_id, to, "low_credits", context)
+            sent += 1
+        except Exception as exc:
+            log.warning("low_credits_email_failed", brand_id=brand_id, error=str(exc))
+    return sent
+
+
+# --- use cases ---------------------------------------------------------------------------
+
+
+def debit(
+    session: Session,
+    brand_id: str,
+    amount: int,
+    operation: str,
+    reference: str,
+    actor: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> CreditTransaction:
+    """Spend `amount` credits (a `usage` line) or raise `InsufficientCredits` (402)."""
+    if amount < 0:
+        raise Problem(422, "invalid_amount", "A debit amount is zero or more.")
+    return _apply(
+        session,
+        brand_id,
+        -amount,
+        type="usage",
+        reference=reference,
+        operation=operation,
+        actor=actor,
+        metadata=metadata,
+    )
+
+
+def credit(
+    session: Session,
+    brand_id: str,
+    amount: int,
+    reference: str,
+    *,
+    type: str = "purchase",
+    operation: str | None = None,
+    actor: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> CreditTransaction:
+    """Add credits (`purchase`, `grant` or `refund`); purchases and grants set the low-balance baseline."""
+    if amount <= 0:
+        raise Problem(422, "invalid_amount", "A credited amount is positive.")
+    if type not in ("purchase", "grant", "refund"):
+        raise Problem(422, "invalid_type", "credit() records a purchase, a grant or a refund.")
+    return _apply(
+        session,
+        brand_id,
+        amount,
+        type=type,
+        reference=reference,
+        operation=operation,
+        actor=actor,
+        metadata=metadata,
+        topup=type in ("purchase", "grant"),
+    )
+
+
+def grant(
+    session: Session,
+    brand_id: str,
+    amount: int,
+    reference: str,
+    *,
+    actor: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> CreditTransaction:
+    """Free credits (signup, monthly plan allowance); idempotent on `reference`."""
+    return credit(session, brand_id, amount, reference, type="grant", actor=actor, metadata=metadata)
+
+
+def refund(
+    session: Session,
+    brand_id: str,
+    original_reference: str,
+    *,
+    actor: str | None = None,
+    reason: str | None = None,
+) -> CreditTransaction:
+    """Give back a usage's credits (reference `refund:<original>`, so at most once)."""
+    original = find_transaction(session, brand_id, original_reference)
+    if original is None or original.type != "usage":
+        raise NotFound("credit usage", original_reference)
+    meta: dict[str, Any] = {"refunds": original.id}
+    if reason:
+        meta["reason"] = reason[:500]
+    return _apply(
+        session,
+        brand_id,
+        -original.amount,
+        type="refund",
+        reference=f"refund:{original_reference}",
+        operation=original.operation,
+        actor=actor,
+        metadata=meta,
+    )
+
+
+def adjust(
+    session: Session,
+    brand_id: str,
+    amount: int,
+    reference: str,
+    *,
+    actor: str | None = None,
+    reason: str = "",
+) -> CreditTransaction:
+    """An operator correction (signed); never takes the balance below zero."""
+    if amount == 0:
+        raise Problem(422, "invalid_amount", "An adjustment is not zero.")
+    try:
+        return _apply(
+            session,
+            brand_id,
+            amount,
+            type="adjustment",
+            reference=reference,
+            operation=None,
+            actor=actor,
+            metadata={"reason": reason[:500]} if reason else {},
+        )
+    except InsufficientCredits as exc:
+        raise Problem(
+            409,
+            "balance_would_go_negative",
+            "The adjustment would take the balance below zero.",
+            balance=exc.extra["balance"],
+        ) from None
+
+
+# --- packs -------------------------------------------------------------------------------
+
+
+def ensure_default_packs(session: Session) -> None:
+    """Insert the default packs when the table is empty (the migration seeds them too)."""
+    if session.execute(select(func.count()).select_from(CreditPack)).scalar():
+        return
+    stmt = (
+        _insert(session)(CreditPack)
+        .values(
+            [
+                {"id": i, "credits": c, "price_cents": p, "currency": cur, "active": True}
+                for i, c, p, cur in DEFAULT_PACKS
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    session.execute(stmt)
+
+
+def list_packs(session: Session, *, include_inactive: bool = False) -> list[CreditPack]:
+    ensure_default_packs(session)
+    stmt = select(CreditPack).order_by(CreditPack.credits, CreditPack.id)
+    if not include_inactive:
+        stmt = stmt.where(CreditPack.active.is_(True))
+    return list(session.execute(stmt).scalars())
+
+
+def get_pack(session: Session, pack_id: str, *, active_only: bool = True) -> CreditPack:
+    ensure_default_packs(session)
+    pack = session.get(CreditPack, pack_id)
+    if pack is None or (active_only and not pack.active):
+        raise NotFound("credit pack", pack_id)
+    return pack
+
+
+def put_pack(
+    session: Session, pack_id: str, *, credits: int, price_cents: int, currency: str, active: bool
+) -> CreditPack:
+    """Create or replace a pack (platform operator)."""
+    ensure_default_packs(session)
+    pack = session.get(CreditPack, pack_id)
+    if pack is None:
+        pack = CreditPack(id=pack_id)
+        session.add(pack)
+    pack.credits, pack.price_cents, pack.currency, pack.active = (
+        credits,
+        price_cents,
+        currency.upper(),
+        active,
+    )
+    session.flush()
+    return pack
+
+
+# --- purchases ---------------------------------------------------------------------------
+
+
+def purchase_reference(checkout_reference: str) -> str:
+    """The ledger reference of a pack purchase: our checkout reference (`cbuy_…`), stable across replays."""
+    return f"purchase:{checkout_reference}"
+
+
+def complete_purchase(session: Session, payload: dict[str, Any]) -> CreditTransaction | None:
+    """Credit a paid pack once (handler of `payment.checkout_completed` with kind credits)."""
+    meta = payload.get("metadata") or {}
+    brand_id = payload.get("brand_id") or meta.get("brand_id")
+    reference = payload.get("reference") or payload.get("payment_ref")
+    if not brand_id or not reference:
+        log.warning(
+            "credits_purchase_ignored", reason="no brand or reference", event_id=payload.get("event_id")
+        )
+        return None
+    if meta.get("brand_id") and meta["brand_id"] != brand_id:
+        log.warning("credits_purchase_ignored", reason="brand mismatch", event_id=payload.get("event_id"))
+        return None
+    try:
+        credits_n = int(meta.get("credits") or 0)
+        price = int(meta["price_cents"]) if meta.get("price_cents") else None
+    except (TypeError, ValueError):
+        credits_n, price = 0, None
+    pack_id = str(meta.get("pack_id") or "")
+    if credits_n <= 0:
+        pack = session.get(CreditPack, pack_id) if pack_id else None
+        if pack is None:
+            log.warning("credits_purchase_ignored", reason="unknown pack", pack_id=pack_id)
+            return None
+        credits_n, price = pack.credits, pack.price_cents
+    amount = payload.get("amount")
+    if price is not None and amount is not None and int(amount) < price:
+        log.warning(
+            "credits_purchase_ignored", reason="underpaid", paid=amount, price=price, reference=reference
+        )
+        return None
+    return credit(
+        session,
+        brand_id,
+        credits_n,
+        purchase_reference(str(reference)),
+        type="purchase",
+        actor=f"{payload.get('provider') or 'payments'}",
+        metadata={
+            k: v
+            for k, v in {
+                "pack_id": pack_id,
+                "payment_ref": payload.get("payment_ref"),
+                "event_id": payload.get("event_id"),
+                "amount": amount,
+                "currency": payload.get("currency"),
+                "provider": payload.get("provider"),
+            }.items()
+            if v is not None
+        },
+    )
+
+
+# --- verification ------------------------------------------------------------------------
+
+
+def ledger_differences(session: Session) -> list[dict[str, Any]]:
+    """Accounts whose balance differs from the sum of their ledger (system session)."""
+    sums = dict(
+        session.execute(
+            select(CreditTransaction.brand_id, func.coalesce(func.sum(CreditTransaction.amount), 0)).group_by(
+                CreditTransaction.brand_id
+            )
+        )
+        .tuples()
+        .all()
+    )
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for brand_id, balance in session.execute(select(CreditAccount.brand_id, CreditAccount.balance)).tuples():
+        seen.add(brand_id)
+        ledger = int(sums.get(brand_id, 0))
+        if ledger != balance:
+            out.append(
+                {
+                    "brand_id": brand_id,
+                    "balance": int(balance),
+                    "ledger": ledger,
+                    "difference": balance - ledger,
+                }
+            )
+    for brand_id, total in sums.items():
+        if brand_id not in seen:
+            out.append({"brand_id": brand_id, "balance": 0, "ledger": int(total), "difference": -int(total)})
+    return out

@@ -1,0 +1,1 @@
+"""Designs: hash-addressed DesignSpecs, immutable snapshots and saved designs."""

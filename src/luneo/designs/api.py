@@ -1,0 +1,208 @@
+"""Routes: specs, personalization checks, snapshots, saved and shared designs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+
+from luneo.design.spec import spec_json_schema
+from luneo.designs import service
+from luneo.designs.models import DesignSpecRow, SavedDesign, Snapshot
+from luneo.designs.schemas import (
+    AutoFitIn,
+    AutoFitOut,
+    DesignIn,
+    DesignInputs,
+    DesignOut,
+    NormalizeIn,
+    NormalizeOut,
+    SharedDesignOut,
+    SnapshotIn,
+    SnapshotOut,
+    SpecOut,
+    SpecValidateIn,
+    SpecValidateOut,
+    ValidationOut,
+)
+from luneo.platform.auth import Tenant, guard
+from luneo.platform.config import get_settings
+from luneo.platform.database import get_db
+from luneo.platform.errors import Problem
+from luneo.platform.pagination import Page, paginate
+from luneo.platform.tenancy import bind_system
+
+router = APIRouter(tags=["designs"])
+
+
+def _spec_out(row: DesignSpecRow, warnings: list[dict[str, Any]] | None = None,
+              sizes: dict[str, float] | None = None) -> SpecOut:
+    return SpecOut(id=row.id, spec_hash=row.spec_hash, spec_version=row.spec_version, product_id=row.product_id,
+                   spec=row.spec, warnings=warnings or [], sizes=sizes or {}, created_at=row.created_at)  # type: ignore[arg-type]
+
+
+@router.get("/specs/schema")
+def spec_schema() -> dict[str, Any]:
+    """The DesignSpec JSON Schema (Draft 2020-12), versioned."""
+    return spec_json_schema()
+
+
+@router.post("/specs", response_model=SpecOut, status_code=201)
+def create_spec(body: DesignInputs, t: Tenant = guard("designs:validate")) -> SpecOut:
+    """Validate the inputs against the product's rules and store the canonical spec (by hash)."""
+    row, result = service.create_spec(t.session, body.product_id, body.inputs)
+    return _spec_out(row, [w.as_dict() for w in result.warnings], result.sizes)
+
+
+@router.get("/specs/{spec_hash}", response_model=SpecOut)
+def get_spec(spec_hash: str, t: Tenant = guard("designs:validate")) -> SpecOut:
+    """A stored spec by its SHA-256."""
+    return _spec_out(service.get_spec(t.session, spec_hash))
+
+
+@router.post("/specs/validate", response_model=SpecValidateOut)
+def validate_spec(body: SpecValidateIn, t: Tenant = guard("designs:validate")) -> SpecValidateOut:
+    """Check a whole DesignSpec document (schema, current product, rules) and give its hash."""
+    spec_hash, violations, warnings = service.validate_document(t.session, body.spec)
+    return SpecValidateOut(valid=not violations, spec_hash=spec_hash, violations=violations, warnings=warnings)  # type: ignore[arg-type]
+
+
+@router.post("/personalization/validate", response_model=ValidationOut)
+def validate_personalization(body: DesignInputs, t: Tenant = guard("designs:validate")) -> ValidationOut:
+    """Every rule violation per zone (`{zone, code, message, params}`) — writes nothing."""
+    result = service.check_inputs(t.session, body.product_id, body.inputs)
+    return ValidationOut(valid=result.ok, violations=[v.as_dict() for v in result.violations],  # type: ignore[misc]
+                         warnings=[w.as_dict() for w in result.warnings], sizes=result.sizes)  # type: ignore[misc]
+
+
+@router.post("/personalization/normalize", response_model=NormalizeOut)
+def normalize(body: NormalizeIn, t: Tenant = guard("designs:validate")) -> NormalizeOut:
+    """Unicode NFC and line-ending normalisation as the rules engine applies it."""
+    texts, changed = service.normalize(body.texts)
+    return NormalizeOut(texts=texts, changed=changed)
+
+
+@router.post("/personalization/auto-fit", response_model=AutoFitOut)
+def auto_fit(body: AutoFitIn, t: Tenant = guard("designs:validate")) -> AutoFitOut:
+    """The largest font size in the zone's [min, max] at which the text fits."""
+    from luneo.design.text import auto_fit as fit
+    from luneo.designs.resources import BrandResources
+
+    product = service.product_definition(t.session, body.product_id)
+    zone = next((z for z in product.zones if z.key == body.zone), None)
+    if zone is None or zone.kind != "text":
+        raise Problem(422, "unknown_zone", f"The product has no text zone {body.zone}.")
+    font = body.font or zone.default_font or "fnt_sans"
+    if zone.rules.allowed_fonts and font not in zone.rules.allowed_fonts:
+        raise Problem(422, "font_not_allowed", f"Font {font} is not allowed in zone {body.zone}.")
+    res = BrandResources(t.session)
+    data = res.font_bytes(font) if font.startswith("fnt_") else None
+    layout = fit(body.text, zone.geometry, font_id=font, min_pt=zone.rules.min_font_pt, max_pt=zone.rules.max_font_pt,
+                 font_data=data)
+    bbox = [layout.bbox.x0, layout.bbox.y0, layout.bbox.x1, layout.bbox.y1] if layout.bbox else None
+    return AutoFitOut(zone=body.zone, font=font, size_pt=round(layout.size_pt, 3), fits=layout.fits,
+                      lines=layout.lines, bbox_mm=bbox, missing_chars=list(layout.missing_chars))
+
+
+@router.post("/snapshots", response_model=SnapshotOut, status_code=201)
+def create_snapshot(body: SnapshotIn, request: Request, response: Response,
+                    t: Tenant = guard("designs:snapshot")) -> Snapshot:
+    """Freeze a design (idempotent on spec_hash: the same spec returns the same snapshot, 200)."""
+    row = service.resolve_spec(t.session, spec_hash=body.spec_hash, product_id=body.product_id, inputs=body.inputs)
+    provenance = {
+        **body.provenance.model_dump(),
+        "ip": request.client.host if request.client else None,
+        "user_agent": (request.headers.get("user-agent") or "")[:300],
+        "credential": t.principal.kind,
+    }
+    snap, created = service.create_snapshot(t.session, spec_row=row, actor=t.principal.actor, provenance=provenance)
+    if not created:
+        response.status_code = 200
+    return snap
+
+
+@router.get("/snapshots/{snapshot_id}", response_model=SnapshotOut)
+def get_snapshot(snapshot_id: str, t: Tenant = guard("designs:snapshot")) -> Snapshot:
+    """A snapshot with its immutable spec and rendered files."""
+    return service.get_snapshot(t.session, snapshot_id)
+
+
+@router.post("/snapshots/{snapshot_id}/lock", response_model=SnapshotOut)
+def lock_snapshot(snapshot_id: str, t: Tenant = guard("designs:write")) -> Snapshot:
+    """Lock a snapshot for production (idempotent; audited)."""
+    return service.lock_snapshot(t.session, snapshot_id, t.principal.actor)
+
+
+@router.post("/snapshots/{snapshot_id}/validate", response_model=SnapshotOut)
+def validate_snapshot(snapshot_id: str, t: Tenant = guard("designs:write")) -> Snapshot:
+    """Re-check the snapshot's rules and record who validated it and when (audited)."""
+    return service.validate_snapshot(t.session, snapshot_id, t.principal.actor)
+
+
+def _shopper(t: Tenant) -> tuple[str | None, bool]:
+    """Widget callers (pk_ keys) only see designs saved with their own `X-Shopper-Token`."""
+    if t.principal.kind != "publishable_key":
+        return None, False
+    token = t.request.headers.get("x-shopper-token")
+    if not token or not (16 <= len(token) <= 80):
+        raise Problem(422, "shopper_token_required", "Widget calls send X-Shopper-Token (16–80 characters).")
+    return token, True
+
+
+def _design_out(d: SavedDesign) -> DesignOut:
+    url = f"{get_settings().public_base_url}/api/v1/shared/designs/{d.share_token}" if d.share_token else None
+    return DesignOut(id=d.id, name=d.name, spec_hash=d.spec_hash, product_id=d.product_id, source=d.source,
+                     share_url=url, created_at=d.created_at)
+
+
+@router.post("/designs", response_model=DesignOut, status_code=201)
+def save_design(body: DesignIn, t: Tenant = guard("designs:snapshot")) -> DesignOut:
+    """Save a named design (from a spec hash or product + inputs) so no work is lost."""
+    shopper, _ = _shopper(t)
+    row = service.resolve_spec(t.session, spec_hash=body.spec_hash, product_id=body.product_id, inputs=body.inputs)
+    return _design_out(service.save_design(t.session, name=body.name, source=body.source, spec_row=row,
+                                           actor=t.principal.actor, shopper_token=shopper))
+
+
+@router.get("/designs", response_model=Page[DesignOut])
+def list_designs(cursor: str | None = None, limit: int = 50, product_id: str | None = None,
+                 t: Tenant = guard("designs:snapshot")) -> Page[DesignOut]:
+    """Saved designs, newest first (a widget sees only its shopper's)."""
+    shopper, restrict = _shopper(t)
+    q = select(SavedDesign)
+    if restrict:
+        q = q.where(SavedDesign.shopper_token == shopper)
+    if product_id:
+        q = q.where(SavedDesign.product_id == product_id)
+    return paginate(t.session, q, SavedDesign, cursor, limit).map(_design_out)
+
+
+@router.get("/designs/{design_id}", response_model=DesignOut)
+def get_design(design_id: str, t: Tenant = guard("designs:snapshot")) -> DesignOut:
+    shopper, restrict = _shopper(t)
+    return _design_out(service.get_design(t.session, design_id, shopper, restrict))
+
+
+@router.delete("/designs/{design_id}", status_code=204)
+def delete_design(design_id: str, t: Tenant = guard("designs:snapshot")) -> Response:
+    shopper, restrict = _shopper(t)
+    t.session.delete(service.get_design(t.session, design_id, shopper, restrict))
+    return Response(status_code=204)
+
+
+@router.post("/designs/{design_id}/share", response_model=DesignOut)
+def share_design(design_id: str, t: Tenant = guard("designs:snapshot")) -> DesignOut:
+    """Create (once) a read-only share link for the design."""
+    shopper, restrict = _shopper(t)
+    return _design_out(service.share_design(t.session, service.get_design(t.session, design_id, shopper, restrict)))
+
+
+@router.get("/shared/designs/{share_token}", response_model=SharedDesignOut)
+def shared_design(share_token: str) -> SharedDesignOut:
+    """A shared design, read-only, for anyone holding the link."""
+    with get_db().transaction(write=False) as s:
+        bind_system(s)
+        design, spec = service.shared_design(s, share_token)
+        return SharedDesignOut(name=design.name, spec_hash=design.spec_hash, product_id=design.product_id,
+                               spec=spec.spec, created_at=design.created_at)

@@ -1,0 +1,1 @@
+"""Notifications: the email outbox (`email_messages` rows, rendered templates, pluggable senders)."""

@@ -1,0 +1,155 @@
+"""Email use cases: queue a templated email for a brand, render it, deliver it.
+
+A template is two files in `templates/`: `<name>.html.j2` (extends `_base.html.j2`) and
+`<name>.txt.j2` (extends `_base.txt.j2` and defines `{% block subject %}`). Both see the
+caller's context plus `brand` (name, primary_color, on_primary_color, logo_url, language).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.orm import Session
+
+from luneo.notifications.models import EmailMessage
+from luneo.notifications.senders import OutgoingEmail, from_address
+from luneo.platform import jobs
+from luneo.platform.config import Settings
+from luneo.platform.errors import Invalid, NotFound
+from luneo.tenancy.models import Brand
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+SEND_ACTOR = "send_email"
+DEFAULT_PRIMARY = "#111827"
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class _PrintStrictUndefined(jinja2.Undefined):
+    """Missing variables are falsy in `{% if %}` but an error when printed."""
+
+    def __str__(self) -> str:
+        self._fail_with_undefined_error()
+        return ""
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+        undefined=_PrintStrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def available_templates() -> list[str]:
+    """Templates that have both an HTML and a text part."""
+    names = {p.name[: -len(".html.j2")] for p in TEMPLATES_DIR.glob("*.html.j2")}
+    return sorted(n for n in names if not n.startswith("_") and (TEMPLATES_DIR / f"{n}.txt.j2").exists())
+
+
+def _on_colour(hex_colour: str) -> str:
+    """Black or white text, whichever reads better on `hex_colour` (WCAG relative luminance)."""
+    h = hex_colour.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    channels = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "#000000" if luminance > 0.179 else "#ffffff"
+
+
+def brand_theme(brand: Brand) -> dict[str, Any]:
+    """What templates may know about the brand (colours validated: no CSS injection)."""
+    settings = brand.settings or {}
+    primary = str(settings.get("primary_color") or "")
+    primary = primary if _HEX.match(primary) else DEFAULT_PRIMARY
+    logo = settings.get("logo_url")
+    return {
+        "id": brand.id,
+        "name": brand.name,
+        "primary_color": primary,
+        "on_primary_color": _on_colour(primary),
+        "logo_url": logo if isinstance(logo, str) and logo.startswith("https://") else None,
+        "language": str(settings.get("language") or "en")[:8],
+    }
+
+
+def render_email(template: str, context: dict[str, Any], brand: Brand) -> RenderedEmail:
+    """Render subject, text and HTML parts of `template` for `brand`."""
+    if template not in available_templates():
+        raise Invalid("unknown_email_template", f"no email template named {template!r}",
+                      available=available_templates())
+    env = _env()
+    variables = {**context, "brand": brand_theme(brand)}
+    text_tpl = env.get_template(f"{template}.txt.j2")
+    html_tpl = env.get_template(f"{template}.html.j2")
+    subject_block = text_tpl.blocks.get("subject")
+    if subject_block is None:
+        raise Invalid("email_template_without_subject", f"{template}.txt.j2 defines no subject block")
+    subject = "".join(subject_block(text_tpl.new_context(variables))).strip()
+    subject = " ".join(subject.split())  # one line, no header injection
+    text = text_tpl.render(variables).strip() + "\n"
+    html = html_tpl.render(variables)
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def normalize_address(to: str) -> str:
+    try:
+        return str(validate_email(to, check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        raise Invalid("invalid_email", f"invalid email address: {exc}") from None
+
+
+def queue_email(session: Session, brand_id: str, to: str, template: str,
+                context: dict[str, Any] | None = None) -> EmailMessage:
+    """Write an outbox row and enqueue its `send_email` job (dispatched after commit).
+
+    The session must be bound to `brand_id` (or be system work).
+    """
+    import luneo.notifications.tasks  # noqa: F401  (registers the send_email actor)
+
+    brand = session.get(Brand, brand_id)
+    if brand is None:
+        raise NotFound("brand", brand_id)
+    address = normalize_address(to)
+    ctx = jobs.jsonable(context or {})
+    rendered = render_email(template, ctx, brand)  # fails now, not in the worker, on bad input
+    message = EmailMessage(brand_id=brand_id, to=address, template=template, context=ctx,
+                           subject=rendered.subject, status="queued", attempts=0)
+    session.add(message)
+    session.flush()
+    jobs.enqueue(session, SEND_ACTOR, f"{SEND_ACTOR}:{message.id}", {"message_id": message.id},
+                 brand_id=brand_id)
+    return message
+
+
+def outgoing_email(message: EmailMessage, brand: Brand, settings: Settings) -> OutgoingEmail:
+    """The rendered, addressed email for an outbox row."""
+    rendered = render_email(message.template, message.context or {}, brand)
+    _, from_addr = from_address(settings)
+    reply_to = (brand.settings or {}).get("reply_to")
+    if reply_to:
+        try:
+            reply_to = normalize_address(str(reply_to))
+        except Invalid:
+            reply_to = None
+    return OutgoingEmail(
+        message_id=message.id, from_name=brand.name, from_addr=from_addr, to=message.to,
+        subject=rendered.subject, text=rendered.text, html=rendered.html, reply_to=reply_to,
+    )

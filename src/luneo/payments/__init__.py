@@ -1,0 +1,1 @@
+"""Payments: provider clients (Stripe, PayPal, dev), checkout, refunds and inbound webhooks."""

@@ -1,0 +1,151 @@
+"""`luneo worker`: runs the job actors of every domain.
+
+With `LUNEO_REDIS_URL` set it is a Dramatiq worker (in-process `dramatiq.Worker`) plus the
+sweeper loop; without, it runs the in-process runtime in the foreground (useful when the app
+runs with `LUNEO_RUN_WORKER_IN_PROCESS=false`; it picks work up through the sweeper).
+
+`python -m luneo.worker --threads 4 --processes 2` works without the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import multiprocessing
+import signal
+import threading
+from typing import Any
+
+import structlog
+
+from luneo.platform import jobs
+from luneo.platform.config import Settings, get_settings
+from luneo.platform.database import Database, get_db
+
+log = structlog.get_logger("luneo.worker")
+
+#: Every domain module that registers job actors. A module not written yet is skipped.
+TASK_MODULES: list[str] = [
+    "luneo.notifications.tasks",
+    "luneo.rendering.tasks",
+    "luneo.manufacturing.tasks",
+    "luneo.ai.tasks",
+    "luneo.catalog.tasks",
+]
+
+
+def import_task_modules(modules: list[str] | None = None) -> list[str]:
+    """Import the task modules (registering their actors); returns those imported."""
+    imported = []
+    for name in TASK_MODULES if modules is None else modules:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # Skip only a module that does not exist yet, never a broken import inside one.
+            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
+                raise
+            log.info("task_module_absent", module=name)
+            continue
+        imported.append(name)
+    return imported
+
+
+def run_worker(
+    *,
+    threads: int | None = None,
+    processes: int = 1,
+    stop_event: threading.Event | None = None,
+    db: Database | None = None,
+    settings: Settings | None = None,
+    task_modules: list[str] | None = None,
+) -> None:
+    """Run job workers until SIGINT/SIGTERM (or `stop_event` is set).
+
+    `threads` defaults to `LUNEO_WORKER_THREADS`; `processes > 1` forks that many worker
+    processes (each with `threads` threads) and supervises them.
+    """
+    if processes > 1:
+        _run_processes(threads=threads, processes=processes, task_modules=task_modules)
+        return
+    import_task_modules(task_modules)
+    db = db or get_db()
+    settings = settings or db.settings
+    threads = threads or settings.worker_threads
+    stop = stop_event or threading.Event()
+    _install_signal_handlers(stop)
+    runtime: Any
+    if settings.redis_url:
+        from luneo.platform.jobs_dramatiq import DramatiqRuntime
+
+        runtime = DramatiqRuntime(db, settings)
+        jobs.set_runtime(runtime)
+        runtime.start_worker(threads, sweep_interval_s=settings.job_sweep_interval_s)
+    else:
+        from luneo.platform.jobs_runtime import InProcessRuntime
+
+        runtime = InProcessRuntime(db, threads=threads, sweep_interval_s=settings.job_sweep_interval_s)
+        jobs.set_runtime(runtime)
+        runtime.start()
+    log.info("worker_running", actors=sorted(jobs.registered_actors()), worker_id=runtime.worker_id)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        log.info("worker_stopping", worker_id=runtime.worker_id)
+        runtime.stop(30.0)
+        jobs.set_runtime(None)
+
+
+def _install_signal_handlers(stop: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _child(threads: int | None, task_modules: list[str] | None) -> None:
+    get_settings.cache_clear()
+    run_worker(threads=threads, processes=1, task_modules=task_modules)
+
+
+def _run_processes(*, threads: int | None, processes: int, task_modules: list[str] | None) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    children = [ctx.Process(target=_child, args=(threads, task_modules), name=f"luneo-worker-{i}")
+                for i in range(processes)]
+    for child in children:
+        child.start()
+    stop = threading.Event()
+    _install_signal_handlers(stop)
+    try:
+        while not stop.wait(1.0):
+            if all(not c.is_alive() for c in children):
+                break
+    finally:
+        for c in children:
+            if c.is_alive():
+                c.terminate()  # SIGTERM: graceful stop in the child
+        for c in children:
+            c.join(60)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="luneo-worker", description=__doc__)
+    parser.add_argument("--threads", type=int, default=None, help="worker threads per process")
+    parser.add_argument("--processes", type=int, default=1, help="worker processes")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    try:
+        from luneo.platform.logging import configure_logging
+
+        configure_logging(settings.log_level, settings.log_json)
+    except ImportError:
+        pass
+    run_worker(threads=args.threads, processes=args.processes)
+
+
+if __name__ == "__main__":
+    main()

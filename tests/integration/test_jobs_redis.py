@@ -1,0 +1,264 @@
+"""Dramatiq + Redis job runtime against a real Redis, with workers as separate processes.
+
+Needs `LUNEO_TEST_REDIS_URL` (e.g. redis://127.0.0.1:6379/0); uses PostgreSQL (a throw-away
+schema) when `LUNEO_TEST_DATABASE_URL` is set, else a SQLite file. Each test gets its own
+Redis key namespace, deleted afterwards.
+
+This file doubles as the worker script: `python test_jobs_redis.py worker` registers the
+test actors and runs `luneo.worker.run_worker`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from luneo.platform import jobs
+
+REDIS_URL = os.environ.get("LUNEO_TEST_REDIS_URL")
+PG_URL = os.environ.get("LUNEO_TEST_DATABASE_URL")
+
+
+# -- actors shared by the test process (to enqueue) and the worker processes (to run)
+
+
+def _append(path: str, line: str) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@jobs.actor("redis_test_sleepy", time_limit_s=20, max_retries=3, backoff_base_s=0.1)
+def sleepy(ctx: jobs.JobContext) -> dict[str, Any]:
+    _append(ctx.payload["log"], f"start {os.getpid()} {ctx.attempt}")
+    end = time.monotonic() + float(ctx.payload["sleep_s"])
+    while time.monotonic() < end:
+        time.sleep(0.02)
+    _append(ctx.payload["log"], f"done {os.getpid()} {ctx.attempt}")
+    return {"pid": os.getpid()}
+
+
+@jobs.actor("redis_test_flaky", time_limit_s=20, max_retries=3, backoff_base_s=0.1)
+def flaky(ctx: jobs.JobContext) -> dict[str, Any]:
+    _append(ctx.payload["log"], f"try {ctx.attempt}")
+    if ctx.attempt < 2:
+        raise RuntimeError("first attempt fails")
+    return {"attempt": ctx.attempt}
+
+
+@jobs.actor("redis_test_slow", time_limit_s=0.5, max_retries=0)
+def slow(ctx: jobs.JobContext) -> None:
+    end = time.monotonic() + 15
+    while time.monotonic() < end:
+        time.sleep(0.02)
+    _append(ctx.payload["log"], "slow finished")
+
+
+def _worker_main() -> None:
+    from luneo.worker import run_worker
+
+    run_worker(threads=1, task_modules=[])
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["worker"]:
+    _worker_main()
+    sys.exit(0)
+
+
+# -- fixtures
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for worker processes and settings for this process: Redis namespace + DB."""
+    if not REDIS_URL:
+        pytest.skip("LUNEO_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis job tests skipped")
+    import redis
+    import sqlalchemy as sa
+
+    namespace = "luneotest_" + secrets.token_hex(6)
+    values = {
+        "LUNEO_REDIS_URL": REDIS_URL,
+        "LUNEO_DATA_DIR": str(tmp_path),
+        "LUNEO_JOB_REDIS_NAMESPACE": namespace,
+        "LUNEO_JOB_HEARTBEAT_TIMEOUT_S": "1.0",
+        "LUNEO_JOB_MAINTENANCE_CHANCE": "1000000",
+        "LUNEO_JOB_SWEEP_INTERVAL_S": "0.3",
+        "LUNEO_JOB_PENDING_GRACE_S": "5",
+        "LUNEO_JOB_PROCESSING_GRACE_S": "1",
+        "LUNEO_LOG_JSON": "false",
+    }
+    schema = None
+    admin = None
+    if PG_URL:
+        from luneo.platform.config import Settings
+
+        schema = "t_" + secrets.token_hex(6)
+        admin = sa.create_engine(Settings(database_url=PG_URL).resolved_database_url)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        sep = "&" if "?" in PG_URL else "?"
+        values["LUNEO_DATABASE_URL"] = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    else:
+        values["LUNEO_DATABASE_URL"] = f"sqlite:///{tmp_path / 'jobs.db'}"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        yield values
+    finally:
+        for k in client.scan_iter(f"{namespace}:*"):
+            client.delete(k)
+        client.close()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+@pytest.fixture
+def producer(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    import luneo.tenancy.models  # noqa: F401
+    from luneo.platform.config import Settings
+    from luneo.platform.database import Base, Database
+    from luneo.platform.jobs_dramatiq import DramatiqRuntime
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    db = Database(Settings())
+    Base.metadata.create_all(db.engine)
+    rt = DramatiqRuntime(db, job_settings=jobs.JobSettings())
+    jobs.set_runtime(rt)
+    try:
+        yield rt
+    finally:
+        jobs.set_runtime(None)
+        rt.broker.close()
+        db.dispose()
+
+
+class Worker:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        full = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        self.out = open(log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen([sys.executable, __file__, "worker"], env=full, stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.out.close()
+
+
+@pytest.fixture
+def workers(tmp_path: Path, env: dict[str, str]) -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for w in started:
+        w.stop()
+
+
+def start_worker(workers: list[Worker], env: dict[str, str], tmp_path: Path) -> Worker:
+    w = Worker(env, tmp_path / f"worker{len(workers)}.log")
+    workers.append(w)
+    return w
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def wait_until(predicate: Any, what: str, timeout: float = 25.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def job_row(db: Any, job_id: str) -> Any:
+    from luneo.platform.models import Job
+    from luneo.platform.tenancy import bind_system
+
+    with db.transaction(write=False) as s:
+        bind_system(s)
+        return s.get(Job, job_id)
+
+
+def enqueue(db: Any, actor_name: str, payload: dict[str, Any]) -> str:
+    from luneo.platform.tenancy import bind_system
+
+    with db.transaction() as s:
+        bind_system(s)
+        job = jobs.enqueue(s, actor_name, "k_" + secrets.token_hex(6), payload)
+        return job.id
+
+
+# -- tests
+
+
+def test_worker_runs_jobs_retries_and_enforces_time_limits(
+    producer: Any, workers: list[Worker], env: dict[str, str], tmp_path: Path
+) -> None:
+    db = producer.db
+    start_worker(workers, env, tmp_path)
+    log = tmp_path / "effects.log"
+    ok = enqueue(db, "redis_test_sleepy", {"log": str(log), "sleep_s": 0})
+    retried = enqueue(db, "redis_test_flaky", {"log": str(tmp_path / "flaky.log")})
+    timed_out = enqueue(db, "redis_test_slow", {"log": str(tmp_path / "slow.log")})
+
+    def finished() -> bool:
+        return all(job_row(db, j).status in ("success", "failed") for j in (ok, retried, timed_out))
+
+    wait_until(finished, "three jobs to finish")
+    assert job_row(db, ok).status == "success"
+    row = job_row(db, retried)
+    assert (row.status, row.attempts, row.result) == ("success", 2, {"attempt": 2})
+    assert lines(tmp_path / "flaky.log") == ["try 1", "try 2"]
+    row = job_row(db, timed_out)
+    assert row.status == "failed" and "time limit" in (row.error or "")
+    assert lines(tmp_path / "slow.log") == []  # interrupted, never reached the end
+
+
+def test_killed_worker_loses_nothing_and_job_succeeds_once(
+    producer: Any, workers: list[Worker], env: dict[str, str], tmp_path: Path
+) -> None:
+    db = producer.db
+    log = tmp_path / "effects.log"
+    first = start_worker(workers, env, tmp_path)
+    job_id = enqueue(db, "redis_test_sleepy", {"log": str(log), "sleep_s": 1.5})
+    wait_until(lambda: any(x.startswith("start") for x in lines(log)), "the first worker to start the job")
+    row = job_row(db, job_id)
+    assert row.status == "processing" and row.attempts == 1
+    first.kill9()  # mid-run: its message is unacked, its row stays `processing`
+    start_worker(workers, env, tmp_path)
+    wait_until(lambda: job_row(db, job_id).status in ("success", "failed"), "the job to finish")
+    time.sleep(0.5)  # give a (wrong) duplicate run the chance to show up
+    row = job_row(db, job_id)
+    assert row.status == "success"
+    assert row.attempts == 2
+    effects = lines(log)
+    assert len([x for x in effects if x.startswith("start")]) == 2
+    done = [x for x in effects if x.startswith("done")]
+    assert len(done) == 1, effects
+    assert done[0].split()[1] != str(first.proc.pid)
+    assert row.result == {"pid": int(done[0].split()[1])}
