@@ -41,7 +41,12 @@ DOMAIN_APIS = [
     "luneo.widget.api",
 ]
 # Routers mounted at the root (signed file downloads, hosted pages).
-ROOT_ROUTERS = ["luneo.platform.storage:files_router", "luneo.payments.pages:router", "luneo.widget.pages:router"]
+ROOT_ROUTERS = [
+    "luneo.platform.storage:files_router",
+    "luneo.payments.pages:router",
+    "luneo.widget.pages:router",
+    "luneo.billing.api:pages_router",
+]
 
 
 def _import_router(spec: str) -> APIRouter | None:
@@ -103,7 +108,6 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
         if run_workers:
             from luneo.platform import jobs
 
-            _load_task_modules()
             runtime = jobs.start_in_process_runtime(get_db())
         try:
             yield
@@ -113,6 +117,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
 
                 jobs.stop_in_process_runtime()
 
+    load_domain_modules()  # models, job actors and event subscribers of every domain
     app = FastAPI(
         title="Luneo API",
         version=__version__,

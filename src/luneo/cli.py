@@ -21,6 +21,21 @@ app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+
+
+def _mount_domain_commands() -> None:
+    """Domain CLIs: `luneo credits …`, `luneo render`, `luneo export`, `luneo bulk`."""
+    from luneo.credits.cli import credits_app
+    from luneo.manufacturing.cli import bulk_command, export_command
+    from luneo.rendering.cli import render
+
+    app.add_typer(credits_app, name="credits")
+    app.command("render")(render)
+    app.command("export")(export_command)
+    app.command("bulk")(bulk_command)
+
+
+_mount_domain_commands()
 console = Console(stderr=True)
 
 

@@ -198,3 +198,37 @@ def test_signup_grant_on_brand_created(db, brand_a, brand_b):
             t = credits.find_transaction(s, b, f"grant:signup:{b}")
             assert t is not None and (t.type, t.amount, t.actor) == ("grant", 50, "billing")
     assert_ledger_consistent(db)
+
+
+def test_stripe_subscription_and_invoice_events_reach_billing(client, brand_a, settings):
+    """Stripe-signed `customer.subscription.created` and `invoice.paid` → plan active, monthly grant once."""
+    import json
+    import time
+
+    from luneo.payments.signatures import sign_header
+
+    secret = settings.dev_webhook_secret.get_secret_value()
+
+    def deliver(event):
+        body = json.dumps(event).encode()
+        header = sign_header(secret, body, int(time.time()))
+        return client.post("/api/v1/webhooks/stripe", content=body,
+                           headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+
+    md = {"brand_id": brand_a.id, "plan": "pro"}
+    sub = {"id": "evt_sub_1", "type": "customer.subscription.created", "created": int(time.time()),
+           "data": {"object": {"id": "sub_123", "object": "subscription", "status": "active", "metadata": md,
+                               "customer": "cus_1", "current_period_start": int(time.time()),
+                               "current_period_end": int(time.time()) + 30 * 86400}}}
+    assert deliver(sub).status_code == 200
+    inv = {"id": "evt_inv_1", "type": "invoice.paid", "created": int(time.time()),
+           "data": {"object": {"id": "in_1", "object": "invoice", "subscription": "sub_123", "customer": "cus_1",
+                               "lines": {"data": [{"metadata": md, "period": {"start": int(time.time()),
+                                                                             "end": int(time.time()) + 86400}}]}}}}
+    before = client.get("/api/v1/credits/balance", headers=brand_a.h()).json()["balance"]
+    for _ in range(3):
+        assert deliver(inv).status_code == 200
+    after = client.get("/api/v1/credits/balance", headers=brand_a.h()).json()["balance"]
+    assert after - before == 500
+    subscription = client.get("/api/v1/billing/subscription", headers=brand_a.h()).json()
+    assert subscription["plan"] == "pro"

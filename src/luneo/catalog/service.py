@@ -30,6 +30,7 @@ from luneo.design.fonts import BUNDLED_FONTS
 from luneo.design.model import ProductDef, ZoneGeometry, ZoneRules
 from luneo.platform.config import get_settings
 from luneo.platform.errors import Conflict, Invalid, NotFound, Problem
+from luneo.platform.events import publish
 from luneo.platform.ids import new_id
 from luneo.platform.pagination import Page, paginate
 from luneo.platform.storage import get_storage
@@ -495,6 +496,8 @@ def _store_asset(session: Session, data: bytes, *, content_type: str, kind: str,
         if found is None:
             raise
         return found
+    if kind in ("upload", "mockup"):
+        publish(session, "asset.created", {"asset_id": asset.id, "brand_id": asset.brand_id, "kind": kind})
     return asset
 
 

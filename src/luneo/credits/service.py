@@ -13,10 +13,10 @@ References used by Luneo: `usage:<usg_…>` (metering), `refund:<reference>` (re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import Table, bindparam, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -129,8 +129,8 @@ def _touch(session: Session, brand_id: str) -> None:
 # Prebuilt Core statements run on the session's connection: no ORM unit of work, no per-call
 # statement construction (the tenant guard is not needed: every statement names the brand).
 
-_ACC = CreditAccount.__table__
-_LEDGER = CreditTransaction.__table__
+_ACC = cast(Table, CreditAccount.__table__)
+_LEDGER = cast(Table, CreditTransaction.__table__)
 _RETURNING = (_ACC.c.balance, _ACC.c.last_topup_amount, _ACC.c.low_balance_flag)
 _DEBIT = (
     _ACC.update()

@@ -444,7 +444,51 @@ def _known_brand(s: Session, brand_id: str | None) -> str | None:
     return brand_id if s.get(Brand, brand_id) is not None else None
 
 
+_SUBSCRIPTION_EVENTS = {
+    "customer.subscription.created": "billing.subscription_updated",
+    "customer.subscription.updated": "billing.subscription_updated",
+    "customer.subscription.deleted": "billing.subscription_deleted",
+    "invoice.paid": "billing.invoice_paid",
+}
+
+
+def _subscription_event(s: Session, ev: ProviderEvent) -> tuple[str, dict[str, Any]] | None:
+    """Stripe subscription lifecycle → the billing domain's events (brand and plan from metadata)."""
+    name = _SUBSCRIPTION_EVENTS.get(ev.type)
+    if name is None:
+        return None
+    o = ev.data
+    if ev.type == "invoice.paid":
+        lines = ((o.get("lines") or {}).get("data") or [{}]) if isinstance(o.get("lines"), dict) else [{}]
+        md = {**_md((o.get("subscription_details") or {}).get("metadata")), **_md(lines[0].get("metadata")),
+              **_md(o.get("metadata"))}
+        period = lines[0].get("period") or {}
+        sub_id, invoice_id = o.get("subscription"), o.get("id")
+        start, end, status = period.get("start"), period.get("end"), "active"
+    else:
+        md = _md(o.get("metadata"))
+        sub_id, invoice_id = o.get("id"), None
+        start, end, status = o.get("current_period_start"), o.get("current_period_end"), o.get("status")
+    brand_id = _known_brand(s, md.get("brand_id"))
+    if brand_id is None:
+        return None
+    return name, {
+        "provider": ev.provider, "event_id": ev.id, "brand_id": brand_id, "subscription_id": sub_id,
+        "plan": md.get("plan"), "status": status, "period_start": start, "period_end": end,
+        "invoice_id": invoice_id, "customer_id": o.get("customer"),
+        "cancel_at_period_end": bool(o.get("cancel_at_period_end", False)),
+    }
+
+
 def _apply(s: Session, ev: ProviderEvent, published: list[str]) -> tuple[str, str | None]:
+    if ev.provider != "paypal":
+        sub = _subscription_event(s, ev)
+        if sub is not None:
+            name, payload = sub
+            bind_tenant(s, payload["brand_id"])
+            publish(s, name, payload)
+            published.append(name)
+            return "processed", payload["brand_id"]
     signals = _paypal_signals(ev) if ev.provider == "paypal" else _stripe_signals(ev)
     brand_id: str | None = None
     if not signals:
@@ -508,7 +552,9 @@ def _transition(
                 return out
             payment.status, payment.paid_at = "succeeded", utcnow()
         amount = sig.amount if sig.amount is not None else (payment.amount if payment else None)
-        out.append((SUCCEEDED, _payload(ev, sig, payment, brand_id, amount)))
+        paid = _payload(ev, sig, payment, brand_id, amount)
+        paid["payment_status"] = "succeeded"
+        out.append((SUCCEEDED, paid))
         return out
     if sig.what == "failed":
         if payment is not None:
@@ -518,7 +564,7 @@ def _transition(
             if ev.provider == "dev":
                 _close_dev_session(s, sig.checkout_id, "failed")
         payload = _payload(ev, sig, payment, brand_id, sig.amount)
-        payload["error"] = sig.error
+        payload["payment_status"], payload["error"] = "failed", sig.error
         out.append((FAILED, payload))
         return out
     # refunded

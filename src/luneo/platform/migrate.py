@@ -17,7 +17,8 @@ def alembic_config(settings: Settings | None = None, url: str | None = None) -> 
     settings = settings or get_settings()
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", url or settings.resolved_database_url)
+    # ConfigParser interpolates '%': escape it (URL-encoded passwords contain it).
+    cfg.set_main_option("sqlalchemy.url", (url or settings.resolved_database_url).replace("%", "%%"))
     cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     if settings.is_sqlite and url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

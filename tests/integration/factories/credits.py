@@ -1,26 +1,12 @@
 """Isolation factories for credits and billing routes, and the ledger invariant check.
 
-`pack_id` and `operation` name global (platform) resources, not tenant rows: only platform
-operators may PUT them, so brand B is refused (403) whatever id it sends. The factories return
-a fresh id that no list shows (packs and costs are global, every brand lists the same ones);
-the proper fix is listing both in `NOT_TENANT_PARAMS` of test_isolation.py.
+`pack_id` and `operation` name global (platform) resources, not tenant rows (they are in
+`NOT_TENANT_PARAMS`): only platform operators may PUT them.
 """
 
 from __future__ import annotations
 
-import uuid
-
 from tests.integration.factories import body, factory
-
-
-@factory("pack_id")
-def pack_id(client, brand) -> str:
-    return f"iso_{uuid.uuid4().hex[:12]}"
-
-
-@factory("operation")
-def operation(client, brand) -> str:
-    return f"iso.op_{uuid.uuid4().hex[:12]}"
 
 
 @body("PUT", "/api/v1/credits/packs/{pack_id}")

@@ -1,0 +1,147 @@
+"""Preview serving over HTTP: cached `GET /renders/{id}/preview` vs a bare static-bytes endpoint,
+and a cold preview end to end (POST → job → status success).
+
+Both apps run under uvicorn (one process each) on 127.0.0.1 with a seeded demo (SQLite, local
+storage, in-process job workers). The cached fetch is driven at concurrency 8 with keep-alive;
+the bare app answers the same bytes from memory. Target: cached preview p95 < 5 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _stats import line, percentiles
+
+CONCURRENCY = 8
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
+COLD = int(os.environ.get("BENCH_COLD", "30"))
+WIDTH = 512
+
+BARE_APP = """
+from pathlib import Path
+from fastapi import FastAPI, Response
+DATA = Path(__file__).with_name("preview.bin").read_bytes()
+app = FastAPI()
+@app.get("/static")
+def static() -> Response:
+    return Response(content=DATA, media_type="image/png",
+                    headers={"Cache-Control": "public, max-age=31536000, immutable"})
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str) -> None:
+    for _ in range(300):
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not start")
+
+
+async def _drive(url: str, headers: dict[str, str], expect_len: int) -> tuple[list[float], float]:
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    samples: list[float] = []
+    async with httpx.AsyncClient(limits=limits, headers=headers) as client:
+        for _ in range(100):  # warm-up
+            await client.get(url)
+        queue = iter(range(REQUESTS))
+
+        async def worker() -> None:
+            for _ in queue:
+                t = time.perf_counter()
+                r = await client.get(url)
+                samples.append(time.perf_counter() - t)
+                assert r.status_code == 200 and len(r.content) == expect_len, r.status_code
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return samples, time.perf_counter() - start
+
+
+def _render(client: httpx.Client, base: str, spec_hash: str) -> tuple[str, float]:
+    """POST a preview and poll its status until success; returns (render_id, seconds)."""
+    t = time.perf_counter()
+    r = client.post(f"{base}/api/v1/renders/preview", json={"spec_hash": spec_hash, "width": WIDTH})
+    assert r.status_code in (200, 202), r.text
+    rid = r.json()["render_id"]
+    while r.json()["status"] != "success":
+        if r.json()["status"] == "failed":
+            raise RuntimeError(r.text)
+        time.sleep(0.005)
+        r = client.get(f"{base}/api/v1/renders/{rid}/status")
+    return rid, time.perf_counter() - t
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="luneo-bench-preview-"))
+    env = {**os.environ, "LUNEO_DATA_DIR": str(tmp / "var"), "LUNEO_LOG_LEVEL": "WARNING",
+           "LUNEO_RATE_LIMIT_KEY": "1000000/minute", "LUNEO_RATE_LIMIT_IP": "1000000/minute",
+           "LUNEO_WORKER_THREADS": "2"}
+    for var in ("LUNEO_DATABASE_URL", "LUNEO_REDIS_URL", "LUNEO_STORAGE_URL"):
+        env.pop(var, None)
+    creds = json.loads(subprocess.run([sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"], env=env,
+                                      capture_output=True, text=True, check=True).stdout)
+    port, bare_port = _free_port(), _free_port()
+    uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
+    procs = [subprocess.Popen([*uv, "--factory", "luneo.app:create_app", "--port", str(port)], env=env)]
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {creds['secret_key']}"}
+    try:
+        _wait(f"{base}/healthz")
+        with httpx.Client(headers=auth, timeout=60) as client:
+            products = client.get(f"{base}/api/v1/products", params={"limit": 100}).json()["data"]
+            pid = next(p["id"] for p in products if p["sku"] == "DEMO-PENDANT")
+
+            def spec(name: str) -> str:
+                r = client.post(f"{base}/api/v1/specs", json={"product_id": pid, "inputs": {
+                    "arc_text": {"text": name, "font": "fnt_serif"}, "initial": {"text": name[0]}}})
+                assert r.status_code == 201, r.text
+                return str(r.json()["spec_hash"])
+
+            rid, _ = _render(client, base, spec("Warmup"))
+            cold = [_render(client, base, spec(f"Name{i:03d}"))[1] for i in range(COLD)]
+            preview = client.get(f"{base}/api/v1/renders/{rid}/preview")
+            assert preview.status_code == 200
+        (tmp / "preview.bin").write_bytes(preview.content)
+        (tmp / "bare_app.py").write_text(BARE_APP)
+        procs.append(subprocess.Popen([*uv, "bare_app:app", "--port", str(bare_port), "--app-dir", str(tmp)],
+                                      env=env))
+        _wait(f"http://127.0.0.1:{bare_port}/static")
+        size = len(preview.content)
+        bare, bare_wall = asyncio.run(_drive(f"http://127.0.0.1:{bare_port}/static", {}, size))
+        ours, ours_wall = asyncio.run(_drive(f"{base}/api/v1/renders/{rid}/preview", auth, size))
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+    b, o, c = percentiles(bare), percentiles(ours), percentiles(cold)
+    print(f"cached preview ({size} bytes PNG, {WIDTH} px): concurrency {CONCURRENCY}, "
+          f"{REQUESTS} requests each, keep-alive, one uvicorn process each")
+    print(line("bare FastAPI static bytes", b, f"{REQUESTS / bare_wall:8.0f} req/s"))
+    print(line("GET /renders/{id}/preview (sk_, full stack)", o,
+               f"{REQUESTS / ours_wall:8.0f} req/s  target p95 < 5 ms: {'OK' if o['p95'] < 5 else 'MISSED'}"))
+    print(f"ratio preview/bare: p50 x{o['p50'] / b['p50']:.2f}  p95 x{o['p95'] / b['p95']:.2f}  "
+          f"throughput x{(REQUESTS / ours_wall) / (REQUESTS / bare_wall):.2f}")
+    print(line(f"cold preview POST→job→success ({COLD}, seq)", c, "(pendant, 512 px, in-process worker)"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Manufacturing: work orders per order item, production packs, bundles, print checks."""

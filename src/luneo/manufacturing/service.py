@@ -1,0 +1,604 @@
+"""Manufacturing use cases: work orders and their status machine, export packs, bundles.
+
+Work-order statuses (see `TRANSITIONS`):
+
+    queued ──▶ exporting ──▶ ready ──▶ in_production ──▶ done
+                  │  ▲          ▲            │
+                  │  └──────────┼── re-export (from failed / needs_review / ready)
+                  ├──▶ needs_review ──(override-checks)──▶ ready
+                  └──▶ failed ──▶ queued (retry)
+    any state but done ──▶ cancelled
+
+`exporting → ready | needs_review | failed` and `needs_review → ready` are made by the system
+(export job) and by the override-checks route; operators move the rest with `transition`.
+A print check of severity "error" sends the work order to `needs_review` instead of `ready`
+(and emails the brand's production contact) until an operator overrides the checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from luneo.catalog.models import Product
+from luneo.design.pack import build_bundle, sha256_hex
+from luneo.designs.models import Snapshot
+from luneo.manufacturing.export import PackOptions
+from luneo.manufacturing.models import ProductionPack, WorkOrder, WorkOrderEvent
+from luneo.platform import jobs
+from luneo.platform.clock import utcnow
+from luneo.platform.errors import Conflict, NotFound, Problem
+from luneo.platform.ids import new_id
+from luneo.platform.pagination import Page, paginate
+from luneo.platform.storage import get_storage
+from luneo.platform.tenancy import bind_system, bind_tenant, session_brand
+from luneo.tenancy.models import Brand
+
+log = structlog.get_logger("luneo.manufacturing")
+
+EXPORT_ACTOR = "export_pack"
+SYSTEM_ACTOR = "system"
+PACK_CONTENT_TYPE = "application/zip"
+
+# Moves an operator may make with POST /transition.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "queued": frozenset({"cancelled"}),
+    "exporting": frozenset({"failed", "cancelled"}),
+    "needs_review": frozenset({"cancelled"}),
+    "ready": frozenset({"in_production", "cancelled"}),
+    "in_production": frozenset({"done", "ready", "failed", "cancelled"}),
+    "failed": frozenset({"queued", "cancelled"}),
+    "done": frozenset(),
+    "cancelled": frozenset(),
+}
+# Where an export may start from (re-export included).
+EXPORTABLE = frozenset({"queued", "failed", "needs_review", "ready"})
+BUNDLE_READY = frozenset({"ready", "in_production", "done"})
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _record(session: Session, wo: WorkOrder, from_status: str | None, to: str, actor: str, note: str) -> None:
+    wo.history_seq = (wo.history_seq or 0) + 1
+    session.add(
+        WorkOrderEvent(
+            work_order_id=wo.id,
+            brand_id=wo.brand_id,
+            seq=wo.history_seq,
+            from_status=from_status,
+            to_status=to,
+            actor=actor,
+            note=note,
+            created_at=utcnow(),
+        )
+    )
+
+
+def _move(session: Session, wo: WorkOrder, to: str, actor: str, note: str = "") -> None:
+    """Change status and record who did it (no checks: callers check the machine)."""
+    _record(session, wo, wo.status, to, actor, note)
+    wo.status = to
+    now = utcnow()
+    if to == "ready":
+        wo.ready_at = now
+    elif to == "done":
+        wo.done_at = now
+    elif to == "cancelled":
+        wo.cancelled_at = now
+
+
+def history(session: Session, work_order_id: str) -> list[WorkOrderEvent]:
+    stmt = (
+        select(WorkOrderEvent)
+        .where(WorkOrderEvent.work_order_id == work_order_id)
+        .order_by(WorkOrderEvent.seq)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+# --------------------------------------------------------------------------- creation
+
+
+def _snapshot(session: Session, snapshot_id: str) -> Snapshot:
+    snap = session.execute(select(Snapshot).where(Snapshot.id == snapshot_id)).scalar_one_or_none()
+    if snap is None:
+        raise NotFound("snapshot", snapshot_id)
+    return snap
+
+
+def _product_sku(session: Session, snap: Snapshot) -> tuple[str, str]:
+    product = (snap.spec or {}).get("product") or {}
+    sku = str(product.get("sku") or "")
+    method = str(product.get("production_method") or "")
+    if not sku or not method:
+        row = session.execute(select(Product).where(Product.id == snap.product_id)).scalar_one_or_none()
+        sku = sku or (row.sku if row else "")
+        method = method or (row.production_method if row else "print")
+    return sku, method
+
+
+def create_work_order(
+    session: Session,
+    *,
+    snapshot_id: str,
+    quantity: int,
+    actor: str,
+    order_id: str | None = None,
+    order_item_id: str | None = None,
+    order_number: str | None = None,
+    assignee: str | None = None,
+    production_partner: str | None = None,
+    notes: str = "",
+    kerf_mm: float = 0.0,
+    source: str = "api",
+    export: bool = True,
+) -> tuple[WorkOrder, bool]:
+    """One work order per order item (idempotent on `order_item_id`); starts its export.
+
+    Returns (work order, created).
+    """
+    if order_item_id:
+        existing = session.execute(
+            select(WorkOrder).where(WorkOrder.order_item_id == order_item_id)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing, False
+    if quantity < 1:
+        raise Problem(422, "invalid_quantity", "quantity must be at least 1.")
+    snap = _snapshot(session, snapshot_id)
+    sku, method = _product_sku(session, snap)
+    wo = WorkOrder(
+        order_id=order_id,
+        order_item_id=order_item_id or new_id("woi"),
+        order_number=order_number,
+        snapshot_id=snap.id,
+        spec_hash=snap.spec_hash,
+        product_id=snap.product_id,
+        product_sku=sku,
+        production_method=method,
+        quantity=quantity,
+        kerf_mm=kerf_mm,
+        status="queued",
+        assignee=assignee,
+        production_partner=production_partner,
+        notes=notes,
+        print_checks=[],
+        checks_blocked=False,
+        source=source,
+        created_by=actor,
+    )
+    try:
+        with session.begin_nested():
+            session.add(wo)
+            session.flush()
+    except IntegrityError:
+        raced = session.execute(
+            select(WorkOrder).where(WorkOrder.order_item_id == order_item_id)
+        ).scalar_one_or_none()
+        if raced is None:
+            raise
+        return raced, False
+    _record(session, wo, None, "queued", actor, f"created ({source})")
+    if export:
+        start_export(session, wo, actor)
+    return wo, True
+
+
+def create_from_order(
+    session: Session, payload: dict[str, Any], actor: str, source: str = "event"
+) -> list[WorkOrder]:
+    """Work orders for every item of an `order.paid`-shaped payload (idempotent per item).
+
+    From an event, an item whose snapshot is not in the brand is logged and skipped (the
+    payment's transaction must not fail because of production); from the API it is a 404.
+    """
+    out: list[WorkOrder] = []
+    for item in payload.get("items") or []:
+        if not item.get("snapshot_id"):
+            log.info(
+                "work_order_skipped",
+                order_id=payload.get("order_id"),
+                item=item.get("order_item_id"),
+                reason="no snapshot: nothing personalized to produce",
+            )
+            continue
+        if source == "event" and not session.execute(
+            select(Snapshot.id).where(Snapshot.id == str(item["snapshot_id"]))
+        ).first():
+            log.warning(
+                "work_order_skipped",
+                order_id=payload.get("order_id"),
+                item=item.get("order_item_id"),
+                reason="snapshot not found in this brand",
+            )
+            continue
+        wo, _ = create_work_order(
+            session,
+            snapshot_id=str(item["snapshot_id"]),
+            quantity=int(item.get("quantity") or 1),
+            actor=actor,
+            order_id=str(payload["order_id"]),
+            order_item_id=str(item["order_item_id"]),
+            order_number=str(payload["number"]) if payload.get("number") is not None else None,
+            source=source,
+        )
+        out.append(wo)
+    return out
+
+
+def cancel_order(
+    session: Session, order_id: str, actor: str, note: str = "order refunded"
+) -> list[WorkOrder]:
+    """Cancel every work order of an order that is not done (or already cancelled)."""
+    rows = list(session.execute(select(WorkOrder).where(WorkOrder.order_id == order_id)).scalars())
+    changed = []
+    for wo in rows:
+        if wo.status not in ("done", "cancelled"):
+            _move(session, wo, "cancelled", actor, note)
+            changed.append(wo)
+    return changed
+
+
+@contextmanager
+def as_brand(session: Session, brand_id: str) -> Iterator[bool]:
+    """Temporarily bind an event's session to the payload's brand; yields False (and does
+    nothing) when the session is already bound to another brand."""
+    current = session_brand(session)
+    if current is not None and current != brand_id:
+        log.warning("event_for_other_brand_ignored", session_brand=current, payload_brand=brand_id)
+        yield False
+        return
+    was_system = bool(session.info.get("system"))
+    bind_tenant(session, brand_id)
+    try:
+        yield True
+    finally:
+        if current is not None:
+            bind_tenant(session, current)
+        elif was_system:
+            bind_system(session)
+        else:
+            session.info.pop("brand_id", None)
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def get_work_order(session: Session, work_order_id: str) -> WorkOrder:
+    wo = session.execute(select(WorkOrder).where(WorkOrder.id == work_order_id)).scalar_one_or_none()
+    if wo is None:
+        raise NotFound("work order", work_order_id)
+    return wo
+
+
+def list_work_orders(
+    session: Session,
+    *,
+    status: list[str] | None = None,
+    product_id: str | None = None,
+    production_method: str | None = None,
+    order_id: str | None = None,
+    assignee: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Any]:
+    stmt: Select[Any] = select(WorkOrder)
+    if status:
+        stmt = stmt.where(WorkOrder.status.in_(status))
+    if product_id:
+        stmt = stmt.where(WorkOrder.product_id == product_id)
+    if production_method:
+        stmt = stmt.where(WorkOrder.production_method == production_method)
+    if order_id:
+        stmt = stmt.where(WorkOrder.order_id == order_id)
+    if assignee:
+        stmt = stmt.where(WorkOrder.assignee == assignee)
+    if created_from:
+        stmt = stmt.where(WorkOrder.created_at >= created_from)
+    if created_to:
+        stmt = stmt.where(WorkOrder.created_at < created_to)
+    return paginate(session, stmt, WorkOrder, cursor, limit)
+
+
+# --------------------------------------------------------------------------- operator actions
+
+
+def transition(session: Session, work_order_id: str, to: str, actor: str, note: str = "") -> WorkOrder:
+    """An operator's move; anything outside `TRANSITIONS` is a 409 `invalid_transition`."""
+    wo = get_work_order(session, work_order_id)
+    allowed = TRANSITIONS.get(wo.status, frozenset())
+    if to not in allowed:
+        hint = " Use the override-checks route." if (wo.status, to) == ("needs_review", "ready") else ""
+        raise Conflict(
+            "invalid_transition",
+            f"A work order cannot go from {wo.status} to {to}.{hint}",
+            current=wo.status,
+            to=to,
+            allowed=sorted(allowed),
+        )
+    _move(session, wo, to, actor, note)
+    if to == "queued":  # retry after a failure: export again
+        start_export(session, wo, actor)
+    return wo
+
+
+def update_work_order(session: Session, work_order_id: str, changes: dict[str, Any], actor: str) -> WorkOrder:
+    wo = get_work_order(session, work_order_id)
+    for field in ("assignee", "production_partner", "notes"):
+        if field in changes:
+            value = changes[field]
+            setattr(wo, field, "" if field == "notes" and value is None else value)
+    return wo
+
+
+def override_checks(session: Session, work_order_id: str, actor: str, note: str = "") -> WorkOrder:
+    """An operator accepts the print-check findings: needs_review → ready."""
+    wo = get_work_order(session, work_order_id)
+    if wo.status != "needs_review":
+        raise Conflict(
+            "invalid_transition",
+            f"Only a work order in needs_review can have its checks overridden (this one is {wo.status}).",
+            current=wo.status,
+            to="ready",
+            allowed=[],
+        )
+    wo.checks_overridden_by, wo.checks_overridden_at = actor, utcnow()
+    _move(session, wo, "ready", actor, note or "print checks overridden")
+    return wo
+
+
+# --------------------------------------------------------------------------- packs
+
+
+def pack_options_for(wo: WorkOrder) -> PackOptions:
+    return PackOptions(
+        quantity=wo.quantity,
+        kerf_mm=wo.kerf_mm,
+        order_id=wo.order_id,
+        order_item_id=wo.order_item_id,
+        order_number=wo.order_number,
+    )
+
+
+def job_key(brand_id: str, snapshot_id: str, options_hash: str) -> str:
+    return f"{EXPORT_ACTOR}:{brand_id}:{snapshot_id}:{options_hash}"
+
+
+def ensure_pack(
+    session: Session, snapshot_id: str, options: PackOptions, *, enqueue: bool = True
+) -> ProductionPack:
+    """The pack row for (snapshot, options) — created and its job enqueued when new; a failed
+    pack is retried. Idempotent on snapshot + options hash."""
+    import luneo.manufacturing.tasks  # noqa: F401  (registers the export_pack actor)
+
+    snap = _snapshot(session, snapshot_id)
+    digest = options.digest()
+    stmt = select(ProductionPack).where(
+        ProductionPack.snapshot_id == snap.id, ProductionPack.options_hash == digest
+    )
+    pack = session.execute(stmt).scalar_one_or_none()
+    if pack is None:
+        pack = ProductionPack(
+            snapshot_id=snap.id,
+            spec_hash=snap.spec_hash,
+            options_hash=digest,
+            options=options.as_dict(),
+            status="pending",
+            print_checks=[],
+        )
+        try:
+            with session.begin_nested():
+                session.add(pack)
+                session.flush()
+        except IntegrityError:
+            pack = session.execute(stmt).scalar_one()
+    elif pack.status == "failed":
+        pack.status, pack.error, pack.finished_at = "pending", None, None
+    if enqueue and pack.status == "pending":
+        job = jobs.enqueue(
+            session,
+            EXPORT_ACTOR,
+            job_key(snap.brand_id, snap.id, digest),
+            {"pack_id": pack.id},
+            brand_id=snap.brand_id,
+            retry_failed=True,
+        )
+        pack.job_id = job.id
+    return pack
+
+
+def start_export(session: Session, wo: WorkOrder, actor: str, *, kerf_mm: float | None = None) -> WorkOrder:
+    """Move a work order to `exporting` and attach its pack (built by the job, or cached)."""
+    if wo.status == "exporting" and kerf_mm is None:
+        return wo
+    if wo.status not in EXPORTABLE and wo.status != "exporting":
+        raise Conflict(
+            "invalid_transition",
+            f"A {wo.status} work order cannot be exported.",
+            current=wo.status,
+            to="exporting",
+            allowed=sorted(TRANSITIONS.get(wo.status, ())),
+        )
+    if kerf_mm is not None:
+        wo.kerf_mm = kerf_mm
+    if wo.status != "exporting":
+        _move(session, wo, "exporting", actor)
+    wo.error = None
+    pack = ensure_pack(session, wo.snapshot_id, pack_options_for(wo))
+    wo.pack_id = pack.id
+    if pack.status == "success":
+        apply_pack(session, wo, pack)
+    return wo
+
+
+def apply_pack(session: Session, wo: WorkOrder, pack: ProductionPack) -> None:
+    """Copy a finished pack onto an exporting work order: ready, needs_review or failed."""
+    if wo.status != "exporting" or wo.pack_id != pack.id:
+        return
+    if pack.status == "failed":
+        wo.error = pack.error
+        _move(session, wo, "failed", SYSTEM_ACTOR, (pack.error or "export failed")[:500])
+        notify_production_error(session, wo, "export_failed", error=pack.error or "export failed")
+        return
+    wo.pack_key, wo.pack_sha256, wo.pack_bytes = pack.storage_key, pack.sha256, pack.size_bytes
+    wo.print_checks = list(pack.print_checks or [])
+    blocking = [i for i in wo.print_checks if i.get("severity") == "error"]
+    wo.checks_blocked = bool(blocking)
+    if blocking and wo.checks_overridden_at is None:
+        _move(session, wo, "needs_review", SYSTEM_ACTOR, f"{len(blocking)} print check error(s)")
+        notify_production_error(session, wo, "checks_blocked", issues=blocking)
+    else:
+        _move(session, wo, "ready", SYSTEM_ACTOR, "pack ready")
+
+
+def complete_pack(
+    session: Session,
+    pack_id: str,
+    *,
+    storage_key: str,
+    sha256: str,
+    size: int,
+    manifest: dict[str, Any],
+    issues: list[dict[str, Any]],
+) -> ProductionPack:
+    """Record a built pack and release the work orders waiting on it."""
+    pack = session.execute(select(ProductionPack).where(ProductionPack.id == pack_id)).scalar_one()
+    pack.status, pack.storage_key, pack.sha256, pack.size_bytes = "success", storage_key, sha256, size
+    pack.manifest, pack.print_checks, pack.error, pack.finished_at = manifest, issues, None, utcnow()
+    _release_waiting(session, pack)
+    return pack
+
+
+def fail_pack(session: Session, pack_id: str, error: str) -> ProductionPack:
+    pack = session.execute(select(ProductionPack).where(ProductionPack.id == pack_id)).scalar_one()
+    pack.status, pack.error, pack.finished_at = "failed", error[:4000], utcnow()
+    _release_waiting(session, pack)
+    return pack
+
+
+def _release_waiting(session: Session, pack: ProductionPack) -> None:
+    waiting = session.execute(
+        select(WorkOrder).where(WorkOrder.pack_id == pack.id, WorkOrder.status == "exporting")
+    ).scalars()
+    for wo in list(waiting):
+        apply_pack(session, wo, pack)
+
+
+def get_pack(session: Session, job_or_pack_id: str) -> ProductionPack:
+    """A pack by its id, or by the id of the job that builds it."""
+    column = ProductionPack.job_id if job_or_pack_id.startswith("job_") else ProductionPack.id
+    pack = session.execute(select(ProductionPack).where(column == job_or_pack_id)).scalars().first()
+    if pack is None:
+        raise NotFound("export pack", job_or_pack_id)
+    return pack
+
+
+def signed_url(key: str, filename: str, expires_s: int) -> tuple[str, datetime]:
+    from datetime import timedelta
+
+    url = get_storage().url(key, expires_s=expires_s, filename=filename)
+    return url, (utcnow() + timedelta(seconds=expires_s)).replace(microsecond=0)
+
+
+# --------------------------------------------------------------------------- bundles
+
+
+def order_work_orders(session: Session, order_id: str) -> list[WorkOrder]:
+    rows = list(
+        session.execute(
+            select(WorkOrder).where(WorkOrder.order_id == order_id).order_by(WorkOrder.order_item_id)
+        ).scalars()
+    )
+    if not rows:
+        raise NotFound("order", order_id)
+    return rows
+
+
+def bundle_bytes(order_id: str, items: list[tuple[WorkOrder, bytes]], brand_id: str) -> bytes:
+    """The per-order ZIP (deterministic): each item's pack as items/<order_item_id>.zip."""
+    meta = {
+        "order_id": order_id,
+        "brand_id": brand_id,
+        "order_number": next((wo.order_number for wo, _ in items if wo.order_number), None),
+        "items": [
+            {
+                "work_order_id": wo.id,
+                "order_item_id": wo.order_item_id,
+                "snapshot_id": wo.snapshot_id,
+                "product_sku": wo.product_sku,
+                "quantity": wo.quantity,
+                "pack_sha256": sha256_hex(data),
+            }
+            for wo, data in items
+        ],
+    }
+    return build_bundle([(wo.order_item_id, data) for wo, data in items], meta)
+
+
+def build_order_bundle(session: Session, order_id: str) -> tuple[str, str, int]:
+    """Store the order's bundle (content-addressed) → (storage key, sha256, bytes).
+
+    Every non-cancelled item must be ready (or later): otherwise 409 `bundle_not_ready`.
+    """
+    rows = [wo for wo in order_work_orders(session, order_id) if wo.status != "cancelled"]
+    waiting = [
+        {"work_order_id": wo.id, "status": wo.status}
+        for wo in rows
+        if wo.status not in BUNDLE_READY or not wo.pack_key
+    ]
+    if not rows or waiting:
+        raise Conflict(
+            "bundle_not_ready", "Some items of this order have no releasable pack yet.", waiting=waiting
+        )
+    storage = get_storage()
+    items = [(wo, storage.get(str(wo.pack_key))) for wo in rows]
+    data = bundle_bytes(order_id, items, rows[0].brand_id)
+    obj = storage.put(data, content_type=PACK_CONTENT_TYPE)
+    return obj.key, obj.sha256, obj.size
+
+
+# --------------------------------------------------------------------------- email
+
+
+def notify_production_error(
+    session: Session,
+    wo: WorkOrder,
+    reason: str,
+    *,
+    error: str | None = None,
+    issues: list[dict[str, Any]] | None = None,
+) -> None:
+    """Queue the `production_error` email to the brand's production contact (if it has one)."""
+    from luneo.notifications.service import queue_email
+
+    brand = session.get(Brand, wo.brand_id)
+    if brand is None or not brand.production_email:
+        log.info("production_error_not_emailed", work_order_id=wo.id, reason="no production_email")
+        return
+    queue_email(
+        session,
+        wo.brand_id,
+        brand.production_email,
+        "production_error",
+        {
+            "reason": reason,
+            "work_order_id": wo.id,
+            "order_id": wo.order_id,
+            "order_number": wo.order_number,
+            "product_sku": wo.product_sku,
+            "quantity": wo.quantity,
+            "production_method": wo.production_method,
+            "error": (error or "")[:500],
+            "issues": issues or [],
+        },
+    )

@@ -1,0 +1,183 @@
+"""Routes: ask for a preview or a final render, poll its status, fetch the preview bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from luneo.designs import service as designs
+from luneo.platform.auth import Tenant, guard
+from luneo.platform.config import get_settings
+from luneo.platform.database import get_db
+from luneo.platform.errors import NotFound, Problem
+from luneo.platform.storage import IMMUTABLE, ObjectNotFound, get_storage
+from luneo.platform.tenancy import bind_tenant
+from luneo.rendering import service
+from luneo.rendering import tasks as _tasks  # noqa: F401  (registers the actors the routes enqueue)
+from luneo.rendering.models import RenderResult
+from luneo.rendering.schemas import FinalIn, PreviewIn, RenderAccepted, RenderStatus
+
+router = APIRouter(tags=["rendering"])
+
+
+def _status_url(render_id: str) -> str:
+    return f"{get_settings().public_base_url}/api/v1/renders/{render_id}/status"
+
+
+def _accepted(row: RenderResult, ready: bool, response: Response) -> RenderAccepted:
+    response.status_code = 200 if ready else 202
+    outputs = service.output_urls(row) if ready else {}
+    ref = service.preview_ref(row) if ready else None
+    preview = f"{get_settings().public_base_url}/api/v1/renders/{row.render_id}/preview" if ref else None
+    return RenderAccepted(
+        render_id=row.render_id,
+        kind=row.kind,
+        status=row.status,
+        status_url=_status_url(row.render_id),
+        preview_url=preview,
+        outputs=outputs,
+    )
+
+
+def _can_read(t: Tenant) -> None:
+    if not (t.principal.can("renders:read") or t.principal.can("renders:preview")):
+        raise Problem(403, "forbidden", "This credential lacks the permission renders:read.")
+
+
+@router.post(
+    "/renders/preview",
+    response_model=RenderAccepted,
+    status_code=202,
+    responses={200: {"model": RenderAccepted, "description": "Already rendered"}},
+)
+def request_preview(
+    body: PreviewIn, response: Response, t: Tenant = guard("renders:preview")
+) -> RenderAccepted:
+    """Render a stored spec (by hash, snapshot or saved design) as a PNG/WebP preview.
+
+    Same spec + options ⇒ same `render_id`: a finished render answers 200 at once with its
+    URLs; otherwise 202 and one job, however often it is asked.
+    """
+    design = None
+    if body.design_id:
+        widget = t.principal.kind == "publishable_key"
+        shopper = t.request.headers.get("x-shopper-token")
+        if widget and not (shopper and 16 <= len(shopper) <= 80):
+            raise Problem(
+                422, "shopper_token_required", "Widget calls send X-Shopper-Token (16–80 characters)."
+            )
+        design = designs.get_design(t.session, body.design_id, shopper, restrict=widget)
+    spec_hash, snapshot_id, design_id = service.resolve_source(
+        t.session, spec_hash=body.spec_hash, snapshot_id=body.snapshot_id, design=design
+    )
+    row, ready = service.request_preview(
+        t.session,
+        spec_hash=spec_hash,
+        width=body.width,
+        fmt=body.format,
+        mockup=body.mockup,
+        snapshot_id=snapshot_id,
+        design_id=design_id,
+        actor=t.principal.actor,
+    )
+    return _accepted(row, ready, response)
+
+
+@router.post(
+    "/renders/final",
+    response_model=RenderAccepted,
+    status_code=202,
+    responses={
+        200: {"model": RenderAccepted, "description": "Already rendered"},
+        402: {"description": "Not enough credits (render.highres)"},
+    },
+)
+def request_final(body: FinalIn, response: Response, t: Tenant = guard("renders:write")) -> RenderAccepted:
+    """High-res print PNG at the product's DPI, design SVG, and GLB + USDZ when the product has a
+    3D model, for a snapshot. Charged `render.highres` once per render (refunded if it fails)."""
+    row, ready = service.request_final(t.session, snapshot_id=body.snapshot_id, actor=t.principal.actor)
+    return _accepted(row, ready, response)
+
+
+@router.get("/renders/{render_id}/status", response_model=RenderStatus)
+def render_status(render_id: str, t: Tenant = guard()) -> RenderStatus:
+    """Status, progress, error, file URLs and timings of a render."""
+    _can_read(t)
+    row = service.get_render(t.session, render_id)
+    if (
+        row.status in (service.PENDING, service.PROCESSING)
+        and row.job_id
+        and service.reconcile_failed(get_db(), t.brand_id, [row.id])
+    ):
+        with get_db().transaction(write=False) as fresh:  # our own snapshot predates the fix
+            bind_tenant(fresh, t.brand_id)
+            row = service.get_render(fresh, render_id)
+    files = {
+        k: {"sha256": v.get("sha256"), "bytes": v.get("bytes"), "content_type": v.get("content_type")}
+        for k, v in (row.outputs or {}).items()
+    }
+    return RenderStatus(
+        render_id=row.render_id,
+        kind=row.kind,
+        status=row.status,
+        progress=row.progress,
+        error=row.error,
+        outputs=service.output_urls(row) if row.status == service.SUCCESS else {},
+        files=files,
+        timings=row.timings or {},
+        spec_hash=row.spec_hash,
+        snapshot_id=row.snapshot_id,
+        design_id=row.design_id,
+    )
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    tags = [x.strip() for x in header.split(",")]
+    return "*" in tags or any(x.removeprefix("W/") == etag for x in tags)
+
+
+@router.get(
+    "/renders/{render_id}/preview",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}, "image/webp": {}}},
+        304: {"description": "Not modified"},
+        409: {"description": "render_not_ready / render_failed"},
+    },
+)
+def render_preview(render_id: str, request: Request, t: Tenant = guard()) -> Response:
+    """The preview image, immutable (`ETag` = its SHA-256; `If-None-Match` ⇒ 304)."""
+    _can_read(t)
+    cached = service.preview_cache.get(t.brand_id, render_id)
+    if cached is not None:
+        return _image(request, *cached)
+    row = service.get_render(t.session, render_id)
+    if row.status == service.FAILED:
+        raise Problem(409, "render_failed", "This render failed; ask for it again.", render_id=render_id)
+    ref = service.preview_ref(row) if row.status == service.SUCCESS else None
+    if ref is None:
+        raise Problem(
+            409,
+            "render_not_ready",
+            "The render is not finished yet; poll its status.",
+            render_id=render_id,
+            render_status=row.status,
+            status_url=_status_url(render_id),
+        )
+    try:
+        data = get_storage().get(ref["key"])
+    except ObjectNotFound:
+        raise NotFound("render file", render_id) from None
+    service.preview_cache.put(t.brand_id, render_id, ref, data)
+    return _image(request, ref, data)
+
+
+def _image(request: Request, ref: dict[str, Any], data: bytes) -> Response:
+    etag = f'"{ref["sha256"]}"'
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff"}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=data, media_type=ref["content_type"], headers=headers)

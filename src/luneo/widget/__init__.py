@@ -1,0 +1,1 @@
+"""Widget: the embeddable personalizer (config API, shopper uploads, web component, demo page)."""
