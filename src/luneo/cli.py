@@ -43,8 +43,13 @@ console = Console(stderr=True)
 def serve(host: str = "127.0.0.1", port: int = 8000, migrate: bool = True, seed: bool = True,
           workers: int = 1) -> None:
     """Run the API (and, without Redis, the in-process job workers)."""
+    import os
+
     import uvicorn
 
+    if "LUNEO_PUBLIC_BASE_URL" not in os.environ:  # links and the demo's origin follow the bound port
+        os.environ["LUNEO_PUBLIC_BASE_URL"] = f"http://{host}:{port}"
+        get_settings.cache_clear()
     settings = get_settings()
     if migrate:
         from luneo.platform import migrate as m

@@ -6,6 +6,7 @@ import importlib
 import json
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -23,6 +24,13 @@ DEMO_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
 DEMO_SEEDERS = ["luneo.catalog.seed"]
 
 
+def _demo_origins(settings: Settings) -> list[str]:
+    """The local origins the demo widget runs on, including the configured public URL's."""
+    parts = urlsplit(settings.public_base_url)
+    own = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+    return list(dict.fromkeys([*DEMO_ORIGINS, *([own] if own else [])]))
+
+
 def _credentials_file(settings: Settings) -> Any:
     return settings.data_dir / "demo-credentials.json"
 
@@ -36,7 +44,8 @@ def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
         stored = json.loads(path.read_text()) if path.exists() else None
         if brand is None or stored is None or stored.get("brand", {}).get("id") != (brand.id if brand else None):
             if brand is None:
-                brand = service.create_brand(s, slug=DEMO_SLUG, name="Luneo Demo Atelier", allowed_origins=DEMO_ORIGINS)
+                brand = service.create_brand(s, slug=DEMO_SLUG, name="Luneo Demo Atelier",
+                                             allowed_origins=_demo_origins(settings))
                 brand.settings = {"primary_color": "#1f3a5f", "accent_color": "#c9a227"}
                 brand.production_email = "production@demo.luneo.local"
             user = s.execute(select(User).where(User.email == DEMO_EMAIL)).scalar_one_or_none()
@@ -57,6 +66,9 @@ def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
             path.write_text(json.dumps(stored, indent=2))
             os.chmod(path, 0o600)
         bind_tenant(s, brand.id)
+        origins = _demo_origins(settings)
+        if not set(origins) <= set(brand.allowed_origins or []):
+            brand.allowed_origins = list(dict.fromkeys([*(brand.allowed_origins or []), *origins]))
         for name in DEMO_SEEDERS:
             try:
                 module = importlib.import_module(name)

@@ -419,7 +419,8 @@ def test_cleanup_deletes_old_finished_jobs_and_runs_hooks(db: Database) -> None:
         cleanup_job = enqueue(db, "cleanup", key())
         assert jobs.execute(db, cleanup_job.id, worker_id="w") == "success"
         row = get_job(db, cleanup_job.id)
-        assert row.result == {"removed": {"jobs": 1, "test_hook": 7}}
+        removed = row.result["removed"]  # other domains register their own hooks too
+        assert removed["jobs"] == 1 and removed["test_hook"] == 7
         assert hook_calls == [db]
         with db.transaction() as s:
             bind_system(s)

@@ -304,7 +304,7 @@ def test_final_is_charged_once_and_refunded_when_it_fails_for_good(client, brand
     with db.transaction() as s:
         bind_tenant(s, brand_a.id)
         s.execute(sa.text("delete from assets where id = :i"), {"i": photo["id"]})
-    assert set(run_jobs(db).values()) == {"failed"}  # missing input: permanent, no retry
+    assert set(run_jobs(db, ("render_final",)).values()) == {"failed"}  # missing input: permanent, no retry
     rid = r1.json()["render_id"]
     st = client.get(f"/api/v1/renders/{rid}/status", headers=brand_a.h()).json()
     assert st["status"] == "failed" and "LookupError" in st["error"]
@@ -373,7 +373,8 @@ def test_asset_convert_and_cleanup_keep_what_is_referenced(client, brand_a, cat_
         bind_tenant(s, brand_a.id)
         variants = service.asset_variants(s, used["id"])
         assert set(variants) == {"web_jpeg", "web_webp", "thumb_webp"}
-        sizes = {v.variant: (v.width_px, v.height_px) for v in s.execute(sa.select(AssetVariant)).scalars()}
+        sizes = {v.variant: (v.width_px, v.height_px) for v in s.execute(
+            sa.select(AssetVariant).where(AssetVariant.asset_id == used["id"])).scalars()}
     assert sizes == {"web_jpeg": (2048, 1024), "web_webp": (2048, 1024), "thumb_webp": (400, 200)}
 
     spec_hash = make_spec(client, brand_a, cat_a["DEMO-MUG"], demo_inputs(client, brand_a, "DEMO-MUG", used["id"]))

@@ -110,7 +110,7 @@ def producer(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[A
         monkeypatch.setenv(k, v)
     config.get_settings.cache_clear()
     jobs.get_job_settings.cache_clear()
-    migrate.upgrade(url=config.get_settings().resolved_database_url.replace("%", "%%"))  # alembic ini escaping
+    migrate.upgrade(url=config.get_settings().resolved_database_url)
     db = database.Database(config.get_settings())
     database.set_db(db)
     set_storage(None)

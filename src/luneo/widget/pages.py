@@ -44,3 +44,9 @@ def demo_page() -> HTMLResponse:
     page = (STATIC / "demo.html").read_text()
     page = page.replace("{{KEY}}", key).replace("{{OPTIONS}}", options).replace("{{FIRST}}", first)
     return HTMLResponse(page)
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon: answer 204 so browsers stop asking."""
+    return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})

@@ -64,8 +64,8 @@ class LuneoPersonalizer extends HTMLElement {
     this.specHash = null;
   }
 
-  connectedCallback() { this.load(); }
-  attributeChangedCallback(_n, oldV, newV) { if (this.isConnected && oldV !== newV) this.load(); }
+  connectedCallback() { this.started = true; this.load(); }
+  attributeChangedCallback(_n, oldV, newV) { if (this.started && oldV !== newV) this.load(); }
 
   get base() { return (this.getAttribute("api-base") || "").replace(/\/$/, ""); }
   get key() { return this.getAttribute("key") || ""; }
@@ -85,7 +85,9 @@ class LuneoPersonalizer extends HTMLElement {
     if (!product || !this.key) return;
     this.inputs = {};
     this.specHash = null;
+    const loading = (this.loading = (this.loading || 0) + 1);
     const { status, data } = await this.api("GET", `/widget/config/${encodeURIComponent(product)}`);
+    if (loading !== this.loading) return;  // a newer product was asked for meanwhile
     if (status !== 200) { this.root.replaceChildren(el("p", {}, data?.detail || "This product is not available.")); return; }
     this.config = data;
     this.draw();
