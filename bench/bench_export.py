@@ -32,9 +32,15 @@ from _design_fixtures import photo_jpeg  # noqa: E402
 from _stats import percentiles  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-ORDER = [("DEMO-MUG", "name"), ("DEMO-PHONE", "initials"), ("DEMO-TSHIRT", "slogan")] * 3 + [
-    ("DEMO-MUG", "name")
-]
+# Two 10-item orders: photo products (large print rasters) and engraved/printed names.
+ORDERS = {
+    "photo": [("DEMO-MUG", "name"), ("DEMO-PHONE", "initials"), ("DEMO-TSHIRT", "slogan")] * 3
+    + [("DEMO-MUG", "name")],
+    "names": [("DEMO-PENDANT", "arc_text"), ("DEMO-SIGN", "title"), ("DEMO-CARD", "name")] * 3
+    + [("DEMO-PENDANT", "arc_text")],
+}
+KIND = os.environ.get("BENCH_ORDER", "photo")
+ORDER = ORDERS[KIND]
 NAMES = ["Zoé", "AB", "Bonjour", "Lucas", "CD", "Merci", "Emma", "EF", "Salut", "Marie"]
 
 
@@ -61,9 +67,12 @@ def setup() -> tuple[str, list[tuple[str, str, dict, str]]]:
         asset = catalog.create_asset(s, photo_jpeg(1600, 1600), filename="photo.jpg")
         products = {sku: pid for sku, pid in s.execute(select(Product.sku, Product.id))}
         for i, ((sku, text_zone), name) in enumerate(zip(ORDER, NAMES, strict=True)):
-            row, _ = designs.create_spec(
-                s, products[sku], {"photo": {"asset_id": asset.id}, text_zone: {"text": name}}
-            )
+            inputs: dict = {text_zone: {"text": name}}
+            if KIND == "photo":
+                inputs["photo"] = {"asset_id": asset.id}
+            elif sku == "DEMO-PENDANT":
+                inputs["initial"] = {"text": name[0].upper()}
+            row, _ = designs.create_spec(s, products[sku], inputs)
             snap, _ = designs.create_snapshot(s, spec_row=row, actor="bench", provenance={"source": "bench"})
             items.append((f"item{i:02d}", snap.id, dict(snap.spec), snap.spec_hash))
         return brand.id, items
@@ -80,7 +89,7 @@ def main() -> None:
     brand_id, items = setup()
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
     print(
-        f"10-item order: {', '.join(sku for sku, _ in ORDER)}; photo 1600x1600 JPEG; "
+        f"10-item {KIND} order: {', '.join(sku for sku, _ in ORDER)}; photo 1600x1600 JPEG; "
         f"runs={runs}; cpus={affinity}"
     )
 

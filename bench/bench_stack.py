@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import line, percentiles  # noqa: E402
+from _stats import line, percentiles
 
 CONCURRENCY = 32
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "4000"))
@@ -72,12 +72,24 @@ async def _drive(url: str, headers: dict[str, str]) -> tuple[list[float], float]
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="luneo-bench-"))
-    env = {**os.environ, "LUNEO_DATA_DIR": str(tmp / "var"), "LUNEO_LOG_LEVEL": "WARNING",
-           "LUNEO_RATE_LIMIT_KEY": "1000000/minute", "LUNEO_RATE_LIMIT_IP": "1000000/minute"}
+    env = {
+        **os.environ,
+        "LUNEO_DATA_DIR": str(tmp / "var"),
+        "LUNEO_LOG_LEVEL": "WARNING",
+        "LUNEO_RATE_LIMIT_KEY": "1000000/minute",
+        "LUNEO_RATE_LIMIT_IP": "1000000/minute",
+    }
     env.pop("LUNEO_DATABASE_URL", None)
     env.pop("LUNEO_REDIS_URL", None)
-    creds = json.loads(subprocess.run([sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"], env=env,
-                                      capture_output=True, text=True, check=True).stdout)
+    creds = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     (tmp / "bare_app.py").write_text(BARE_APP)
     ours_port, bare_port = _free_port(), _free_port()
     uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
@@ -102,10 +114,15 @@ def main() -> None:
     # Per-request cost of our stack: the extra time one request takes (wall / throughput).
     per_req_bare = bare_wall / REQUESTS * 1000
     per_req_ours = ours_wall / REQUESTS * 1000
-    print(f"ratio luneo/bare: p50 x{o['p50'] / b['p50']:.2f}  p95 x{o['p95'] / b['p95']:.2f}  "
-          f"throughput x{(REQUESTS / ours_wall) / (REQUESTS / bare_wall):.2f}")
-    print(f"stack cost per request (service time): {per_req_ours - per_req_bare:.3f} ms "
-          f"({per_req_ours:.3f} vs {per_req_bare:.3f} ms); p95 latency delta at c=32: {o['p95'] - b['p95']:.3f} ms")
+    print(
+        f"ratio luneo/bare: p50 x{o['p50'] / b['p50']:.2f}  p95 x{o['p95'] / b['p95']:.2f}  "
+        f"throughput x{(REQUESTS / ours_wall) / (REQUESTS / bare_wall):.2f}"
+    )
+    print(
+        f"stack cost per request (service time): {per_req_ours - per_req_bare:.3f} ms "
+        f"({per_req_ours:.3f} vs {per_req_bare:.3f} ms); "
+        f"p95 latency delta at c=32: {o['p95'] - b['p95']:.3f} ms"
+    )
 
 
 if __name__ == "__main__":

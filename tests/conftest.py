@@ -28,8 +28,11 @@ def _worker() -> str:
 
 def pg_url_for(dbname: str) -> str:
     assert PG_URL
-    base = sa.engine.make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-                              if PG_URL.startswith("postgresql://") else PG_URL)
+    base = sa.engine.make_url(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+        if PG_URL.startswith("postgresql://")
+        else PG_URL
+    )
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         exists = conn.execute(sa.text("select 1 from pg_database where datname = :n"), {"n": dbname}).first()
@@ -52,6 +55,7 @@ def reset_pg_database(dbname: str) -> str:
 
 
 # --- migrated templates, built once per worker -------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -91,8 +95,13 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(backend: str, tmp_path: Path, sqlite_template: Path, pg_migrated: str | None,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def settings(
+    backend: str,
+    tmp_path: Path,
+    sqlite_template: Path,
+    pg_migrated: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Any]:
     """Test settings in a temp data dir with a migrated, empty database; installed globally."""
     from luneo.platform import config, database
 

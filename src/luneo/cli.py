@@ -12,7 +12,9 @@ from rich.table import Table
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
 
-app = typer.Typer(help="Luneo: product personalization platform.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Luneo: product personalization platform.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 users_app = typer.Typer(help="Operator accounts.", no_args_is_help=True)
@@ -40,8 +42,9 @@ console = Console(stderr=True)
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, migrate: bool = True, seed: bool = True,
-          workers: int = 1) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, migrate: bool = True, seed: bool = True, workers: int = 1
+) -> None:
     """Run the API (and, without Redis, the in-process job workers)."""
     import os
 
@@ -61,12 +64,21 @@ def serve(host: str = "127.0.0.1", port: int = 8000, migrate: bool = True, seed:
         creds = seed_demo(get_db(), settings)
         base = f"http://{host}:{port}"
         console.print(f"[bold]Luneo[/bold] on {base}  (API docs: {base}/docs)")
-        console.print(f"  demo brand: {creds['brand']['slug']}  login: {creds['owner']['email']} / "
-                      f"{creds['owner']['password']}")
+        console.print(
+            f"  demo brand: {creds['brand']['slug']}  login: {creds['owner']['email']} / "
+            f"{creds['owner']['password']}"
+        )
         console.print(f"  publishable key: {creds['publishable_key']}")
         console.print(f"  secret key:      {creds['secret_key']}")
-    uvicorn.run("luneo.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        "luneo.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command()
@@ -104,7 +116,9 @@ def db_current() -> None:
 
 
 @seed_app.command("demo")
-def seed_demo_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON object for scripts.")) -> None:
+def seed_demo_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object for scripts."),
+) -> None:
     """Create the demo brand, owner, keys and catalog (idempotent)."""
     from luneo.platform import migrate as m
     from luneo.seed import seed_demo
@@ -121,9 +135,13 @@ def seed_demo_cmd(as_json: bool = typer.Option(False, "--json", help="Print one 
 
 
 @users_app.command("create")
-def users_create(email: str, password: str = typer.Option(..., prompt=True, hide_input=True),
-                 brand: str = typer.Option(None, help="Brand slug to join."), role: str = "owner",
-                 name: str = "") -> None:
+def users_create(
+    email: str,
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+    brand: str = typer.Option(None, help="Brand slug to join."),
+    role: str = "owner",
+    name: str = "",
+) -> None:
     """Create an operator account, optionally with a role in a brand."""
     from sqlalchemy import select
 
@@ -145,8 +163,12 @@ def users_create(email: str, password: str = typer.Option(..., prompt=True, hide
 
 
 @keys_app.command("create")
-def keys_create(brand: str, kind: str = typer.Option("secret", help="publishable | secret"),
-                name: str = "", origin: list[str] = typer.Option([], help="Allowed origin (publishable keys).")) -> None:
+def keys_create(
+    brand: str,
+    kind: str = typer.Option("secret", help="publishable | secret"),
+    name: str = "",
+    origin: list[str] = typer.Option([], help="Allowed origin (publishable keys)."),
+) -> None:
     """Create an API key for a brand and print it (shown once)."""
     from sqlalchemy import select
 

@@ -42,10 +42,15 @@ def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
         bind_system(s)
         brand = s.execute(select(Brand).where(Brand.slug == DEMO_SLUG)).scalar_one_or_none()
         stored = json.loads(path.read_text()) if path.exists() else None
-        if brand is None or stored is None or stored.get("brand", {}).get("id") != (brand.id if brand else None):
+        if (
+            brand is None
+            or stored is None
+            or stored.get("brand", {}).get("id") != (brand.id if brand else None)
+        ):
             if brand is None:
-                brand = service.create_brand(s, slug=DEMO_SLUG, name="Luneo Demo Atelier",
-                                             allowed_origins=_demo_origins(settings))
+                brand = service.create_brand(
+                    s, slug=DEMO_SLUG, name="Luneo Demo Atelier", allowed_origins=_demo_origins(settings)
+                )
                 brand.settings = {"primary_color": "#1f3a5f", "accent_color": "#c9a227"}
                 brand.production_email = "production@demo.luneo.local"
             user = s.execute(select(User).where(User.email == DEMO_EMAIL)).scalar_one_or_none()
@@ -53,8 +58,9 @@ def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
                 user = service.create_user(s, email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo Owner")
             bind_tenant(s, brand.id)
             service.add_member(s, brand_id=brand.id, user_id=user.id, role="owner")
-            _, pk = service.create_api_key(s, brand_id=brand.id, kind="publishable", name="demo widget",
-                                           allowed_origins=DEMO_ORIGINS)
+            _, pk = service.create_api_key(
+                s, brand_id=brand.id, kind="publishable", name="demo widget", allowed_origins=DEMO_ORIGINS
+            )
             _, sk = service.create_api_key(s, brand_id=brand.id, kind="secret", name="demo server")
             stored = {
                 "brand": {"id": brand.id, "slug": brand.slug},

@@ -27,13 +27,21 @@ def _free_port() -> int:
 def live_server(tmp_path_factory):
     data = tmp_path_factory.mktemp("e2e") / "var"
     port = _free_port()
-    env = {**os.environ, "LUNEO_DATA_DIR": str(data), "LUNEO_LOG_LEVEL": "WARNING",
-           "LUNEO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "LUNEO_DATA_DIR": str(data),
+        "LUNEO_LOG_LEVEL": "WARNING",
+        "LUNEO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
     for var in ("LUNEO_DATABASE_URL", "LUNEO_REDIS_URL", "LUNEO_STORAGE_URL"):
         env.pop(var, None)
     log = open(data.parent / "server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "luneo.cli", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "luneo.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -58,9 +66,19 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
         yield b
         b.close()
 
@@ -76,7 +94,9 @@ def test_shopper_personalizes_previews_and_adds_to_cart(live_server, browser, tm
     img.wait_for(state="visible", timeout=60_000)
     page.wait_for_function(
         "() => { const i = document.querySelector('luneo-personalizer').shadowRoot.querySelector('img');"
-        " return i && i.complete && i.naturalWidth > 100; }", timeout=60_000)
+        " return i && i.complete && i.naturalWidth > 100; }",
+        timeout=60_000,
+    )
     page.screenshot(path=str(tmp_path / "preview.png"))
 
     # A blocked word is refused next to its field, and the preview is not updated.
@@ -87,7 +107,9 @@ def test_shopper_personalizes_previews_and_adds_to_cart(live_server, browser, tm
     widget.locator("#z-arc_text").fill("Emma Rose")
     page.wait_for_function(
         "() => { const r = document.querySelector('luneo-personalizer').shadowRoot;"
-        " return !r.querySelector('button.primary').disabled; }", timeout=60_000)
+        " return !r.querySelector('button.primary').disabled; }",
+        timeout=60_000,
+    )
     widget.locator("button.primary").click()
     widget.locator("[part=cart]").get_by_text("In your cart: 1").wait_for(timeout=20_000)
     page.screenshot(path=str(Path(os.environ.get("LUNEO_E2E_SHOTS", tmp_path)) / "cart.png"))

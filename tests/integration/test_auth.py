@@ -25,7 +25,9 @@ def test_login_refresh_rotation_and_logout(client, brand_a):
     dead = client.post("/api/v1/auth/refresh", json={"refresh_token": new["refresh_token"]})
     assert dead.status_code == 401
 
-    r3 = client.post("/api/v1/auth/login", json={"email": brand_a.owner_email, "password": brand_a.password}).json()
+    r3 = client.post(
+        "/api/v1/auth/login", json={"email": brand_a.owner_email, "password": brand_a.password}
+    ).json()
     assert client.post("/api/v1/auth/logout", json={"refresh_token": r3["refresh_token"]}).status_code == 204
     assert client.post("/api/v1/auth/refresh", json={"refresh_token": r3["refresh_token"]}).status_code == 401
 
@@ -43,14 +45,24 @@ def test_bad_and_expired_tokens(client, brand_a, settings):
     bad = client.get("/api/v1/brand", headers={"Authorization": "Bearer not-a-jwt"})
     assert bad.status_code == 401 and bad.json()["code"] == "invalid_token"
     expired = jwt.encode(
-        {"sub": brand_a.owner_id, "brand": brand_a.id, "iat": int(time.time()) - 100, "exp": int(time.time()) - 10,
-         "iss": "luneo", "aud": "luneo-api"},
-        settings.secret_key.get_secret_value(), algorithm="HS256",
+        {
+            "sub": brand_a.owner_id,
+            "brand": brand_a.id,
+            "iat": int(time.time()) - 100,
+            "exp": int(time.time()) - 10,
+            "iss": "luneo",
+            "aud": "luneo-api",
+        },
+        settings.secret_key.get_secret_value(),
+        algorithm="HS256",
     )
     r = client.get("/api/v1/brand", headers={"Authorization": f"Bearer {expired}"})
     assert r.status_code == 401 and r.json()["code"] == "token_expired"
-    forged = jwt.encode({"sub": brand_a.owner_id, "exp": int(time.time()) + 60, "iat": 1, "iss": "luneo",
-                         "aud": "luneo-api"}, "wrong-secret", algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": brand_a.owner_id, "exp": int(time.time()) + 60, "iat": 1, "iss": "luneo", "aud": "luneo-api"},
+        "wrong-secret",
+        algorithm="HS256",
+    )
     assert client.get("/api/v1/brand", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
@@ -72,7 +84,9 @@ def test_publishable_key_scopes_and_origins(client, brand_a):
     ok = client.get("/api/v1/me", headers=brand_a.h("pk"))
     assert ok.status_code == 200 and ok.json()["kind"] == "publishable_key"
     assert "keys:manage" not in ok.json()["permissions"]
-    foreign = client.get("/api/v1/me", headers={"Authorization": f"Bearer {brand_a.pk}", "Origin": "https://evil.example"})
+    foreign = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {brand_a.pk}", "Origin": "https://evil.example"}
+    )
     assert foreign.status_code == 403 and foreign.json()["code"] == "origin_not_allowed"
     # A publishable key cannot manage keys.
     r = client.post("/api/v1/api-keys", json={"kind": "secret"}, headers=brand_a.h("pk"))
@@ -80,10 +94,15 @@ def test_publishable_key_scopes_and_origins(client, brand_a):
 
 
 def test_roles_limit_routes(client, brand_a):
-    r = client.post("/api/v1/brand/members", headers=brand_a.h(),
-                    json={"email": "prod@alpha.example", "role": "production", "password": "longenough1"})
+    r = client.post(
+        "/api/v1/brand/members",
+        headers=brand_a.h(),
+        json={"email": "prod@alpha.example", "role": "production", "password": "longenough1"},
+    )
     assert r.status_code == 201, r.text
-    login = client.post("/api/v1/auth/login", json={"email": "prod@alpha.example", "password": "longenough1"}).json()
+    login = client.post(
+        "/api/v1/auth/login", json={"email": "prod@alpha.example", "password": "longenough1"}
+    ).json()
     h = {"Authorization": f"Bearer {login['access_token']}"}
     assert client.get("/api/v1/brand", headers=h).status_code == 403  # production sees no brand admin
     assert client.get("/api/v1/api-keys", headers=h).status_code == 403
@@ -94,8 +113,13 @@ def test_idp_token_links_user_on_first_use(client, brand_a, monkeypatch):
 
     monkeypatch.setenv("LUNEO_IDP_JWT_SECRET", "supabase-shared-secret")
     config.get_settings.cache_clear()
-    claims = {"sub": "3f1c-uuid", "email": "shopper.owner@alpha.example", "aud": "authenticated",
-              "exp": int(time.time()) + 300, "iss": "https://proj.supabase.co/auth/v1"}
+    claims = {
+        "sub": "3f1c-uuid",
+        "email": "shopper.owner@alpha.example",
+        "aud": "authenticated",
+        "exp": int(time.time()) + 300,
+        "iss": "https://proj.supabase.co/auth/v1",
+    }
     token = jwt.encode(claims, "supabase-shared-secret", algorithm="HS256")
     r = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text

@@ -19,13 +19,25 @@ def _pendant(name="Emma", initial="E"):
 
 def test_validate_reports_violations_per_zone_and_writes_nothing(client, brand_a, cat_a, db):
     pid = cat_a["DEMO-PENDANT"]
-    ok = client.post("/api/v1/personalization/validate", json={"product_id": pid, "inputs": _pendant()}, headers=brand_a.h("pk"))
+    ok = client.post(
+        "/api/v1/personalization/validate",
+        json={"product_id": pid, "inputs": _pendant()},
+        headers=brand_a.h("pk"),
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["valid"] is True and ok.json()["sizes"]["arc_text"] > 0
-    bad = client.post("/api/v1/personalization/validate", headers=brand_a.h("pk"), json={
-        "product_id": pid,
-        "inputs": {"arc_text": {"text": "x" * 40}, "initial": {"text": "e\u200d"}, "ghost": {"text": "hi"}},
-    }).json()
+    bad = client.post(
+        "/api/v1/personalization/validate",
+        headers=brand_a.h("pk"),
+        json={
+            "product_id": pid,
+            "inputs": {
+                "arc_text": {"text": "x" * 40},
+                "initial": {"text": "e\u200d"},
+                "ghost": {"text": "hi"},
+            },
+        },
+    ).json()
     assert bad["valid"] is False
     codes = {(v["zone"], v["code"]) for v in bad["violations"]}
     assert ("ghost", "unknown_zone") in codes
@@ -58,42 +70,67 @@ def test_spec_is_hash_addressed_and_stored_once(client, brand_a, cat_a):
 
 
 def test_invalid_spec_is_422_with_violations(client, brand_a, cat_a):
-    r = client.post("/api/v1/specs", headers=brand_a.h(), json={
-        "product_id": cat_a["DEMO-PENDANT"], "inputs": {"arc_text": {"text": "MERDE"}, "initial": {"text": "A"}}})
+    r = client.post(
+        "/api/v1/specs",
+        headers=brand_a.h(),
+        json={
+            "product_id": cat_a["DEMO-PENDANT"],
+            "inputs": {"arc_text": {"text": "MERDE"}, "initial": {"text": "A"}},
+        },
+    )
     # whether or not the word is blocked in the demo, an unknown product is always a 404
     assert r.status_code in (201, 422)
     r = client.post("/api/v1/specs", headers=brand_a.h(), json={"product_id": "prd_nope", "inputs": {}})
     assert r.status_code == 404 and r.json()["code"] == "not_found"
-    r = client.post("/api/v1/specs", headers=brand_a.h(), json={
-        "product_id": cat_a["DEMO-PENDANT"], "inputs": {"initial": {"text": "\u202eA"}}})
+    r = client.post(
+        "/api/v1/specs",
+        headers=brand_a.h(),
+        json={"product_id": cat_a["DEMO-PENDANT"], "inputs": {"initial": {"text": "\u202eA"}}},
+    )
     assert r.status_code == 422 and r.json()["code"] == "design_invalid"
     assert all({"zone", "code", "message", "params"} <= set(v) for v in r.json()["violations"])
 
 
 def test_another_brands_product_is_404(client, brand_a, brand_b, cat_a):
-    r = client.post("/api/v1/specs", json={"product_id": cat_a["DEMO-PENDANT"], "inputs": _pendant()},
-                    headers=brand_b.h())
+    r = client.post(
+        "/api/v1/specs", json={"product_id": cat_a["DEMO-PENDANT"], "inputs": _pendant()}, headers=brand_b.h()
+    )
     assert r.status_code == 404
-    r = client.post("/api/v1/personalization/validate", json={"product_id": cat_a["DEMO-PENDANT"], "inputs": {}},
-                    headers=brand_b.h("pk"))
+    r = client.post(
+        "/api/v1/personalization/validate",
+        json={"product_id": cat_a["DEMO-PENDANT"], "inputs": {}},
+        headers=brand_b.h("pk"),
+    )
     assert r.status_code == 404
 
 
 def test_auto_fit_and_normalize(client, brand_a, cat_a):
     pid = cat_a["DEMO-PENDANT"]
-    short = client.post("/api/v1/personalization/auto-fit", headers=brand_a.h("pk"),
-                        json={"product_id": pid, "zone": "arc_text", "text": "Al"}).json()
-    long = client.post("/api/v1/personalization/auto-fit", headers=brand_a.h("pk"),
-                       json={"product_id": pid, "zone": "arc_text", "text": "Alexandrine Marie"}).json()
+    short = client.post(
+        "/api/v1/personalization/auto-fit",
+        headers=brand_a.h("pk"),
+        json={"product_id": pid, "zone": "arc_text", "text": "Al"},
+    ).json()
+    long = client.post(
+        "/api/v1/personalization/auto-fit",
+        headers=brand_a.h("pk"),
+        json={"product_id": pid, "zone": "arc_text", "text": "Alexandrine Marie"},
+    ).json()
     assert short["size_pt"] >= long["size_pt"] and short["fits"]
-    n = client.post("/api/v1/personalization/normalize", headers=brand_a.h("pk"),
-                    json={"texts": {"a": "Cafe\u0301", "b": "plain"}}).json()
+    n = client.post(
+        "/api/v1/personalization/normalize",
+        headers=brand_a.h("pk"),
+        json={"texts": {"a": "Cafe\u0301", "b": "plain"}},
+    ).json()
     assert n["texts"]["a"] == "Café" and n["changed"] == ["a"]
 
 
 def test_snapshot_idempotent_lock_validate_audit(client, brand_a, cat_a, db):
-    body = {"product_id": cat_a["DEMO-PENDANT"], "inputs": _pendant("Lou"), "provenance": {"source": "widget",
-                                                                                          "session_id": "s1"}}
+    body = {
+        "product_id": cat_a["DEMO-PENDANT"],
+        "inputs": _pendant("Lou"),
+        "provenance": {"source": "widget", "session_id": "s1"},
+    }
     r1 = client.post("/api/v1/snapshots", json=body, headers=brand_a.h("pk"))
     assert r1.status_code == 201, r1.text
     r2 = client.post("/api/v1/snapshots", json=body, headers=brand_a.h("pk"))
@@ -110,38 +147,56 @@ def test_snapshot_idempotent_lock_validate_audit(client, brand_a, cat_a, db):
 
     with db.transaction(write=False) as s:
         bind_system(s)
-        actions = s.execute(sa.text("select action from audit_events where resource_id = :i"), {"i": sid}).scalars().all()
+        actions = (
+            s.execute(sa.text("select action from audit_events where resource_id = :i"), {"i": sid})
+            .scalars()
+            .all()
+        )
     assert {"snapshot.locked", "snapshot.validated"} <= set(actions)
 
 
 def test_snapshot_spec_cannot_change_even_in_sql(client, brand_a, cat_a, db):
-    sid = client.post("/api/v1/snapshots", json={"product_id": cat_a["DEMO-PENDANT"], "inputs": _pendant("Zoé")},
-                      headers=brand_a.h()).json()["id"]
-    with pytest.raises(sa.exc.DatabaseError):
-        with db.transaction() as s:
-            s.execute(sa.text("update snapshots set spec_hash = 'x' where id = :i"), {"i": sid})
-    with pytest.raises(sa.exc.DatabaseError):
-        with db.transaction() as s:
-            s.execute(sa.text("update design_specs set canonical = '{}'"))
+    sid = client.post(
+        "/api/v1/snapshots",
+        json={"product_id": cat_a["DEMO-PENDANT"], "inputs": _pendant("Zoé")},
+        headers=brand_a.h(),
+    ).json()["id"]
+    with pytest.raises(sa.exc.DatabaseError), db.transaction() as s:
+        s.execute(sa.text("update snapshots set spec_hash = 'x' where id = :i"), {"i": sid})
+    with pytest.raises(sa.exc.DatabaseError), db.transaction() as s:
+        s.execute(sa.text("update design_specs set canonical = '{}'"))
 
 
 def test_image_zone_dpi_rules(client, brand_a, cat_a):
     tiny = upload_png(client, brand_a, (8, 8))
     big = upload_png(client, brand_a, (2400, 1100), "#884422")
     pid = cat_a["DEMO-MUG"]
-    r = client.post("/api/v1/personalization/validate", headers=brand_a.h(),
-                    json={"product_id": pid, "inputs": {"photo": {"asset_id": tiny["id"]}, "name": {"text": "Léa"}}}).json()
+    r = client.post(
+        "/api/v1/personalization/validate",
+        headers=brand_a.h(),
+        json={"product_id": pid, "inputs": {"photo": {"asset_id": tiny["id"]}, "name": {"text": "Léa"}}},
+    ).json()
     assert any(v["code"] == "image_dpi_too_low" for v in r["violations"])
-    r = client.post("/api/v1/personalization/validate", headers=brand_a.h(),
-                    json={"product_id": pid, "inputs": {"photo": {"kind": "image", "asset_id": big["id"]},
-                                                        "name": {"text": "Léa"}}}).json()
+    r = client.post(
+        "/api/v1/personalization/validate",
+        headers=brand_a.h(),
+        json={
+            "product_id": pid,
+            "inputs": {"photo": {"kind": "image", "asset_id": big["id"]}, "name": {"text": "Léa"}},
+        },
+    ).json()
     assert r["valid"], r
 
 
 def test_saved_designs_shopper_scoped_and_shareable(client, brand_a, cat_a):
     shopper = {"X-Shopper-Token": "shopper-token-aaaaaaaa"}
     other = {"X-Shopper-Token": "shopper-token-bbbbbbbb"}
-    body = {"name": "Gift for mum", "source": "widget", "product_id": cat_a["DEMO-PENDANT"], "inputs": _pendant("Mum")}
+    body = {
+        "name": "Gift for mum",
+        "source": "widget",
+        "product_id": cat_a["DEMO-PENDANT"],
+        "inputs": _pendant("Mum"),
+    }
     r = client.post("/api/v1/designs", json=body, headers=brand_a.h("pk", **shopper))
     assert r.status_code == 201, r.text
     did = r.json()["id"]
@@ -151,7 +206,9 @@ def test_saved_designs_shopper_scoped_and_shareable(client, brand_a, cat_a):
     assert [d["id"] for d in mine] == [did]
     assert client.get("/api/v1/designs", headers=brand_a.h("pk", **other)).json()["data"] == []
     assert did in [d["id"] for d in client.get("/api/v1/designs", headers=brand_a.h()).json()["data"]]
-    share = client.post(f"/api/v1/designs/{did}/share", headers=brand_a.h("pk", **shopper)).json()["share_url"]
+    share = client.post(f"/api/v1/designs/{did}/share", headers=brand_a.h("pk", **shopper)).json()[
+        "share_url"
+    ]
     token = share.rsplit("/", 1)[1]
     public = client.get(f"/api/v1/shared/designs/{token}")
     assert public.status_code == 200 and public.json()["name"] == "Gift for mum"

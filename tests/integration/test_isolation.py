@@ -61,17 +61,34 @@ def test_every_route_hides_other_brands(client, brand_a, brand_b, app):
         foreign = _fill(path, {**ids_a, **{p: "zz" for p in PARAM.findall(path) if p in NOT_TENANT_PARAMS}})
         ghost_ids = {k: (v[:-4] + "zzzz" if len(v) > 8 else v + "zz") for k, v in ids_a.items()}
         ghost = _fill(path, {**ghost_ids, **{p: "zz" for p in PARAM.findall(path) if p in NOT_TENANT_PARAMS}})
-        payload = BODIES[(method, path)](client, brand_b, ids_a) if (method, path) in BODIES else (
-            None if method in ("GET", "DELETE") else {})
+        payload = (
+            BODIES[(method, path)](client, brand_b, ids_a)
+            if (method, path) in BODIES
+            else (None if method in ("GET", "DELETE") else {})
+        )
         for kind in ("token", "sk"):
             r_foreign = _call(client, method, foreign, brand_b.h(kind), payload)
             r_ghost = _call(client, method, ghost, brand_b.h(kind), payload)
             assert r_foreign.status_code not in (200, 201, 202, 204), f"{method} {path} leaked with {kind}"
-            assert r_foreign.status_code == r_ghost.status_code, (method, path, kind, r_foreign.text, r_ghost.text)
-            if r_foreign.status_code >= 400 and r_foreign.headers.get("content-type", "").startswith("application/problem"):
+            assert r_foreign.status_code == r_ghost.status_code, (
+                method,
+                path,
+                kind,
+                r_foreign.text,
+                r_ghost.text,
+            )
+            if r_foreign.status_code >= 400 and r_foreign.headers.get("content-type", "").startswith(
+                "application/problem"
+            ):
                 assert r_foreign.json()["code"] == r_ghost.json()["code"], (method, path)
             if method == "GET" or (method, path) in BODIES or method == "DELETE":
-                assert r_foreign.status_code in (403, 404), (method, path, kind, r_foreign.status_code, r_foreign.text)
+                assert r_foreign.status_code in (403, 404), (
+                    method,
+                    path,
+                    kind,
+                    r_foreign.status_code,
+                    r_foreign.text,
+                )
         checked += 1
     assert checked > 0
 

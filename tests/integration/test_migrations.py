@@ -53,10 +53,22 @@ def test_cli_seed_demo_json_is_one_object_and_idempotent(tmp_path):
 
     env = {**os.environ, "LUNEO_DATA_DIR": str(tmp_path / "var"), "LUNEO_LOG_LEVEL": "WARNING"}
     env.pop("LUNEO_DATABASE_URL", None)
-    out1 = subprocess.run([sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"], env=env,
-                          capture_output=True, text=True, check=True, timeout=120).stdout
-    out2 = subprocess.run([sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"], env=env,
-                          capture_output=True, text=True, check=True, timeout=120).stdout
+    out1 = subprocess.run(
+        [sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    out2 = subprocess.run(
+        [sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     a, b = json.loads(out1), json.loads(out2)
     assert out1.count("\n") == 1
     assert a == b

@@ -21,7 +21,9 @@ def test_errors_are_problem_json(client, brand_a):
     body = r.json()
     assert body["code"] == "not_found" and body["status"] == 404 and "request_id" in body
     # Malformed JSON → 400, unknown fields and wrong types → 422 with field errors.
-    r = client.post("/api/v1/api-keys", content=b"{not json", headers={**brand_a.h(), "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/api-keys", content=b"{not json", headers={**brand_a.h(), "Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["code"] == "malformed_json"
     r = client.post("/api/v1/api-keys", json={"kind": "secret", "evil": 1}, headers=brand_a.h())
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
@@ -34,7 +36,9 @@ def test_errors_are_problem_json(client, brand_a):
 
 def test_body_size_limit(client, brand_a, settings):
     big = b"{" + b" " * (settings.max_json_body_bytes + 10) + b"}"
-    r = client.post("/api/v1/api-keys", content=big, headers={**brand_a.h(), "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/api-keys", content=big, headers={**brand_a.h(), "Content-Type": "application/json"}
+    )
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
 
 
@@ -53,7 +57,11 @@ def test_idempotency_replay_mismatch_and_scope(client, brand_a, brand_b):
     r3 = client.post("/api/v1/api-keys", json={"kind": "secret", "name": "other"}, headers=h)
     assert r3.status_code == 422 and r3.json()["code"] == "idempotency_key_reused"
     # Another credential may use the same key string independently.
-    r4 = client.post("/api/v1/api-keys", json={"kind": "secret", "name": "x"}, headers={**brand_b.h(), "Idempotency-Key": "k-1"})
+    r4 = client.post(
+        "/api/v1/api-keys",
+        json={"kind": "secret", "name": "x"},
+        headers={**brand_b.h(), "Idempotency-Key": "k-1"},
+    )
     assert r4.status_code == 201 and r4.json()["id"] != r1.json()["id"]
 
 
@@ -64,7 +72,9 @@ def test_idempotency_in_flight_conflict(settings, db):
     assert store.begin("s", "k", "POST", "/api/v1/x", "h1")[0] == "new"
     assert store.begin("s", "k", "POST", "/api/v1/x", "h1")[0] == "in_flight"
     assert store.begin("s", "k", "POST", "/api/v1/x", "h2")[0] == "mismatch"
-    store.finish("s", "k", {"status": 201, "headers": [["content-type", "application/json"]], "body_b64": "e30="})
+    store.finish(
+        "s", "k", {"status": 201, "headers": [["content-type", "application/json"]], "body_b64": "e30="}
+    )
     outcome, stored = store.begin("s", "k", "POST", "/api/v1/x", "h1")
     assert outcome == "replay" and stored["status"] == 201
     store.abandon("s", "k")
@@ -76,8 +86,13 @@ def test_idempotency_concurrent_same_key_runs_once(client, brand_a):
     results = []
 
     def go():
-        results.append(client.post("/api/v1/api-keys", json={"kind": "secret", "name": "c"},
-                                   headers={**brand_a.h(), "Idempotency-Key": "conc"}).status_code)
+        results.append(
+            client.post(
+                "/api/v1/api-keys",
+                json={"kind": "secret", "name": "c"},
+                headers={**brand_a.h(), "Idempotency-Key": "conc"},
+            ).status_code
+        )
 
     threads = [threading.Thread(target=go) for _ in range(8)]
     for t in threads:
@@ -108,12 +123,20 @@ def test_rate_limit_answers_429_with_retry_after(settings, monkeypatch, brand_a)
 
 
 def test_cors_for_allowed_origins_only(client, brand_a):
-    pre = client.options("/api/v1/me", headers={"Origin": brand_a.origin, "Access-Control-Request-Method": "GET",
-                                                "Access-Control-Request-Headers": "authorization"})
+    pre = client.options(
+        "/api/v1/me",
+        headers={
+            "Origin": brand_a.origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert pre.status_code == 204 and pre.headers["access-control-allow-origin"] == brand_a.origin
     r = client.get("/api/v1/me", headers=brand_a.h("pk"))
     assert r.headers["access-control-allow-origin"] == brand_a.origin
-    evil = client.options("/api/v1/me", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    evil = client.options(
+        "/api/v1/me", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    )
     assert "access-control-allow-origin" not in evil.headers
 
 
@@ -132,7 +155,9 @@ def test_openapi_served(client):
     assert client.get("/docs").status_code == 200
 
 
-@pytest.mark.parametrize("header", ["Bearer", "Basic abc", "Bearer sk_live_unknown", "Bearer pk_live_unknown"])
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Basic abc", "Bearer sk_live_unknown", "Bearer pk_live_unknown"]
+)
 def test_bad_credentials_are_401(client, header):
     r = client.get("/api/v1/brand", headers={"Authorization": header})
     assert r.status_code == 401 and r.json()["code"] in ("unauthorized", "invalid_api_key")
@@ -149,8 +174,13 @@ def test_last_used_at_recorded(client, brand_a, db):
     while time.time() < deadline:
         with db.transaction(write=False) as s:
             bind_system(s)
-            used = s.execute(select(ApiKey.last_used_at).where(ApiKey.brand_id == brand_a.id,
-                                                               ApiKey.kind == "secret")).scalars().all()
+            used = (
+                s.execute(
+                    select(ApiKey.last_used_at).where(ApiKey.brand_id == brand_a.id, ApiKey.kind == "secret")
+                )
+                .scalars()
+                .all()
+            )
         if any(used):
             break
         time.sleep(0.05)

@@ -38,7 +38,9 @@ class BBox:
     def union(self, other: BBox | None) -> BBox:
         if other is None:
             return self
-        return BBox(min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1))
+        return BBox(
+            min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1)
+        )
 
     def contains(self, other: BBox, tolerance: float = 1e-6) -> bool:
         return (

@@ -57,6 +57,15 @@ def _check_name(name: str) -> None:
         raise ValueError(f"invalid file name in pack: {name!r}")
 
 
+# Already-compressed formats are stored as they are: deflating them again costs time for nothing.
+_STORED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/tiff", "application/pdf", "application/zip",
+                 "model/gltf-binary", "model/vnd.usdz+zip")
+
+
+def _method(media_type: str) -> int:
+    return zipfile.ZIP_STORED if media_type.split(";")[0].strip() in _STORED_TYPES else zipfile.ZIP_DEFLATED
+
+
 def _zip(entries: list[tuple[str, bytes, int]]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
@@ -66,7 +75,7 @@ def _zip(entries: list[tuple[str, bytes, int]]) -> bytes:
             info.create_system = 3
             info.external_attr = _MODE << 16
             zf.writestr(
-                info, data, compress_type=method, compresslevel=9 if method == zipfile.ZIP_DEFLATED else None
+                info, data, compress_type=method, compresslevel=6 if method == zipfile.ZIP_DEFLATED else None
             )
     return out.getvalue()
 
@@ -103,7 +112,7 @@ def build_pack(files: list[PackFile], manifest_meta: dict[str, Any]) -> tuple[by
     }
     manifest_bytes = canonical_json(manifest)
     entries = [(MANIFEST_NAME, manifest_bytes, zipfile.ZIP_DEFLATED)]
-    entries += [(f.name, f.data, zipfile.ZIP_DEFLATED) for f in ordered]
+    entries += [(f.name, f.data, _method(f.media_type)) for f in ordered]
     # round-trip so the returned dict is exactly what the archive holds
     return _zip(entries), json.loads(manifest_bytes)
 

@@ -324,7 +324,12 @@ def _check_text(ctx: _Ctx, zone: ZoneDef, inp: TextInput) -> TextInput | None:
     palette = _palette(ctx, zone)
     # The zone's own default colour is always acceptable (a resolved spec carries it explicitly).
     default = (zone.default_color or "").lower()
-    if inp.color is not None and palette and inp.color.lower() not in palette and inp.color.lower() != default:
+    if (
+        inp.color is not None
+        and palette
+        and inp.color.lower() not in palette
+        and inp.color.lower() != default
+    ):
         ctx.err(
             key,
             "color_not_allowed",

@@ -6,8 +6,11 @@ and deterministic: the same spec and resources always give the same Scene (same 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
+import threading
+from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
@@ -204,8 +207,32 @@ def source_dpi(data: bytes, fit: str, box: tuple[float, float, float, float]) ->
     return iw / (w / MM_PER_INCH)
 
 
+_IMAGE_ITEMS: OrderedDict[tuple[str, str, str, float], ImageItem] = OrderedDict()
+_IMAGE_ITEMS_MAX = 32
+_IMAGE_ITEMS_LOCK = threading.Lock()
+
+
 def build_image_item(zone: ZoneDef, inp: ImageInput, data: bytes, output_dpi: float) -> ImageItem:
-    """Decode, fit, crop to the zone and (if over-resolved) downsample an uploaded image."""
+    """Decode, fit, crop to the zone and (if over-resolved) downsample an uploaded image.
+
+    Pure, so results are memoised by (zone, input, image bytes, dpi): an order of many items
+    sharing one photo or logo decodes and re-encodes it once.
+    """
+    key = (zone.model_dump_json(), inp.model_dump_json(), hashlib.sha256(data).hexdigest(), float(output_dpi))
+    with _IMAGE_ITEMS_LOCK:
+        hit = _IMAGE_ITEMS.get(key)
+        if hit is not None:
+            _IMAGE_ITEMS.move_to_end(key)
+            return hit
+    item = _build_image_item(zone, inp, data, output_dpi)
+    with _IMAGE_ITEMS_LOCK:
+        _IMAGE_ITEMS[key] = item
+        while len(_IMAGE_ITEMS) > _IMAGE_ITEMS_MAX:
+            _IMAGE_ITEMS.popitem(last=False)
+    return item
+
+
+def _build_image_item(zone: ZoneDef, inp: ImageInput, data: bytes, output_dpi: float) -> ImageItem:
     box = zone_extent(zone.geometry)
     img = decode_image(data, min(1.0, output_dpi / source_dpi(data, inp.fit, box)))
     placed = _place_image(img, img.size, inp.fit, box)

@@ -36,10 +36,19 @@ from luneo.platform.tenancy import bind_system
 router = APIRouter(tags=["designs"])
 
 
-def _spec_out(row: DesignSpecRow, warnings: list[dict[str, Any]] | None = None,
-              sizes: dict[str, float] | None = None) -> SpecOut:
-    return SpecOut(id=row.id, spec_hash=row.spec_hash, spec_version=row.spec_version, product_id=row.product_id,
-                   spec=row.spec, warnings=warnings or [], sizes=sizes or {}, created_at=row.created_at)  # type: ignore[arg-type]
+def _spec_out(
+    row: DesignSpecRow, warnings: list[dict[str, Any]] | None = None, sizes: dict[str, float] | None = None
+) -> SpecOut:
+    return SpecOut(
+        id=row.id,
+        spec_hash=row.spec_hash,
+        spec_version=row.spec_version,
+        product_id=row.product_id,
+        spec=row.spec,
+        warnings=warnings or [],
+        sizes=sizes or {},
+        created_at=row.created_at,
+    )  # type: ignore[arg-type]
 
 
 @router.get("/specs/schema")
@@ -65,15 +74,21 @@ def get_spec(spec_hash: str, t: Tenant = guard("designs:validate")) -> SpecOut:
 def validate_spec(body: SpecValidateIn, t: Tenant = guard("designs:validate")) -> SpecValidateOut:
     """Check a whole DesignSpec document (schema, current product, rules) and give its hash."""
     spec_hash, violations, warnings = service.validate_document(t.session, body.spec)
-    return SpecValidateOut(valid=not violations, spec_hash=spec_hash, violations=violations, warnings=warnings)  # type: ignore[arg-type]
+    return SpecValidateOut(
+        valid=not violations, spec_hash=spec_hash, violations=violations, warnings=warnings
+    )  # type: ignore[arg-type]
 
 
 @router.post("/personalization/validate", response_model=ValidationOut)
 def validate_personalization(body: DesignInputs, t: Tenant = guard("designs:validate")) -> ValidationOut:
     """Every rule violation per zone (`{zone, code, message, params}`) — writes nothing."""
     result = service.check_inputs(t.session, body.product_id, body.inputs)
-    return ValidationOut(valid=result.ok, violations=[v.as_dict() for v in result.violations],  # type: ignore[misc]
-                         warnings=[w.as_dict() for w in result.warnings], sizes=result.sizes)  # type: ignore[misc]
+    return ValidationOut(
+        valid=result.ok,
+        violations=[v.as_dict() for v in result.violations],  # type: ignore[misc]
+        warnings=[w.as_dict() for w in result.warnings],
+        sizes=result.sizes,
+    )  # type: ignore[misc]
 
 
 @router.post("/personalization/normalize", response_model=NormalizeOut)
@@ -98,25 +113,43 @@ def auto_fit(body: AutoFitIn, t: Tenant = guard("designs:validate")) -> AutoFitO
         raise Problem(422, "font_not_allowed", f"Font {font} is not allowed in zone {body.zone}.")
     res = BrandResources(t.session)
     data = res.font_bytes(font) if font.startswith("fnt_") else None
-    layout = fit(body.text, zone.geometry, font_id=font, min_pt=zone.rules.min_font_pt, max_pt=zone.rules.max_font_pt,
-                 font_data=data)
+    layout = fit(
+        body.text,
+        zone.geometry,
+        font_id=font,
+        min_pt=zone.rules.min_font_pt,
+        max_pt=zone.rules.max_font_pt,
+        font_data=data,
+    )
     bbox = [layout.bbox.x0, layout.bbox.y0, layout.bbox.x1, layout.bbox.y1] if layout.bbox else None
-    return AutoFitOut(zone=body.zone, font=font, size_pt=round(layout.size_pt, 3), fits=layout.fits,
-                      lines=layout.lines, bbox_mm=bbox, missing_chars=list(layout.missing_chars))
+    return AutoFitOut(
+        zone=body.zone,
+        font=font,
+        size_pt=round(layout.size_pt, 3),
+        fits=layout.fits,
+        lines=layout.lines,
+        bbox_mm=bbox,
+        missing_chars=list(layout.missing_chars),
+    )
 
 
 @router.post("/snapshots", response_model=SnapshotOut, status_code=201)
-def create_snapshot(body: SnapshotIn, request: Request, response: Response,
-                    t: Tenant = guard("designs:snapshot")) -> Snapshot:
+def create_snapshot(
+    body: SnapshotIn, request: Request, response: Response, t: Tenant = guard("designs:snapshot")
+) -> Snapshot:
     """Freeze a design (idempotent on spec_hash: the same spec returns the same snapshot, 200)."""
-    row = service.resolve_spec(t.session, spec_hash=body.spec_hash, product_id=body.product_id, inputs=body.inputs)
+    row = service.resolve_spec(
+        t.session, spec_hash=body.spec_hash, product_id=body.product_id, inputs=body.inputs
+    )
     provenance = {
         **body.provenance.model_dump(),
         "ip": request.client.host if request.client else None,
         "user_agent": (request.headers.get("user-agent") or "")[:300],
         "credential": t.principal.kind,
     }
-    snap, created = service.create_snapshot(t.session, spec_row=row, actor=t.principal.actor, provenance=provenance)
+    snap, created = service.create_snapshot(
+        t.session, spec_row=row, actor=t.principal.actor, provenance=provenance
+    )
     if not created:
         response.status_code = 200
     return snap
@@ -152,22 +185,43 @@ def _shopper(t: Tenant) -> tuple[str | None, bool]:
 
 def _design_out(d: SavedDesign) -> DesignOut:
     url = f"{get_settings().public_base_url}/api/v1/shared/designs/{d.share_token}" if d.share_token else None
-    return DesignOut(id=d.id, name=d.name, spec_hash=d.spec_hash, product_id=d.product_id, source=d.source,
-                     share_url=url, created_at=d.created_at)
+    return DesignOut(
+        id=d.id,
+        name=d.name,
+        spec_hash=d.spec_hash,
+        product_id=d.product_id,
+        source=d.source,
+        share_url=url,
+        created_at=d.created_at,
+    )
 
 
 @router.post("/designs", response_model=DesignOut, status_code=201)
 def save_design(body: DesignIn, t: Tenant = guard("designs:snapshot")) -> DesignOut:
     """Save a named design (from a spec hash or product + inputs) so no work is lost."""
     shopper, _ = _shopper(t)
-    row = service.resolve_spec(t.session, spec_hash=body.spec_hash, product_id=body.product_id, inputs=body.inputs)
-    return _design_out(service.save_design(t.session, name=body.name, source=body.source, spec_row=row,
-                                           actor=t.principal.actor, shopper_token=shopper))
+    row = service.resolve_spec(
+        t.session, spec_hash=body.spec_hash, product_id=body.product_id, inputs=body.inputs
+    )
+    return _design_out(
+        service.save_design(
+            t.session,
+            name=body.name,
+            source=body.source,
+            spec_row=row,
+            actor=t.principal.actor,
+            shopper_token=shopper,
+        )
+    )
 
 
 @router.get("/designs", response_model=Page[DesignOut])
-def list_designs(cursor: str | None = None, limit: int = 50, product_id: str | None = None,
-                 t: Tenant = guard("designs:snapshot")) -> Page[DesignOut]:
+def list_designs(
+    cursor: str | None = None,
+    limit: int = 50,
+    product_id: str | None = None,
+    t: Tenant = guard("designs:snapshot"),
+) -> Page[DesignOut]:
     """Saved designs, newest first (a widget sees only its shopper's)."""
     shopper, restrict = _shopper(t)
     q = select(SavedDesign)
@@ -195,7 +249,9 @@ def delete_design(design_id: str, t: Tenant = guard("designs:snapshot")) -> Resp
 def share_design(design_id: str, t: Tenant = guard("designs:snapshot")) -> DesignOut:
     """Create (once) a read-only share link for the design."""
     shopper, restrict = _shopper(t)
-    return _design_out(service.share_design(t.session, service.get_design(t.session, design_id, shopper, restrict)))
+    return _design_out(
+        service.share_design(t.session, service.get_design(t.session, design_id, shopper, restrict))
+    )
 
 
 @router.get("/shared/designs/{share_token}", response_model=SharedDesignOut)
@@ -204,5 +260,10 @@ def shared_design(share_token: str) -> SharedDesignOut:
     with get_db().transaction(write=False) as s:
         bind_system(s)
         design, spec = service.shared_design(s, share_token)
-        return SharedDesignOut(name=design.name, spec_hash=design.spec_hash, product_id=design.product_id,
-                               spec=spec.spec, created_at=design.created_at)
+        return SharedDesignOut(
+            name=design.name,
+            spec_hash=design.spec_hash,
+            product_id=design.product_id,
+            spec=spec.spec,
+            created_at=design.created_at,
+        )

@@ -19,9 +19,9 @@ from luneo.design.spec import BuildResult, build_spec
 from luneo.designs.models import DesignSpecRow, SavedDesign, Snapshot
 from luneo.designs.resources import BrandResources
 from luneo.platform.clock import utcnow
+from luneo.platform.context import current_request_id
 from luneo.platform.errors import Conflict, NotFound, Problem
 from luneo.platform.models import AuditEvent
-from luneo.platform.context import current_request_id
 
 
 def product_definition(session: Session, product_id: str) -> ProductDef:
@@ -33,13 +33,16 @@ def check_inputs(session: Session, product_id: str, inputs: dict[str, Any]) -> B
     """Validate and resolve without storing anything."""
     product = product_definition(session, product_id)
     res = BrandResources(session)
-    return build_spec(product, inputs, font_sha_lookup=res.font_sha, asset_lookup=res.asset,
-                      font_data_lookup=res.font_bytes)
+    return build_spec(
+        product, inputs, font_sha_lookup=res.font_sha, asset_lookup=res.asset, font_data_lookup=res.font_bytes
+    )
 
 
 def _violation_problem(result: BuildResult) -> Problem:
     return Problem(
-        422, "design_invalid", "The design breaks the product's rules.",
+        422,
+        "design_invalid",
+        "The design breaks the product's rules.",
         violations=[v.as_dict() for v in result.violations],
         warnings=[w.as_dict() for w in result.warnings],
     )
@@ -54,18 +57,26 @@ def store_spec(session: Session, result: BuildResult) -> DesignSpecRow:
     if existing is not None:
         return existing
     row = DesignSpecRow(
-        spec_version=result.spec.spec_version, spec_hash=result.spec_hash, product_id=result.spec.product.id,
-        canonical=result.canonical.decode(), spec=json.loads(result.canonical), created_at=utcnow(),
+        spec_version=result.spec.spec_version,
+        spec_hash=result.spec_hash,
+        product_id=result.spec.product.id,
+        canonical=result.canonical.decode(),
+        spec=json.loads(result.canonical),
+        created_at=utcnow(),
     )
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        row = session.execute(select(DesignSpecRow).where(DesignSpecRow.spec_hash == result.spec_hash)).scalar_one()
+        row = session.execute(
+            select(DesignSpecRow).where(DesignSpecRow.spec_hash == result.spec_hash)
+        ).scalar_one()
     return row
 
 
-def create_spec(session: Session, product_id: str, inputs: dict[str, Any]) -> tuple[DesignSpecRow, BuildResult]:
+def create_spec(
+    session: Session, product_id: str, inputs: dict[str, Any]
+) -> tuple[DesignSpecRow, BuildResult]:
     result = check_inputs(session, product_id, inputs)
     if not result.ok:
         raise _violation_problem(result)
@@ -73,14 +84,17 @@ def create_spec(session: Session, product_id: str, inputs: dict[str, Any]) -> tu
 
 
 def get_spec(session: Session, spec_hash: str) -> DesignSpecRow:
-    row = session.execute(select(DesignSpecRow).where(DesignSpecRow.spec_hash == spec_hash)).scalar_one_or_none()
+    row = session.execute(
+        select(DesignSpecRow).where(DesignSpecRow.spec_hash == spec_hash)
+    ).scalar_one_or_none()
     if row is None:
         raise NotFound("spec", spec_hash)
     return row
 
 
-def validate_document(session: Session, document: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]],
-                                                                               list[dict[str, Any]]]:
+def validate_document(
+    session: Session, document: dict[str, Any]
+) -> tuple[str | None, list[dict[str, Any]], list[dict[str, Any]]]:
     """Check a whole DesignSpec document: schema, product is ours and current, rules pass.
 
     Returns (spec_hash, violations, warnings); the hash is that of the canonical document.
@@ -88,17 +102,34 @@ def validate_document(session: Session, document: dict[str, Any]) -> tuple[str |
     try:
         spec = DesignSpec.model_validate(document)
     except ValidationError as exc:
-        errs = [{"zone": None, "code": "schema", "message": e["msg"], "params": {"loc": [str(p) for p in e["loc"]]}}
-                for e in exc.errors()[:50]]
+        errs = [
+            {
+                "zone": None,
+                "code": "schema",
+                "message": e["msg"],
+                "params": {"loc": [str(p) for p in e["loc"]]},
+            }
+            for e in exc.errors()[:50]
+        ]
         return None, errs, []
     current = product_definition(session, spec.product.id)
     violations: list[dict[str, Any]] = []
     if current != spec.product:
-        violations.append({"zone": None, "code": "product_changed",
-                           "message": "The product has changed since this spec was built; rebuild it.", "params": {}})
+        violations.append(
+            {
+                "zone": None,
+                "code": "product_changed",
+                "message": "The product has changed since this spec was built; rebuild it.",
+                "params": {},
+            }
+        )
     res = BrandResources(session)
-    outcome = validate_inputs(spec.product, {k: v.model_dump(mode="json") for k, v in spec.inputs.items()},
-                              font_data_lookup=res.font_bytes, asset_lookup=res.asset)
+    outcome = validate_inputs(
+        spec.product,
+        {k: v.model_dump(mode="json") for k, v in spec.inputs.items()},
+        font_data_lookup=res.font_bytes,
+        asset_lookup=res.asset,
+    )
     violations += [v.as_dict() for v in outcome.violations]
     return hash_of(spec), violations, [w.as_dict() for w in outcome.warnings]
 
@@ -108,24 +139,46 @@ def normalize(texts: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     return out, [k for k in texts if out[k] != texts[k]]
 
 
-def _audit(session: Session, actor: str, action: str, snapshot: Snapshot, data: dict[str, Any] | None = None) -> None:
-    session.add(AuditEvent(actor=actor, action=action, resource_type="snapshot", resource_id=snapshot.id,
-                           data=data or {}, request_id=current_request_id(), created_at=utcnow()))
+def _audit(
+    session: Session, actor: str, action: str, snapshot: Snapshot, data: dict[str, Any] | None = None
+) -> None:
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            resource_type="snapshot",
+            resource_id=snapshot.id,
+            data=data or {},
+            request_id=current_request_id(),
+            created_at=utcnow(),
+        )
+    )
 
 
-def create_snapshot(session: Session, *, spec_row: DesignSpecRow, actor: str, provenance: dict[str, Any]) -> tuple[
-        Snapshot, bool]:
+def create_snapshot(
+    session: Session, *, spec_row: DesignSpecRow, actor: str, provenance: dict[str, Any]
+) -> tuple[Snapshot, bool]:
     """Idempotent: the same spec in the same brand returns the same snapshot. (snapshot, created)"""
-    existing = session.execute(select(Snapshot).where(Snapshot.spec_hash == spec_row.spec_hash)).scalar_one_or_none()
+    existing = session.execute(
+        select(Snapshot).where(Snapshot.spec_hash == spec_row.spec_hash)
+    ).scalar_one_or_none()
     if existing is not None:
         return existing, False
-    snap = Snapshot(spec_id=spec_row.id, spec_hash=spec_row.spec_hash, spec=dict(spec_row.spec),
-                    product_id=spec_row.product_id, provenance=provenance, created_by=actor)
+    snap = Snapshot(
+        spec_id=spec_row.id,
+        spec_hash=spec_row.spec_hash,
+        spec=dict(spec_row.spec),
+        product_id=spec_row.product_id,
+        provenance=provenance,
+        created_by=actor,
+    )
     try:
         with session.begin_nested():
             session.add(snap)
     except IntegrityError:
-        return session.execute(select(Snapshot).where(Snapshot.spec_hash == spec_row.spec_hash)).scalar_one(), False
+        return session.execute(
+            select(Snapshot).where(Snapshot.spec_hash == spec_row.spec_hash)
+        ).scalar_one(), False
     _audit(session, actor, "snapshot.created", snap, {"spec_hash": snap.spec_hash})
     return snap, True
 
@@ -150,11 +203,19 @@ def validate_snapshot(session: Session, snapshot_id: str, actor: str) -> Snapsho
     snap = get_snapshot(session, snapshot_id)
     spec = DesignSpec.model_validate(snap.spec)
     res = BrandResources(session)
-    outcome = validate_inputs(spec.product, {k: v.model_dump(mode="json") for k, v in spec.inputs.items()},
-                              font_data_lookup=res.font_bytes, asset_lookup=res.asset)
+    outcome = validate_inputs(
+        spec.product,
+        {k: v.model_dump(mode="json") for k, v in spec.inputs.items()},
+        font_data_lookup=res.font_bytes,
+        asset_lookup=res.asset,
+    )
     if outcome.violations:
-        raise Problem(422, "design_invalid", "The snapshot's design no longer passes its rules.",
-                      violations=[v.as_dict() for v in outcome.violations])
+        raise Problem(
+            422,
+            "design_invalid",
+            "The snapshot's design no longer passes its rules.",
+            violations=[v.as_dict() for v in outcome.violations],
+        )
     snap.validated_at, snap.validated_by = utcnow(), actor
     _audit(session, actor, "snapshot.validated", snap)
     return snap
@@ -167,8 +228,9 @@ def attach_assets(session: Session, snapshot_id: str, refs: dict[str, Any]) -> S
     return snap
 
 
-def resolve_spec(session: Session, *, spec_hash: str | None, product_id: str | None,
-                 inputs: dict[str, Any] | None) -> DesignSpecRow:
+def resolve_spec(
+    session: Session, *, spec_hash: str | None, product_id: str | None, inputs: dict[str, Any] | None
+) -> DesignSpecRow:
     """An existing spec by hash, or a new one built from product + inputs."""
     if spec_hash:
         return get_spec(session, spec_hash)
@@ -178,17 +240,32 @@ def resolve_spec(session: Session, *, spec_hash: str | None, product_id: str | N
     return row
 
 
-def save_design(session: Session, *, name: str, source: str, spec_row: DesignSpecRow, actor: str,
-                shopper_token: str | None) -> SavedDesign:
-    design = SavedDesign(name=name, source=source, spec_id=spec_row.id, spec_hash=spec_row.spec_hash,
-                         product_id=spec_row.product_id, created_by=actor, shopper_token=shopper_token)
+def save_design(
+    session: Session,
+    *,
+    name: str,
+    source: str,
+    spec_row: DesignSpecRow,
+    actor: str,
+    shopper_token: str | None,
+) -> SavedDesign:
+    design = SavedDesign(
+        name=name,
+        source=source,
+        spec_id=spec_row.id,
+        spec_hash=spec_row.spec_hash,
+        product_id=spec_row.product_id,
+        created_by=actor,
+        shopper_token=shopper_token,
+    )
     session.add(design)
     session.flush()
     return design
 
 
-def get_design(session: Session, design_id: str, shopper_token: str | None = None,
-               restrict: bool = False) -> SavedDesign:
+def get_design(
+    session: Session, design_id: str, shopper_token: str | None = None, restrict: bool = False
+) -> SavedDesign:
     q = select(SavedDesign).where(SavedDesign.id == design_id)
     if restrict:
         q = q.where(SavedDesign.shopper_token == shopper_token)

@@ -458,6 +458,7 @@ def _subscription_event(s: Session, ev: ProviderEvent) -> tuple[str, dict[str, A
     if name is None:
         return None
     o = ev.data
+    status: str | None
     if ev.type == "invoice.paid":
         lines = ((o.get("lines") or {}).get("data") or [{}]) if isinstance(o.get("lines"), dict) else [{}]
         md = {**_md((o.get("subscription_details") or {}).get("metadata")), **_md(lines[0].get("metadata")),

@@ -21,8 +21,16 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def send_problem(send: Send, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None,
-                       request_id: str | None = None, **extra: Any) -> None:
+async def send_problem(
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    request_id: str | None = None,
+    **extra: Any,
+) -> None:
     """Answer a problem+json response directly from middleware."""
     body: dict[str, Any] = {
         "type": f"https://luneo.app/problems/{code.replace('_', '-')}",
@@ -35,7 +43,10 @@ async def send_problem(send: Send, status: int, code: str, detail: str, *, heade
     if request_id:
         body["request_id"] = request_id
     data = json.dumps(body).encode()
-    raw_headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(data)).encode())]
+    raw_headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(data)).encode()),
+    ]
     raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": data})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -119,7 +120,8 @@ def _lookup_api_key(token: str) -> Principal:
         with get_db().transaction(write=False) as s:
             bind_system(s)
             row = s.execute(
-                select(ApiKey, Brand.allowed_origins).join(Brand, Brand.id == ApiKey.brand_id)
+                select(ApiKey, Brand.allowed_origins)
+                .join(Brand, Brand.id == ApiKey.brand_id)
                 .where(ApiKey.key_hash == digest)
             ).first()
             if row is None or row[0].revoked_at is not None:
@@ -158,7 +160,7 @@ def _touch_key(key_id: str | None) -> None:
         with get_db().transaction() as s:
             bind_system(s)
             s.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
-    except Exception:  # noqa: BLE001 - best effort bookkeeping must never fail a request
+    except Exception:
         _last_used_written.pop(key_id, None)
 
 
@@ -193,7 +195,9 @@ def _user_principal(request: Request, user_id: str, token_brand: str | None) -> 
             raise Problem(403, "not_a_member", "You are not a member of this brand.")
         return Principal(kind="user", brand_id=None, permissions=frozenset(), user_id=user_id)
     brand_id, role = found
-    return Principal(kind="user", brand_id=brand_id, permissions=ROLE_PERMISSIONS[role], user_id=user_id, role=role)
+    return Principal(
+        kind="user", brand_id=brand_id, permissions=ROLE_PERMISSIONS[role], user_id=user_id, role=role
+    )
 
 
 def _user_from_idp(claims: dict[str, Any]) -> str:
@@ -203,6 +207,32 @@ def _user_from_idp(claims: dict[str, Any]) -> str:
     with get_db().transaction() as s:
         bind_system(s)
         return link_external_user(s, claims)
+
+
+def cached_principal(request: Request) -> Principal | None:
+    """The caller when it is known without I/O (an API key seen in the last seconds), else None.
+
+    Lets hot async routes (cached previews) skip the thread pool; anything else — a first
+    sighting, a JWT, a `last_used_at` write due — returns None and the caller uses `authenticate`.
+    """
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(("pk_", "sk_")):
+        return None
+    principal = _key_cache.get(sha256_hex(token))
+    if not isinstance(principal, Principal) or principal.api_key_id is None:
+        return None
+    if time.monotonic() - _last_used_written.get(principal.api_key_id, 0.0) >= 60:
+        return None
+    if principal.kind == "publishable_key":
+        origin = request.headers.get("origin")
+        if origin and origin not in principal.allowed_origins:
+            return None
+    request.state.principal = principal
+    return principal
 
 
 def authenticate(request: Request) -> Principal:
@@ -244,32 +274,38 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
-def require(*permissions: str, write: bool | None = None) -> Callable[..., Iterator[Tenant]]:
-    """Route dependency: authenticated caller with all `permissions`, in a brand-bound session.
+@contextmanager
+def guarded(request: Request, *permissions: str, write: bool | None = None) -> Iterator[Tenant]:
+    """The caller with all `permissions`, in a session bound to their brand (one transaction).
 
-    The session commits when the route returns (before the response is sent) and rolls
-    back if it raises, so a failed request never leaves a partial write.
+    Commits when the block ends, rolls back if it raises — a failed request never leaves a
+    partial write. Used by `require` (routes) and by routes that do their own fast path first.
     """
+    principal = authenticate(request)
+    if principal.brand_id is None:
+        raise Problem(403, "no_brand", "This account is not a member of any brand yet.")
+    missing = [p for p in permissions if not principal.can(p)]
+    if missing:
+        raise Problem(403, "forbidden", f"This credential lacks the permission {missing[0]}.")
+    is_write = write if write is not None else request.method not in ("GET", "HEAD", "OPTIONS")
+    session = bind_tenant(get_db().session(write=is_write), principal.brand_id)
+    session.info["actor"] = principal.actor
+    try:
+        yield Tenant(principal=principal, session=session, request=request)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def require(*permissions: str, write: bool | None = None) -> Callable[..., Iterator[Tenant]]:
+    """Route dependency form of `guarded` (see `guard`)."""
 
     def dependency(request: Request) -> Iterator[Tenant]:
-        principal = authenticate(request)
-        if principal.brand_id is None:
-            raise Problem(403, "no_brand", "This account is not a member of any brand yet.")
-        missing = [p for p in permissions if not principal.can(p)]
-        if missing:
-            raise Problem(403, "forbidden", f"This credential lacks the permission {missing[0]}.")
-        is_write = write if write is not None else request.method not in ("GET", "HEAD", "OPTIONS")
-        db = get_db()
-        session = bind_tenant(db.session(write=is_write), principal.brand_id)
-        session.info["actor"] = principal.actor
-        try:
-            yield Tenant(principal=principal, session=session, request=request)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        with guarded(request, *permissions, write=write) as tenant:
+            yield tenant
 
     return dependency
 

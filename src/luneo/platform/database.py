@@ -66,7 +66,9 @@ class TimestampMixin:
 class TenantMixin:
     """Marks a tenant-scoped table: every query on it is filtered by the session's brand."""
 
-    brand_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("brands.id"), index=True, nullable=False)
+    brand_id: Mapped[str] = mapped_column(
+        sa.String(40), sa.ForeignKey("brands.id"), index=True, nullable=False
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -111,7 +113,9 @@ class Database:
         self.url = settings.resolved_database_url
         self.engine = create_db_engine(self.url)
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
-        self._write = sessionmaker(bind=self.engine.execution_options(luneo_write=True), expire_on_commit=False)
+        self._write = sessionmaker(
+            bind=self.engine.execution_options(luneo_write=True), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:

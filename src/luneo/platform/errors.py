@@ -100,8 +100,14 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        out.append({"loc": loc, "field": ".".join(loc[1:]) or loc[0] if loc else "", "type": err.get("type"),
-                    "message": err.get("msg")})
+        out.append(
+            {
+                "loc": loc,
+                "field": ".".join(loc[1:]) or loc[0] if loc else "",
+                "type": err.get("type"),
+                "message": err.get("msg"),
+            }
+        )
     return out
 
 
@@ -119,7 +125,9 @@ def install_error_handlers(app: FastAPI) -> None:
         problem = Problem(
             422 if not json_error else 400,
             "validation_error" if not json_error else "malformed_json",
-            "The request body or parameters are invalid." if not json_error else "The body is not valid JSON.",
+            "The request body or parameters are invalid."
+            if not json_error
+            else "The body is not valid JSON.",
             errors=errors,
         )
         return problem_response(problem, request)
@@ -128,7 +136,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return problem_response(Problem(exc.status_code, code, detail, headers=dict(exc.headers or {})), request)
+        return problem_response(
+            Problem(exc.status_code, code, detail, headers=dict(exc.headers or {})), request
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -18,7 +18,17 @@ import jwt
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from luneo.platform.asgi import ASGIApp, Message, Receive, Scope, Send, header, read_body, replay_receive, send_problem
+from luneo.platform.asgi import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    header,
+    read_body,
+    replay_receive,
+    send_problem,
+)
 from luneo.platform.clock import as_utc, utcnow
 from luneo.platform.config import Settings
 from luneo.platform.database import Database
@@ -34,7 +44,9 @@ class StoredResponse(dict[str, Any]):
 
 
 class IdempotencyStore(Protocol):
-    def begin(self, scope: str, key: str, method: str, path: str, req_hash: str) -> tuple[Outcome, StoredResponse | None]: ...
+    def begin(
+        self, scope: str, key: str, method: str, path: str, req_hash: str
+    ) -> tuple[Outcome, StoredResponse | None]: ...
     def finish(self, scope: str, key: str, response: StoredResponse) -> None: ...
     def abandon(self, scope: str, key: str) -> None: ...
 
@@ -45,28 +57,42 @@ class DatabaseIdempotencyStore:
     def __init__(self, db: Database, ttl_s: int) -> None:
         self.db, self.ttl_s = db, ttl_s
 
-    def begin(self, scope: str, key: str, method: str, path: str, req_hash: str) -> tuple[Outcome, StoredResponse | None]:
+    def begin(
+        self, scope: str, key: str, method: str, path: str, req_hash: str
+    ) -> tuple[Outcome, StoredResponse | None]:
         now = utcnow()
         for _ in range(3):
             try:
                 with self.db.transaction() as s:
                     existing = s.execute(
-                        select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+                        select(IdempotencyRecord).where(
+                            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+                        )
                     ).scalar_one_or_none()
                     if existing is not None and as_utc(existing.expires_at) < now:
                         s.delete(existing)
                         s.flush()
                         existing = None
                     if existing is None:
-                        s.add(IdempotencyRecord(scope=scope, key=key, method=method, path=path, request_hash=req_hash,
-                                                created_at=now, expires_at=now + timedelta(seconds=self.ttl_s)))
+                        s.add(
+                            IdempotencyRecord(
+                                scope=scope,
+                                key=key,
+                                method=method,
+                                path=path,
+                                request_hash=req_hash,
+                                created_at=now,
+                                expires_at=now + timedelta(seconds=self.ttl_s),
+                            )
+                        )
                         return "new", None
                     if existing.request_hash != req_hash:
                         return "mismatch", None
                     if existing.status != "done":
                         return "in_flight", None
                     return "replay", StoredResponse(
-                        status=existing.response_status, headers=existing.response_headers or {},
+                        status=existing.response_status,
+                        headers=existing.response_headers or {},
                         body_b64=base64.b64encode(existing.response_body or b"").decode(),
                     )
             except IntegrityError:
@@ -76,7 +102,9 @@ class DatabaseIdempotencyStore:
     def finish(self, scope: str, key: str, response: StoredResponse) -> None:
         with self.db.transaction() as s:
             rec = s.execute(
-                select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+                )
             ).scalar_one_or_none()
             if rec is not None:
                 rec.status = "done"
@@ -86,11 +114,17 @@ class DatabaseIdempotencyStore:
 
     def abandon(self, scope: str, key: str) -> None:
         with self.db.transaction() as s:
-            s.execute(delete(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key))
+            s.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+                )
+            )
 
     def purge_expired(self) -> int:
         with self.db.transaction() as s:
-            return s.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < utcnow())).rowcount  # type: ignore[attr-defined,no-any-return]
+            return s.execute(
+                delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < utcnow())
+            ).rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 class RedisIdempotencyStore:
@@ -105,7 +139,9 @@ class RedisIdempotencyStore:
     def _k(self, scope: str, key: str) -> str:
         return "luneo:idem:" + hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()
 
-    def begin(self, scope: str, key: str, method: str, path: str, req_hash: str) -> tuple[Outcome, StoredResponse | None]:
+    def begin(
+        self, scope: str, key: str, method: str, path: str, req_hash: str
+    ) -> tuple[Outcome, StoredResponse | None]:
         k = self._k(scope, key)
         if self.redis.set(k, json.dumps({"hash": req_hash, "status": "in_flight"}), nx=True, ex=self.ttl_s):
             return "new", None
@@ -160,8 +196,13 @@ class IdempotencyMiddleware:
             return
         rid = scope.get("state", {}).get("request_id")
         if not (1 <= len(key) <= 255) or not key.isprintable():
-            await send_problem(send, 422, "invalid_idempotency_key", "Idempotency-Key must be 1–255 printable characters.",
-                               request_id=rid)
+            await send_problem(
+                send,
+                422,
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1–255 printable characters.",
+                request_id=rid,
+            )
             return
         owner = credential_scope(self.settings, scope)
         if owner is None:
@@ -171,21 +212,35 @@ class IdempotencyMiddleware:
         if body is None:
             body = await read_body(receive, self.settings.max_body_bytes) or b""
         digest = hashlib.sha256(
-            b"\x00".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body])
+            b"\x00".join(
+                [scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body]
+            )
         ).hexdigest()
         outcome, stored = await anyio.to_thread.run_sync(
             self.store.begin, owner, key, scope["method"], scope["path"], digest
         )
         if outcome == "mismatch":
-            await send_problem(send, 422, "idempotency_key_reused",
-                               "This Idempotency-Key was used with a different request.", request_id=rid)
+            await send_problem(
+                send,
+                422,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with a different request.",
+                request_id=rid,
+            )
             return
         if outcome == "in_flight":
-            await send_problem(send, 409, "idempotency_key_in_flight",
-                               "A request with this Idempotency-Key is still being processed.", request_id=rid)
+            await send_problem(
+                send,
+                409,
+                "idempotency_key_in_flight",
+                "A request with this Idempotency-Key is still being processed.",
+                request_id=rid,
+            )
             return
         if outcome == "replay" and stored is not None:
-            headers = [(k.encode(), v.encode()) for k, v in stored["headers"]] + [(b"idempotent-replayed", b"true")]
+            headers = [(k.encode(), v.encode()) for k, v in stored["headers"]] + [
+                (b"idempotent-replayed", b"true")
+            ]
             await send({"type": "http.response.start", "status": stored["status"], "headers": headers})
             await send({"type": "http.response.body", "body": base64.b64decode(stored["body_b64"])})
             return
@@ -195,7 +250,8 @@ class IdempotencyMiddleware:
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
                 captured["headers"] = [
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])
+                    (k.decode("latin-1"), v.decode("latin-1"))
+                    for k, v in message.get("headers", [])
                     if k.lower() not in (b"x-request-id", b"content-length")
                 ]
             elif message["type"] == "http.response.body":
@@ -210,6 +266,9 @@ class IdempotencyMiddleware:
         if captured["status"] >= 500:
             await anyio.to_thread.run_sync(self.store.abandon, owner, key)
             return
-        response = StoredResponse(status=captured["status"], headers=captured["headers"],
-                                  body_b64=base64.b64encode(b"".join(captured["body"])).decode())
+        response = StoredResponse(
+            status=captured["status"],
+            headers=captured["headers"],
+            body_b64=base64.b64encode(b"".join(captured["body"])).decode(),
+        )
         await anyio.to_thread.run_sync(self.store.finish, owner, key, response)

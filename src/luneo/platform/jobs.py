@@ -310,8 +310,9 @@ def _find_by_key(session: Session, key: str) -> Job | None:
     return session.execute(select(Job).where(Job.key == key)).scalar_one_or_none()
 
 
-def _reuse(session: Session, job: Job, spec: ActorSpec, actor_name: str, retry_failed: bool,
-           delay_s: float) -> Job:
+def _reuse(
+    session: Session, job: Job, spec: ActorSpec, actor_name: str, retry_failed: bool, delay_s: float
+) -> Job:
     if job.actor != actor_name:
         raise ValueError(f"job key {job.key!r} already belongs to actor {job.actor!r}")
     if job.status == FAILED and retry_failed:
@@ -366,8 +367,9 @@ def _not_due_delay(job: Job, now: datetime) -> float | None:
     return None
 
 
-def _claim(db: Database, job_id: str, worker_id: str,
-           is_alive: Callable[[str], bool | None] | None) -> tuple[str, Job | None, ActorSpec | None]:
+def _claim(
+    db: Database, job_id: str, worker_id: str, is_alive: Callable[[str], bool | None] | None
+) -> tuple[str, Job | None, ActorSpec | None]:
     now = utcnow()
     with _system_tx(db) as s:
         job = s.get(Job, job_id)
@@ -377,8 +379,13 @@ def _claim(db: Database, job_id: str, worker_id: str,
         if spec is None:
             log.warning("job_unknown_actor", job_id=job_id, actor=job.actor)
             return "unknown_actor", job, None
-        owner_dead = (job.status == PROCESSING and job.worker_id and job.worker_id != worker_id
-                      and is_alive is not None and is_alive(job.worker_id) is False)
+        owner_dead = (
+            job.status == PROCESSING
+            and job.worker_id
+            and job.worker_id != worker_id
+            and is_alive is not None
+            and is_alive(job.worker_id) is False
+        )
         # The owner's heartbeat is gone: it died mid-run. Give the row back, then claim it.
         if owner_dead and _release_lost(s, job, now, reason="worker lost", redispatch=False):
             job = s.get(Job, job_id, populate_existing=True)
@@ -391,11 +398,20 @@ def _claim(db: Database, job_id: str, worker_id: str,
             return "not_due", job, spec
         res = s.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == PENDING,
-                   sa.or_(Job.next_run_at.is_(None), Job.next_run_at <= now))
-            .values(status=PROCESSING, attempts=Job.attempts + 1, started_at=now, finished_at=None,
-                    deadline_at=now + timedelta(seconds=spec.time_limit_s), worker_id=worker_id,
-                    updated_at=now)
+            .where(
+                Job.id == job_id,
+                Job.status == PENDING,
+                sa.or_(Job.next_run_at.is_(None), Job.next_run_at <= now),
+            )
+            .values(
+                status=PROCESSING,
+                attempts=Job.attempts + 1,
+                started_at=now,
+                finished_at=None,
+                deadline_at=now + timedelta(seconds=spec.time_limit_s),
+                worker_id=worker_id,
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
         if res.rowcount != 1:  # type: ignore[attr-defined]
@@ -415,15 +431,26 @@ def _release_lost(s: Session, job: Job, now: datetime, *, reason: str, redispatc
         values.update(status=PENDING, next_run_at=now)
     res = s.execute(
         update(Job)
-        .where(Job.id == job.id, Job.status == PROCESSING, Job.attempts == job.attempts,
-               Job.worker_id == job.worker_id if job.worker_id is not None else Job.worker_id.is_(None))
+        .where(
+            Job.id == job.id,
+            Job.status == PROCESSING,
+            Job.attempts == job.attempts,
+            Job.worker_id == job.worker_id if job.worker_id is not None else Job.worker_id.is_(None),
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     done: bool = res.rowcount == 1  # type: ignore[attr-defined]
     if done:
-        log.warning("job_recovered", job_id=job.id, actor=job.actor, worker_id=job.worker_id, reason=reason,
-                    status=values["status"], attempt=job.attempts)
+        log.warning(
+            "job_recovered",
+            job_id=job.id,
+            actor=job.actor,
+            worker_id=job.worker_id,
+            reason=reason,
+            status=values["status"],
+            attempt=job.attempts,
+        )
         spec = _actors.get(job.actor)
         if redispatch and not out_of_attempts:
             _schedule_after_commit(s, job.id, 0.0, spec.time_limit_s if spec else None)
@@ -483,11 +510,20 @@ def execute(
     assert job is not None and spec is not None
     attempt = job.attempts
     ctx = JobContext(
-        job_id=job.id, key=job.key, actor=job.actor, payload=dict(job.payload or {}), brand_id=job.brand_id,
-        attempt=attempt, max_attempts=job.max_attempts, request_id=job.request_id, db=db, worker_id=worker_id,
+        job_id=job.id,
+        key=job.key,
+        actor=job.actor,
+        payload=dict(job.payload or {}),
+        brand_id=job.brand_id,
+        attempt=attempt,
+        max_attempts=job.max_attempts,
+        request_id=job.request_id,
+        db=db,
+        worker_id=worker_id,
     )
-    jlog = log.bind(job_id=job.id, actor=job.actor, request_id=job.request_id, attempt=attempt,
-                    worker_id=worker_id)
+    jlog = log.bind(
+        job_id=job.id, actor=job.actor, request_id=job.request_id, attempt=attempt, worker_id=worker_id
+    )
     token = request_id_var.set(job.request_id)
     jlog.info("job_started")
     started = time.monotonic()
@@ -496,11 +532,20 @@ def execute(
     permanent = False
     result: dict[str, Any] | None = None
     try:
-        guard = _Watchdog(
-            lambda: _finish_failure(db, ctx, spec, f"time limit of {spec.time_limit_s:g}s exceeded "
-                                                   "(worker thread unresponsive)", started),
-            spec.time_limit_s,
-        ) if watchdog else None
+        guard = (
+            _Watchdog(
+                lambda: _finish_failure(
+                    db,
+                    ctx,
+                    spec,
+                    f"time limit of {spec.time_limit_s:g}s exceeded (worker thread unresponsive)",
+                    started,
+                ),
+                spec.time_limit_s,
+            )
+            if watchdog
+            else None
+        )
         try:
             try:
                 if guard is not None:
@@ -535,19 +580,32 @@ def _as_result(value: Any) -> dict[str, Any] | None:
 
 def _fence(ctx: JobContext) -> list[sa.ColumnElement[bool]]:
     """Only the claim that ran the job may finish it (the sweeper may have taken it back)."""
-    return [Job.id == ctx.job_id, Job.status == PROCESSING, Job.worker_id == ctx.worker_id,
-            Job.attempts == ctx.attempt]
+    return [
+        Job.id == ctx.job_id,
+        Job.status == PROCESSING,
+        Job.worker_id == ctx.worker_id,
+        Job.attempts == ctx.attempt,
+    ]
 
 
-def _finish_success(db: Database, ctx: JobContext, result: dict[str, Any] | None, started: float,
-                    jlog: Any) -> str:
+def _finish_success(
+    db: Database, ctx: JobContext, result: dict[str, Any] | None, started: float, jlog: Any
+) -> str:
     now = utcnow()
     duration_ms = round((time.monotonic() - started) * 1000.0, 3)
     with _system_tx(db) as s:
         res = s.execute(
-            update(Job).where(*_fence(ctx))
-            .values(status=SUCCESS, result=result, finished_at=now, duration_ms=duration_ms, progress=1.0,
-                    error=None, updated_at=now)
+            update(Job)
+            .where(*_fence(ctx))
+            .values(
+                status=SUCCESS,
+                result=result,
+                finished_at=now,
+                duration_ms=duration_ms,
+                progress=1.0,
+                error=None,
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
     if res.rowcount != 1:  # type: ignore[attr-defined]
@@ -557,8 +615,9 @@ def _finish_success(db: Database, ctx: JobContext, result: dict[str, Any] | None
     return SUCCESS
 
 
-def _finish_failure(db: Database, ctx: JobContext, spec: ActorSpec, error: str, started: float,
-                    *, permanent: bool = False) -> str:
+def _finish_failure(
+    db: Database, ctx: JobContext, spec: ActorSpec, error: str, started: float, *, permanent: bool = False
+) -> str:
     now = utcnow()
     duration_ms = round((time.monotonic() - started) * 1000.0, 3)
     retry = ctx.attempt < ctx.max_attempts and not permanent
@@ -569,8 +628,9 @@ def _finish_failure(db: Database, ctx: JobContext, spec: ActorSpec, error: str, 
     else:
         values.update(status=FAILED, finished_at=now)
     with _system_tx(db) as s:
-        res = s.execute(update(Job).where(*_fence(ctx)).values(**values)
-                        .execution_options(synchronize_session=False))
+        res = s.execute(
+            update(Job).where(*_fence(ctx)).values(**values).execution_options(synchronize_session=False)
+        )
         claimed = res.rowcount == 1  # type: ignore[attr-defined]
         if claimed and retry:
             _schedule_after_commit(s, ctx.job_id, delay, spec.time_limit_s)
@@ -587,8 +647,13 @@ def _finish_failure(db: Database, ctx: JobContext, spec: ActorSpec, error: str, 
 # --------------------------------------------------------------------------- sweeper
 
 
-def sweep(db: Database, *, is_worker_alive: Callable[[str], bool | None] | None = None,
-          settings: JobSettings | None = None, limit: int = 500) -> int:
+def sweep(
+    db: Database,
+    *,
+    is_worker_alive: Callable[[str], bool | None] | None = None,
+    settings: JobSettings | None = None,
+    limit: int = 500,
+) -> int:
     """Re-dispatch lost work; returns how many rows it gave back.
 
     - `processing` rows past `deadline_at` (+ grace), or whose worker is known dead;
@@ -598,29 +663,41 @@ def sweep(db: Database, *, is_worker_alive: Callable[[str], bool | None] | None 
     now = utcnow()
     swept: list[str] = []
     with _system_tx(db) as s:
-        processing = s.execute(
-            select(Job).where(Job.status == PROCESSING).order_by(Job.deadline_at).limit(limit)
-        ).scalars().all()
+        processing = (
+            s.execute(select(Job).where(Job.status == PROCESSING).order_by(Job.deadline_at).limit(limit))
+            .scalars()
+            .all()
+        )
         overdue_before = now - timedelta(seconds=cfg.processing_grace_s)
         for job in processing:
             overdue = job.deadline_at is None or job.deadline_at < overdue_before
-            dead = (not overdue and is_worker_alive is not None and job.worker_id is not None
-                    and is_worker_alive(job.worker_id) is False)
-            if (overdue or dead) and _release_lost(s, job, now, reason="deadline passed" if overdue
-                                                   else "worker lost"):
+            dead = (
+                not overdue
+                and is_worker_alive is not None
+                and job.worker_id is not None
+                and is_worker_alive(job.worker_id) is False
+            )
+            if (overdue or dead) and _release_lost(
+                s, job, now, reason="deadline passed" if overdue else "worker lost"
+            ):
                 swept.append(job.id)
         cutoff = now - timedelta(seconds=cfg.pending_grace_s)
         stale = s.execute(
-            select(Job.id, Job.actor).where(
+            select(Job.id, Job.actor)
+            .where(
                 Job.status == PENDING,
                 sa.or_(Job.next_run_at.is_(None), Job.next_run_at <= cutoff),
                 Job.updated_at <= cutoff,
-            ).order_by(Job.next_run_at).limit(limit)
+            )
+            .order_by(Job.next_run_at)
+            .limit(limit)
         ).all()
         for job_id, actor_name in stale:
             res = s.execute(
-                update(Job).where(Job.id == job_id, Job.status == PENDING, Job.updated_at <= cutoff)
-                .values(updated_at=now).execution_options(synchronize_session=False)
+                update(Job)
+                .where(Job.id == job_id, Job.status == PENDING, Job.updated_at <= cutoff)
+                .values(updated_at=now)
+                .execution_options(synchronize_session=False)
             )
             if res.rowcount == 1:  # type: ignore[attr-defined]
                 spec = _actors.get(actor_name)
@@ -693,15 +770,20 @@ def cleanup(ctx: JobContext) -> dict[str, Any]:
     removed: dict[str, int] = {}
     with _system_tx(ctx.db) as s:
         res = s.execute(
-            sa.delete(Job).where(
+            sa.delete(Job)
+            .where(
                 sa.or_(
-                    sa.and_(Job.status == SUCCESS,
-                            Job.finished_at < now - timedelta(days=cfg.keep_finished_days)),
-                    sa.and_(Job.status == FAILED,
-                            Job.finished_at < now - timedelta(days=4 * cfg.keep_finished_days)),
+                    sa.and_(
+                        Job.status == SUCCESS, Job.finished_at < now - timedelta(days=cfg.keep_finished_days)
+                    ),
+                    sa.and_(
+                        Job.status == FAILED,
+                        Job.finished_at < now - timedelta(days=4 * cfg.keep_finished_days),
+                    ),
                 ),
                 Job.id != ctx.job_id,
-            ).execution_options(synchronize_session=False)
+            )
+            .execution_options(synchronize_session=False)
         )
         removed["jobs"] = int(res.rowcount)  # type: ignore[attr-defined]
     for name, hook in list(_cleanup_hooks.items()):
@@ -735,8 +817,9 @@ def start_in_process_runtime(db: Database) -> Runtime | None:
         return None
     from luneo.platform.jobs_runtime import InProcessRuntime
 
-    runtime = InProcessRuntime(db, threads=settings.worker_threads,
-                               sweep_interval_s=settings.job_sweep_interval_s)
+    runtime = InProcessRuntime(
+        db, threads=settings.worker_threads, sweep_interval_s=settings.job_sweep_interval_s
+    )
     runtime.start()
     set_runtime(runtime)
     return runtime

@@ -34,8 +34,14 @@ DRAMATIQ_ACTOR = "luneo_job"
 class DramatiqRuntime:
     """Producer everywhere (`dispatch`); a consuming worker when `start_worker` is called."""
 
-    def __init__(self, db: Database, settings: Settings | None = None,
-                 job_settings: jobs.JobSettings | None = None, *, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings | None = None,
+        job_settings: jobs.JobSettings | None = None,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings or db.settings
         self.cfg = job_settings or jobs.get_job_settings()
@@ -88,8 +94,9 @@ class DramatiqRuntime:
 
     # -- worker side
     def _run(self, job_id: str) -> None:
-        jobs.execute(self.db, job_id, worker_id=self.worker_id, watchdog=False,
-                     is_worker_alive=self.is_worker_alive)
+        jobs.execute(
+            self.db, job_id, worker_id=self.worker_id, watchdog=False, is_worker_alive=self.is_worker_alive
+        )
 
     def start_worker(self, threads: int = 2, *, sweep_interval_s: float | None = None) -> None:
         """Start consuming (Dramatiq worker threads), heart-beating, and the sweeper loop."""
@@ -101,12 +108,18 @@ class DramatiqRuntime:
         self._worker = dramatiq.Worker(self.broker, worker_threads=max(1, threads), worker_timeout=500)
         self._worker.start()
         interval = sweep_interval_s if sweep_interval_s is not None else self.settings.job_sweep_interval_s
-        sweeper = threading.Thread(target=self._sweep_loop, args=(interval,), name="luneo-job-sweeper",
-                                   daemon=True)
+        sweeper = threading.Thread(
+            target=self._sweep_loop, args=(interval,), name="luneo-job-sweeper", daemon=True
+        )
         sweeper.start()
         self._threads = [hb, sweeper]
-        log.info("job_runtime_started", mode="dramatiq", threads=threads, worker_id=self.worker_id,
-                 queue=self.cfg.queue_name)
+        log.info(
+            "job_runtime_started",
+            mode="dramatiq",
+            threads=threads,
+            worker_id=self.worker_id,
+            queue=self.cfg.queue_name,
+        )
 
     def _heartbeat(self) -> None:
         ttl_ms = max(100, int(self.cfg.heartbeat_timeout_s * 1000))

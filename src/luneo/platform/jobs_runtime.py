@@ -31,8 +31,9 @@ def new_worker_id(kind: str) -> str:
 class InProcessRuntime:
     """Worker threads + a sweeper thread inside the current process."""
 
-    def __init__(self, db: Database, *, threads: int = 2, sweep_interval_s: float = 15.0,
-                 worker_id: str | None = None) -> None:
+    def __init__(
+        self, db: Database, *, threads: int = 2, sweep_interval_s: float = 15.0, worker_id: str | None = None
+    ) -> None:
         self.db = db
         self.threads = max(1, int(threads))
         self.sweep_interval_s = max(0.05, float(sweep_interval_s))

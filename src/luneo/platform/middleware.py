@@ -7,7 +7,17 @@ from typing import Any
 
 import structlog
 
-from luneo.platform.asgi import ASGIApp, Message, Receive, Scope, Send, header, read_body, replay_receive, send_problem
+from luneo.platform.asgi import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    header,
+    read_body,
+    replay_receive,
+    send_problem,
+)
 from luneo.platform.context import new_request_id, request_id_var
 from luneo.platform.metrics import HTTP_LATENCY
 
@@ -45,12 +55,22 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            if scope["path"].startswith(API_PREFIX) and not template.startswith(API_PREFIX) and route is not None:
+            if (
+                scope["path"].startswith(API_PREFIX)
+                and not template.startswith(API_PREFIX)
+                and route is not None
+            ):
                 template = API_PREFIX + template  # routers are included under the API prefix
             HTTP_LATENCY.labels(scope["method"], template, str(status_holder[0])).observe(elapsed)
             if template not in ("/metrics", "/healthz"):
-                log.info("request", method=scope["method"], path=scope["path"], route=template,
-                         status=status_holder[0], duration_ms=round(elapsed * 1000, 2))
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    route=template,
+                    status=status_holder[0],
+                    duration_ms=round(elapsed * 1000, 2),
+                )
             request_id_var.reset(token)
 
 
@@ -75,11 +95,15 @@ class BodyLimitMiddleware:
                 await send_problem(send, 400, "bad_request", "Invalid Content-Length.", request_id=rid)
                 return
             if too_big:
-                await send_problem(send, 413, "payload_too_large", f"The body exceeds {limit} bytes.", request_id=rid)
+                await send_problem(
+                    send, 413, "payload_too_large", f"The body exceeds {limit} bytes.", request_id=rid
+                )
                 return
         body = await read_body(receive, limit)
         if body is None:
-            await send_problem(send, 413, "payload_too_large", f"The body exceeds {limit} bytes.", request_id=rid)
+            await send_problem(
+                send, 413, "payload_too_large", f"The body exceeds {limit} bytes.", request_id=rid
+            )
             return
         scope.setdefault("state", {})["raw_body"] = body
         await self.app(scope, replay_receive(body), send)
@@ -107,9 +131,13 @@ class DynamicCorsMiddleware:
             (b"access-control-expose-headers", b"x-request-id, etag, retry-after"),
         ]
         if scope["method"] == "OPTIONS" and header(scope, b"access-control-request-method"):
-            headers = [*cors, (b"access-control-allow-methods", self.ALLOW_METHODS.encode()),
-                       (b"access-control-allow-headers", self.ALLOW_HEADERS.encode()),
-                       (b"access-control-max-age", b"600"), (b"content-length", b"0")]
+            headers = [
+                *cors,
+                (b"access-control-allow-methods", self.ALLOW_METHODS.encode()),
+                (b"access-control-allow-headers", self.ALLOW_HEADERS.encode()),
+                (b"access-control-max-age", b"600"),
+                (b"content-length", b"0"),
+            ]
             await send({"type": "http.response.start", "status": 204, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return

@@ -20,10 +20,10 @@ class RateLimitMiddleware:
 
     def __init__(self, app: ASGIApp, *, per_key: str, per_ip: str, redis_url: str | None = None) -> None:
         self.app = app
-        uri = "async+" + redis_url if redis_url else "async+memory://"
-        if redis_url and redis_url.startswith("rediss://"):
-            uri = "async+" + redis_url
-        self.storage = storage_from_string(uri)
+        if redis_url:  # redis-py's asyncio client (no extra dependency)
+            self.storage = storage_from_string("async+" + redis_url, implementation="redispy")
+        else:
+            self.storage = storage_from_string("async+memory://")
         self.limiter = FixedWindowRateLimiter(self.storage)  # type: ignore[arg-type]
         self.per_key: RateLimitItem = parse(per_key)
         self.per_ip: RateLimitItem = parse(per_ip)
@@ -51,7 +51,13 @@ class RateLimitMiddleware:
             wait = await self._check(self.per_ip, "ip:" + client_ip)
         if wait is not None:
             seconds = str(math.ceil(wait))
-            await send_problem(send, 429, "rate_limited", f"Too many requests; retry in {seconds} s.",
-                               headers={"Retry-After": seconds}, request_id=scope.get("state", {}).get("request_id"))
+            await send_problem(
+                send,
+                429,
+                "rate_limited",
+                f"Too many requests; retry in {seconds} s.",
+                headers={"Retry-After": seconds},
+                request_id=scope.get("state", {}).get("request_id"),
+            )
             return
         await self.app(scope, receive, send)

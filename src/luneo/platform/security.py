@@ -27,6 +27,8 @@ def _hasher() -> PasswordHasher:
     if key not in _hashers:
         _hashers[key] = PasswordHasher(time_cost=key[0], memory_cost=key[1], parallelism=1)
     return _hashers[key]
+
+
 ACCESS_AUDIENCE = "luneo-api"
 ACCESS_ISSUER = "luneo"
 
@@ -102,7 +104,9 @@ def decode_idp_token(settings: Settings, token: str) -> dict[str, Any]:
     if alg in {"RS256", "ES256", "EdDSA", "PS256"} and settings.idp_jwks_url:
         client = _jwks_clients.get(settings.idp_jwks_url)
         if client is None:
-            client = _jwks_clients[settings.idp_jwks_url] = jwt.PyJWKClient(settings.idp_jwks_url, cache_keys=True)
+            client = _jwks_clients[settings.idp_jwks_url] = jwt.PyJWKClient(
+                settings.idp_jwks_url, cache_keys=True
+            )
         key = client.get_signing_key_from_jwt(token)
         return jwt.decode(token, key.key, algorithms=[alg], **kwargs)
     raise jwt.InvalidTokenError("token algorithm not accepted")

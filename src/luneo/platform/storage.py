@@ -185,8 +185,9 @@ class LocalStorage:
         params["sig"] = self._sign(key, exp, params.get("fn"))
         return f"{self.base_url}/files/{quote(key, safe='/')}?{urlencode(params)}"
 
-    def verify_signature(self, key: str, exp: int | str, sig: str, filename: str | None = None,
-                         *, now: float | None = None) -> bool:
+    def verify_signature(
+        self, key: str, exp: int | str, sig: str, filename: str | None = None, *, now: float | None = None
+    ) -> bool:
         """True if `sig` signs (key, exp, filename) with our key and `exp` is in the future."""
         try:
             exp_i = int(exp)
@@ -221,8 +222,15 @@ def _atomic_write(path: Path, data: bytes) -> None:
 class S3Storage:
     """Any S3-compatible store (AWS, MinIO, R2…) through boto3; URLs are presigned GETs."""
 
-    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None,
-                 region: str | None = None, *, client: Any = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        *,
+        client: Any = None,
+    ) -> None:
         import boto3
         from botocore.config import Config
 
@@ -232,9 +240,11 @@ class S3Storage:
             "s3",
             endpoint_url=endpoint_url,
             region_name=region,
-            config=Config(signature_version="s3v4",
-                          s3={"addressing_style": "path" if endpoint_url else "auto"},
-                          retries={"max_attempts": 3, "mode": "standard"}),
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path" if endpoint_url else "auto"},
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
         )
 
     def _k(self, key: str) -> str:
@@ -252,8 +262,14 @@ class S3Storage:
         extra: dict[str, Any] = {}
         if is_content_addressed(key):
             extra["CacheControl"] = IMMUTABLE
-        self.client.put_object(Bucket=self.bucket, Key=self._k(key), Body=data, ContentType=ctype,
-                               Metadata={"sha256": sha}, **extra)
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self._k(key),
+            Body=data,
+            ContentType=ctype,
+            Metadata={"sha256": sha},
+            **extra,
+        )
         return StoredObject(key=key, sha256=sha, size=len(data), content_type=ctype)
 
     def get(self, key: str) -> bytes:
@@ -353,8 +369,14 @@ def _storage_dep() -> Storage:
 
 
 @files_router.get("/files/{key:path}", include_in_schema=False, response_model=None)
-def serve_file(key: str, request: Request, exp: str = "", sig: str = "", fn: str | None = None,
-               storage: Storage = Depends(_storage_dep)) -> Response:
+def serve_file(
+    key: str,
+    request: Request,
+    exp: str = "",
+    sig: str = "",
+    fn: str | None = None,
+    storage: Storage = Depends(_storage_dep),
+) -> Response:
     """Serve a file from local storage to the holder of a valid, unexpired signed URL."""
     if not isinstance(storage, LocalStorage):
         raise NotFound("file")

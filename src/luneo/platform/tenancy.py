@@ -43,10 +43,7 @@ def session_brand(session: Session) -> str | None:
 
 
 def _touches_tenant_tables(state: ORMExecuteState) -> bool:
-    for mapper in state.all_mappers:
-        if issubclass(mapper.class_, TenantMixin):
-            return True
-    return False
+    return any(issubclass(mapper.class_, TenantMixin) for mapper in state.all_mappers)
 
 
 @event.listens_for(Session, "do_orm_execute")

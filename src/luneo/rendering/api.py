@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from luneo.designs import service as designs
-from luneo.platform.auth import Tenant, guard
+from luneo.platform.auth import Tenant, cached_principal, guard, guarded
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
 from luneo.platform.errors import NotFound, Problem
@@ -148,8 +149,30 @@ def _etag_matches(header: str | None, etag: str) -> bool:
         409: {"description": "render_not_ready / render_failed"},
     },
 )
-def render_preview(render_id: str, request: Request, t: Tenant = guard()) -> Response:
-    """The preview image, immutable (`ETag` = its SHA-256; `If-None-Match` ⇒ 304)."""
+async def render_preview(render_id: str, request: Request) -> Response:
+    """The preview image, immutable (`ETag` = its SHA-256; `If-None-Match` ⇒ 304).
+
+    A preview already served by this process answers from memory on the event loop, without a
+    thread hop or a database query; anything else takes the guarded path.
+    """
+    principal = cached_principal(request)
+    if (
+        principal is not None
+        and principal.brand_id is not None
+        and (principal.can("renders:read") or principal.can("renders:preview"))
+    ):
+        cached = service.preview_cache.get(principal.brand_id, render_id)
+        if cached is not None:
+            return _image(request, *cached)
+    return await run_in_threadpool(_render_preview_guarded, render_id, request)
+
+
+def _render_preview_guarded(render_id: str, request: Request) -> Response:
+    with guarded(request) as t:
+        return _render_preview(render_id, request, t)
+
+
+def _render_preview(render_id: str, request: Request, t: Tenant) -> Response:
     _can_read(t)
     cached = service.preview_cache.get(t.brand_id, render_id)
     if cached is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from luneo.platform.auth import Principal, Tenant, authenticate, guard
 from luneo.platform.config import get_settings
@@ -20,10 +21,10 @@ from luneo.tenancy.schemas import (
     BrandOut,
     BrandPatch,
     LoginIn,
-    MeOut,
     MemberIn,
     MemberPatch,
     MembershipOut,
+    MeOut,
     RefreshIn,
     TokenOut,
 )
@@ -61,8 +62,12 @@ def logout(body: RefreshIn) -> Response:
 
 
 @router.get("/me", response_model=MeOut)
-def me(request: Request) -> MeOut:
+async def me(request: Request) -> MeOut:
     """Who the credential is, which brand it acts in, and what it may do."""
+    return await run_in_threadpool(_me, request)
+
+
+def _me(request: Request) -> MeOut:
     p: Principal = authenticate(request)
     email = None
     memberships: list[dict[str, str]] = []
@@ -73,11 +78,19 @@ def me(request: Request) -> MeOut:
             email = user.email if user else None
             rows = s.execute(
                 select(Membership.brand_id, Membership.role, Brand.slug)
-                .join(Brand, Brand.id == Membership.brand_id).where(Membership.user_id == p.user_id)
+                .join(Brand, Brand.id == Membership.brand_id)
+                .where(Membership.user_id == p.user_id)
             ).all()
             memberships = [{"brand_id": b, "role": r, "slug": slug} for b, r, slug in rows]
-    return MeOut(user_id=p.user_id, email=email, brand_id=p.brand_id, role=p.role, kind=p.kind,
-                 permissions=sorted(p.permissions), memberships=memberships)
+    return MeOut(
+        user_id=p.user_id,
+        email=email,
+        brand_id=p.brand_id,
+        role=p.role,
+        kind=p.kind,
+        permissions=sorted(p.permissions),
+        memberships=memberships,
+    )
 
 
 @router.get("/brand", response_model=BrandOut)
@@ -103,10 +116,16 @@ def _member_out(m: Membership, email: str | None) -> MembershipOut:
 
 
 @router.get("/brand/members", response_model=Page[MembershipOut])
-def list_members(cursor: str | None = None, limit: int = 50, t: Tenant = guard("members:manage")) -> Page[MembershipOut]:
+def list_members(
+    cursor: str | None = None, limit: int = 50, t: Tenant = guard("members:manage")
+) -> Page[MembershipOut]:
     """People with a role in this brand."""
     page = paginate(t.session, select(Membership), Membership, cursor, limit)
-    emails = dict(t.session.execute(select(User.id, User.email).where(User.id.in_([m.user_id for m in page.data]))).all())
+    emails = dict(
+        t.session.execute(
+            select(User.id, User.email).where(User.id.in_([m.user_id for m in page.data]))
+        ).all()
+    )
     return Page(data=[_member_out(m, emails.get(m.user_id)) for m in page.data], next_cursor=page.next_cursor)
 
 
@@ -118,7 +137,9 @@ def add_member(body: MemberIn, t: Tenant = guard("members:manage")) -> Membershi
     user = t.session.execute(select(User).where(User.email == body.email.lower())).scalar_one_or_none()
     if user is None:
         if not body.password:
-            raise Problem(422, "password_required", "This email has no account: give a password to create it.")
+            raise Problem(
+                422, "password_required", "This email has no account: give a password to create it."
+            )
         user = service.create_user(t.session, email=body.email, password=body.password, name=body.name)
     m = service.add_member(t.session, brand_id=t.brand_id, user_id=user.id, role=body.role)
     return _member_out(m, user.email)
@@ -154,7 +175,9 @@ def remove_member(membership_id: str, t: Tenant = guard("members:manage")) -> Re
 
 
 @router.get("/api-keys", response_model=Page[ApiKeyOut])
-def list_keys(cursor: str | None = None, limit: int = 50, t: Tenant = guard("keys:manage")) -> Page[ApiKeyOut]:
+def list_keys(
+    cursor: str | None = None, limit: int = 50, t: Tenant = guard("keys:manage")
+) -> Page[ApiKeyOut]:
     """The brand's API keys (never the keys themselves)."""
     return paginate(t.session, select(ApiKey), ApiKey, cursor, limit).map(ApiKeyOut.model_validate)
 
@@ -162,8 +185,14 @@ def list_keys(cursor: str | None = None, limit: int = 50, t: Tenant = guard("key
 @router.post("/api-keys", response_model=ApiKeyCreated, status_code=201)
 def create_key(body: ApiKeyIn, t: Tenant = guard("keys:manage")) -> ApiKeyCreated:
     """Create a `pk_` or `sk_` key; the full key is in this response only."""
-    key, raw = service.create_api_key(t.session, brand_id=t.brand_id, kind=body.kind, name=body.name,
-                                      allowed_origins=body.allowed_origins, created_by=t.principal.actor)
+    key, raw = service.create_api_key(
+        t.session,
+        brand_id=t.brand_id,
+        kind=body.kind,
+        name=body.name,
+        allowed_origins=body.allowed_origins,
+        created_by=t.principal.actor,
+    )
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=raw)
 
 

@@ -51,7 +51,9 @@ class Membership(TimestampMixin, TenantMixin, Base):
     __tablename__ = "memberships"
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("mem"))
-    user_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(
+        sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[str] = mapped_column(sa.String(20))
 
     __table_args__ = (
@@ -84,8 +86,12 @@ class RefreshToken(TimestampMixin, Base):
     __tablename__ = "refresh_tokens"
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("rt"))
-    user_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    brand_id: Mapped[str | None] = mapped_column(sa.String(40), sa.ForeignKey("brands.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(
+        sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    brand_id: Mapped[str | None] = mapped_column(
+        sa.String(40), sa.ForeignKey("brands.id", ondelete="CASCADE")
+    )
     family_id: Mapped[str] = mapped_column(sa.String(40), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column()

@@ -35,8 +35,9 @@ def _dummy() -> str:
     return _dummy_hash
 
 
-def create_brand(session: Session, *, slug: str, name: str, allowed_origins: list[str] | None = None,
-                 plan: str = "free") -> Brand:
+def create_brand(
+    session: Session, *, slug: str, name: str, allowed_origins: list[str] | None = None, plan: str = "free"
+) -> Brand:
     if not _SLUG.match(slug):
         raise Problem(422, "invalid_slug", "A slug is 2–63 lowercase letters, digits or dashes.")
     if session.execute(select(Brand.id).where(Brand.slug == slug)).first():
@@ -75,15 +76,27 @@ def add_member(session: Session, *, brand_id: str, user_id: str, role: str) -> M
     return membership
 
 
-def create_api_key(session: Session, *, brand_id: str, kind: str, name: str = "",
-                   allowed_origins: list[str] | None = None, created_by: str | None = None) -> tuple[ApiKey, str]:
+def create_api_key(
+    session: Session,
+    *,
+    brand_id: str,
+    kind: str,
+    name: str = "",
+    allowed_origins: list[str] | None = None,
+    created_by: str | None = None,
+) -> tuple[ApiKey, str]:
     """A new key row and the full key (returned once, stored only as SHA-256)."""
     if kind not in ("publishable", "secret"):
         raise Problem(422, "invalid_key_kind", "kind is publishable or secret.")
     raw = new_api_key(kind)
     key = ApiKey(
-        brand_id=brand_id, kind=kind, name=name, prefix=raw[:12], key_hash=sha256_hex(raw),
-        allowed_origins=allowed_origins or [], created_by=created_by,
+        brand_id=brand_id,
+        kind=kind,
+        name=name,
+        prefix=raw[:12],
+        key_hash=sha256_hex(raw),
+        allowed_origins=allowed_origins or [],
+        created_by=created_by,
     )
     session.add(key)
     session.flush()
@@ -100,11 +113,15 @@ def revoke_api_key(session: Session, key_id: str) -> ApiKey:
     return key
 
 
-def _issue_tokens(session: Session, settings: Settings, user: User, brand_id: str | None,
-                  family_id: str | None = None) -> tuple[str, str, RefreshToken]:
+def _issue_tokens(
+    session: Session, settings: Settings, user: User, brand_id: str | None, family_id: str | None = None
+) -> tuple[str, str, RefreshToken]:
     raw = new_opaque_token()
     token = RefreshToken(
-        user_id=user.id, brand_id=brand_id, family_id=family_id or new_id("fam"), token_hash=sha256_hex(raw),
+        user_id=user.id,
+        brand_id=brand_id,
+        family_id=family_id or new_id("fam"),
+        token_hash=sha256_hex(raw),
         expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_s),
     )
     session.add(token)
@@ -115,7 +132,10 @@ def _issue_tokens(session: Session, settings: Settings, user: User, brand_id: st
 
 def _default_brand(session: Session, user_id: str) -> str | None:
     row = session.execute(
-        select(Membership.brand_id).where(Membership.user_id == user_id).order_by(Membership.created_at).limit(1)
+        select(Membership.brand_id)
+        .where(Membership.user_id == user_id)
+        .order_by(Membership.created_at)
+        .limit(1)
     ).first()
     return row[0] if row else None
 
@@ -141,11 +161,14 @@ def refresh(session: Session, settings: Settings, raw: str) -> tuple[str, str]:
         raise Problem(401, "invalid_refresh_token", "The refresh token is invalid or expired.")
     if token.revoked_at is not None:
         session.execute(
-            update(RefreshToken).where(RefreshToken.family_id == token.family_id, RefreshToken.revoked_at.is_(None))
+            update(RefreshToken)
+            .where(RefreshToken.family_id == token.family_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
         session.commit()
-        raise Problem(401, "refresh_token_reused", "This refresh token was already used; the session is revoked.")
+        raise Problem(
+            401, "refresh_token_reused", "This refresh token was already used; the session is revoked."
+        )
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         raise Problem(401, "invalid_refresh_token", "The refresh token is invalid or expired.")
@@ -162,7 +185,8 @@ def logout(session: Session, raw: str) -> None:
     ).scalar_one_or_none()
     if token is not None:
         session.execute(
-            update(RefreshToken).where(RefreshToken.family_id == token.family_id, RefreshToken.revoked_at.is_(None))
+            update(RefreshToken)
+            .where(RefreshToken.family_id == token.family_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
 
@@ -176,7 +200,9 @@ def link_external_user(session: Session, claims: dict[str, Any]) -> str:
     ).scalar_one_or_none()
     if user is not None:
         return user.id
-    email = str(claims.get("email") or f"{subject}@{re.sub(r'[^a-z0-9.-]', '', issuer.lower())[:60] or 'idp'}.invalid")
+    email = str(
+        claims.get("email") or f"{subject}@{re.sub(r'[^a-z0-9.-]', '', issuer.lower())[:60] or 'idp'}.invalid"
+    )
     user = session.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
     if user is None:
         user = User(email=email.lower(), name=str(claims.get("name") or ""), password_hash=None)

@@ -14,8 +14,9 @@ router = APIRouter(tags=["widget"])
 
 
 @router.get("/widget/config/{product_id}", response_model=WidgetConfig)
-def widget_config(product_id: str, request: Request, response: Response,
-                  t: Tenant = guard("catalog:read")) -> WidgetConfig | Response:
+def widget_config(
+    product_id: str, request: Request, response: Response, t: Tenant = guard("catalog:read")
+) -> WidgetConfig | Response:
     """Product + zones + rules + fonts for the widget, with an ETag (`If-None-Match` → 304)."""
     config = service.widget_config(t.session, product_id)
     etag = f'"{config.version}"'
@@ -34,4 +35,6 @@ def widget_upload(file: UploadFile = File(...), t: Tenant = guard("widget")) -> 
     if len(data) > limit:
         raise Problem(413, "file_too_large", f"The file exceeds {limit} bytes.")
     asset = service.upload_photo(t.session, data, file.filename, t.principal.actor)
-    return WidgetUploadOut(asset_id=asset.id, width_px=asset.width_px, height_px=asset.height_px, sha256=asset.sha256)
+    return WidgetUploadOut(
+        asset_id=asset.id, width_px=asset.width_px, height_px=asset.height_px, sha256=asset.sha256
+    )

@@ -21,8 +21,11 @@ STATIC = Path(__file__).parent / "static"
 @router.get("/widget/luneo-widget.js")
 def widget_js() -> Response:
     """The `<luneo-personalizer>` web component."""
-    return Response((STATIC / "luneo-widget.js").read_bytes(), media_type="text/javascript",
-                    headers={"Cache-Control": "public, max-age=300"})
+    return Response(
+        (STATIC / "luneo-widget.js").read_bytes(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 @router.get("/demo", response_class=HTMLResponse)
@@ -36,10 +39,13 @@ def demo_page() -> HTMLResponse:
 
     with get_db().transaction(write=False) as s:
         bind_tenant(s, creds["brand"]["id"])
-        products = s.execute(select(Product.id, Product.name).where(Product.status == "active")
-                             .order_by(Product.sku)).all()
+        products = s.execute(
+            select(Product.id, Product.name).where(Product.status == "active").order_by(Product.sku)
+        ).all()
     key = html.escape(creds["publishable_key"])
-    options = "".join(f'<option value="{html.escape(pid)}">{html.escape(name)}</option>' for pid, name in products)
+    options = "".join(
+        f'<option value="{html.escape(pid)}">{html.escape(name)}</option>' for pid, name in products
+    )
     first = html.escape(products[0][0]) if products else ""
     page = (STATIC / "demo.html").read_text()
     page = page.replace("{{KEY}}", key).replace("{{OPTIONS}}", options).replace("{{FIRST}}", first)

@@ -21,23 +21,42 @@ def widget_config(session: Session, product_id: str) -> WidgetConfig:
     if product.status != "active":
         raise NotFound("product", product_id)
     zones = [
-        WidgetZone(key=z.key, label=z.label or z.key, kind=z.kind, role=z.role, geometry=z.geometry,
-                   rules=z.rules or {}, default_font=z.default_font, default_color=z.default_color)
+        WidgetZone(
+            key=z.key,
+            label=z.label or z.key,
+            kind=z.kind,
+            role=z.role,
+            geometry=z.geometry,
+            rules=z.rules or {},
+            default_font=z.default_font,
+            default_color=z.default_color,
+        )
         for z in product.zones
     ]
     wanted = {f for z in zones for f in (z.rules.get("allowed_fonts") or [])} | {
-        z.default_font for z in zones if z.default_font}
-    fonts = [WidgetFont(id=f.id, family=f.family, style=f.style) for f in BUNDLED_FONTS.values()
-             if f.id in wanted or not wanted]
+        z.default_font for z in zones if z.default_font
+    }
+    fonts = [
+        WidgetFont(id=f.id, family=f.family, style=f.style)
+        for f in BUNDLED_FONTS.values()
+        if f.id in wanted or not wanted
+    ]
     brand_ids = [w for w in wanted if w not in BUNDLED_FONTS]
     if brand_ids:
         for bf in session.execute(select(BrandFont).where(BrandFont.id.in_(brand_ids))).scalars():
             fonts.append(WidgetFont(id=bf.id, family=bf.family, style=bf.style))
     body = WidgetProduct(
-        id=product.id, sku=product.sku, name=product.name, description=product.description or "",
-        price_cents=product.price_cents, currency=product.currency, width_mm=product.width_mm,
-        height_mm=product.height_mm, production_method=product.production_method,
-        palette=list(product.palette or []), has_3d=product.model3d is not None,
+        id=product.id,
+        sku=product.sku,
+        name=product.name,
+        description=product.description or "",
+        price_cents=product.price_cents,
+        currency=product.currency,
+        width_mm=product.width_mm,
+        height_mm=product.height_mm,
+        production_method=product.production_method,
+        palette=list(product.palette or []),
+        has_3d=product.model3d is not None,
     )
     draft = WidgetConfig(product=body, zones=zones, fonts=sorted(fonts, key=lambda f: f.id), version="")
     digest = hashlib.sha256(json.dumps(draft.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()

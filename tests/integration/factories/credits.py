@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from tests.integration.factories import body, factory
+from tests.integration.factories import body
 
 
 @body("PUT", "/api/v1/credits/packs/{pack_id}")

@@ -37,7 +37,7 @@ def _default_backend() -> Backend:
 DEFAULT_BACKEND: Backend = _default_backend()
 MM_PER_INCH = 25.4
 PREVIEW_PNG_LEVEL = 3  # zlib level for previews: fast, still compact
-PRINT_PNG_LEVEL = 6
+PRINT_PNG_LEVEL = 1  # print files are large: zlib 1 is ~4x faster than 6 for ~15 % more bytes
 WEBP_QUALITY = 88
 THUMBNAIL_PX = 200
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import luneo.platform.database  # noqa: F401
-from sqlalchemy import Text  # noqa: F401
-from sqlalchemy.dialects import postgresql  # noqa: F401
+import luneo.platform.database
+from sqlalchemy import Text
+from sqlalchemy.dialects import postgresql
 
 
 revision: str = '0001'
