@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -33,3 +34,23 @@ def time_calls(fn: Callable[[], object], n: int, warmup: int = 3) -> list[float]
 
 def line(name: str, st: dict[str, float], extra: str = "") -> str:
     return f"{name:<44} p50 {st['p50']:8.3f} ms  p95 {st['p95']:8.3f} ms  p99 {st['p99']:8.3f} ms {extra}"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_http(url: str, attempts: int = 300) -> None:
+    """Poll `url` until a server answers (any status)."""
+    import httpx
+
+    for _ in range(attempts):
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not start")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import line, percentiles
+from _stats import free_port, line, percentiles, wait_for_http
 
 CONCURRENCY = 8
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
@@ -38,22 +37,6 @@ def static() -> Response:
     return Response(content=DATA, media_type="image/png",
                     headers={"Cache-Control": "public, max-age=31536000, immutable"})
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str) -> None:
-    for _ in range(300):
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server at {url} did not start")
 
 
 async def _drive(url: str, headers: dict[str, str], expect_len: int) -> tuple[list[float], float]:
@@ -99,13 +82,13 @@ def main() -> None:
         env.pop(var, None)
     creds = json.loads(subprocess.run([sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"], env=env,
                                       capture_output=True, text=True, check=True).stdout)
-    port, bare_port = _free_port(), _free_port()
+    port, bare_port = free_port(), free_port()
     uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
     procs = [subprocess.Popen([*uv, "--factory", "luneo.app:create_app", "--port", str(port)], env=env)]
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {creds['secret_key']}"}
     try:
-        _wait(f"{base}/healthz")
+        wait_for_http(f"{base}/healthz")
         with httpx.Client(headers=auth, timeout=60) as client:
             products = client.get(f"{base}/api/v1/products", params={"limit": 100}).json()["data"]
             pid = next(p["id"] for p in products if p["sku"] == "DEMO-PENDANT")
@@ -124,7 +107,7 @@ def main() -> None:
         (tmp / "bare_app.py").write_text(BARE_APP)
         procs.append(subprocess.Popen([*uv, "bare_app:app", "--port", str(bare_port), "--app-dir", str(tmp)],
                                       env=env))
-        _wait(f"http://127.0.0.1:{bare_port}/static")
+        wait_for_http(f"http://127.0.0.1:{bare_port}/static")
         size = len(preview.content)
         bare, bare_wall = asyncio.run(_drive(f"http://127.0.0.1:{bare_port}/static", {}, size))
         ours, ours_wall = asyncio.run(_drive(f"{base}/api/v1/renders/{rid}/preview", auth, size))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import line, percentiles
+from _stats import free_port, line, percentiles, wait_for_http
 
 CONCURRENCY = 32
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "4000"))
@@ -32,22 +31,6 @@ app = FastAPI()
 def me() -> dict:
     return {"kind": "bare"}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str) -> None:
-    for _ in range(200):
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server at {url} did not start")
 
 
 async def _drive(url: str, headers: dict[str, str]) -> tuple[list[float], float]:
@@ -91,15 +74,15 @@ def main() -> None:
         ).stdout
     )
     (tmp / "bare_app.py").write_text(BARE_APP)
-    ours_port, bare_port = _free_port(), _free_port()
+    ours_port, bare_port = free_port(), free_port()
     uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
     procs = [
         subprocess.Popen([*uv, "--factory", "luneo.app:create_app", "--port", str(ours_port)], env=env),
         subprocess.Popen([*uv, "bare_app:app", "--port", str(bare_port), "--app-dir", str(tmp)], env=env),
     ]
     try:
-        _wait(f"http://127.0.0.1:{ours_port}/healthz")
-        _wait(f"http://127.0.0.1:{bare_port}/api/v1/me")
+        wait_for_http(f"http://127.0.0.1:{ours_port}/healthz")
+        wait_for_http(f"http://127.0.0.1:{bare_port}/api/v1/me")
         auth = {"Authorization": f"Bearer {creds['secret_key']}"}
         bare, bare_wall = asyncio.run(_drive(f"http://127.0.0.1:{bare_port}/api/v1/me", {}))
         ours, ours_wall = asyncio.run(_drive(f"http://127.0.0.1:{ours_port}/api/v1/me", auth))

@@ -33,7 +33,6 @@ from luneo.commerce.schemas import (
     TransitionIn,
 )
 from luneo.platform.auth import Tenant, guard
-from luneo.platform.errors import Problem
 from luneo.platform.pagination import Page, paginate
 
 router = APIRouter(tags=["commerce"])
@@ -46,15 +45,11 @@ def _owner(t: Tenant) -> service.CartOwner:
     """Signed-in user → their cart; widget (pk_) → the `X-Shopper-Token` cart; secret key → the
     shopper token's cart when sent, else the key's own cart."""
     p = t.principal
-    token = t.request.headers.get("x-shopper-token")
     if p.kind == "user":
         assert p.user_id is not None
         return service.CartOwner("user", p.user_id)
-    if token is not None or p.kind == "publishable_key":
-        if not token or not (16 <= len(token) <= 80) or not token.isprintable():
-            raise Problem(
-                422, "shopper_token_required", "Widget calls send X-Shopper-Token (16–80 characters)."
-            )
+    token = t.shopper_token(required=p.kind == "publishable_key")
+    if token is not None:
         return service.CartOwner("shopper", token)
     assert p.api_key_id is not None
     return service.CartOwner("key", p.api_key_id)

@@ -177,10 +177,7 @@ def _shopper(t: Tenant) -> tuple[str | None, bool]:
     """Widget callers (pk_ keys) only see designs saved with their own `X-Shopper-Token`."""
     if t.principal.kind != "publishable_key":
         return None, False
-    token = t.request.headers.get("x-shopper-token")
-    if not token or not (16 <= len(token) <= 80):
-        raise Problem(422, "shopper_token_required", "Widget calls send X-Shopper-Token (16–80 characters).")
-    return token, True
+    return t.shopper_token(required=True), True
 
 
 def _design_out(d: SavedDesign) -> DesignOut:

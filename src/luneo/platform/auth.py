@@ -70,6 +70,21 @@ class Tenant:
         assert self.principal.brand_id is not None
         return self.principal.brand_id
 
+    def shopper_token(self, *, required: bool) -> str | None:
+        """The anonymous shopper's `X-Shopper-Token` (16–80 printable characters).
+
+        Widget (`pk_`) callers act for one shopper and must send it (`required`); a 422 problem
+        otherwise. Returns None when absent and not required.
+        """
+        token = self.request.headers.get("x-shopper-token")
+        if token is None and not required:
+            return None
+        if not token or not (16 <= len(token) <= 80) or not token.isprintable():
+            raise Problem(
+                422, "shopper_token_required", "Widget calls send X-Shopper-Token (16–80 characters)."
+            )
+        return token
+
 
 def _unauthorized(detail: str, code: str = "unauthorized") -> Problem:
     return Problem(401, code, detail, headers={"WWW-Authenticate": 'Bearer realm="luneo"'})

@@ -63,11 +63,7 @@ def request_preview(
     design = None
     if body.design_id:
         widget = t.principal.kind == "publishable_key"
-        shopper = t.request.headers.get("x-shopper-token")
-        if widget and not (shopper and 16 <= len(shopper) <= 80):
-            raise Problem(
-                422, "shopper_token_required", "Widget calls send X-Shopper-Token (16–80 characters)."
-            )
+        shopper = t.shopper_token(required=widget) if widget else t.request.headers.get("x-shopper-token")
         design = designs.get_design(t.session, body.design_id, shopper, restrict=widget)
     spec_hash, snapshot_id, design_id = service.resolve_source(
         t.session, spec_hash=body.spec_hash, snapshot_id=body.snapshot_id, design=design

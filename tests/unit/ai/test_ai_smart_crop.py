@@ -73,3 +73,20 @@ def test_face_like_skin_region_attracts_the_crop() -> None:
     cv2.ellipse(img, (760, 150), (50, 65), 0, 0, 360, (224, 172, 140), -1)  # skin tone
     box = smart_crop_box(img, 1.0)
     assert _contains(box, (710, 85, 100, 130))
+
+
+def test_jpeg_decoded_at_reduced_scale_still_answers_full_resolution_box() -> None:
+    """A small output lets a JPEG decode at 1/2–1/8 scale; the box stays in original pixels."""
+    import io
+
+    from PIL import Image
+
+    img, bbox = _scene(1600, 1600, 1200, 800, 150)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=92)
+    res = smart_crop(buf.getvalue(), (9, 16), out_width=300)
+    x, y, w, h = res.box
+    assert abs(w / h - 9 / 16) < 0.01 and w > 800  # full-resolution coordinates, not the draft's
+    assert _contains(res.box, bbox)
+    assert x + w <= 1600 and y + h <= 1600
+    assert (res.width, res.height) == (300, round(300 * 16 / 9))

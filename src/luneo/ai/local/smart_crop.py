@@ -10,12 +10,15 @@ near-ties (within 0.5 %), the one centred closest to the saliency centroid is ch
 
 from __future__ import annotations
 
+import io
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
-from luneo.ai.local._imageio import F32, U8, decode, encode_png, fit_long_side, merge_alpha
+from luneo.ai.local._imageio import F32, U8, Decoded, decode, encode_png, fit_long_side, merge_alpha
 
 SALIENCY_MAX_SIDE = 256
 MAX_OUT_WIDTH = 8192
@@ -38,14 +41,39 @@ def smart_crop(image_bytes: bytes, aspect: Aspect, *, out_width: int | None = No
     ratio = _ratio(aspect)
     if out_width is not None and not 1 <= out_width <= MAX_OUT_WIDTH:
         raise ValueError(f"out_width must be within 1..{MAX_OUT_WIDTH}")
-    img = decode(image_bytes)
-    x, y, w, h = box = smart_crop_box(img.rgb, ratio)
+    img = decode(image_bytes, min_side_hint=_decode_hint(image_bytes, ratio, out_width))
+    x, y, w, h = smart_crop_box(img.rgb, ratio)
     pixels = merge_alpha(img.rgb, img.alpha)[y : y + h, x : x + w]
+    box = _full_resolution_box(image_bytes, img, (x, y, w, h))
     if out_width is not None and out_width != w:
         out_h = max(1, round(out_width / ratio))
         interp = cv2.INTER_AREA if out_width < w else cv2.INTER_LANCZOS4
         pixels = cv2.resize(np.ascontiguousarray(pixels), (out_width, out_h), interpolation=interp)
     return CropResult(encode_png(pixels), box, int(pixels.shape[1]), int(pixels.shape[0]))
+
+
+def _decode_hint(image_bytes: bytes, ratio: float, out_width: int | None) -> int | None:
+    """A long side that still gives the crop `out_width` pixels (lets a JPEG decode at 1/2–1/8)."""
+    if out_width is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(image_bytes)) as probe:  # header only
+            width, height = probe.size
+    except (UnidentifiedImageError, OSError):
+        return None  # decode() reports the error
+    crop_w = min(crop_size(width, height, ratio)[0], crop_size(height, width, ratio)[0])  # EXIF may rotate
+    return math.ceil(max(width, height) * min(1.0, out_width / crop_w) * 1.05)
+
+
+def _full_resolution_box(image_bytes: bytes, img: Decoded, box: Box) -> Box:
+    """The crop box in the original image's pixels when the image was decoded at reduced scale."""
+    with Image.open(io.BytesIO(image_bytes)) as probe:
+        long_side = max(probe.size)
+    k = long_side / max(img.width, img.height)
+    if abs(k - 1.0) < 1e-9:
+        return box
+    x, y, w, h = box
+    return (round(x * k), round(y * k), round(w * k), round(h * k))
 
 
 def _ratio(aspect: Aspect) -> float:
