@@ -11,7 +11,10 @@ PYTEST_ARGS ?=
 .PHONY: run test lint bench venv install install-test test-tools lock clean worker migrate seed
 
 $(BIN)/uv:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3 -m venv failed: installing Debian's python3-venv"; rm -rf $(VENV); \
+	  apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); } || { \
+	  echo "cannot create a virtual environment: install python3-venv (Debian) and retry"; exit 1; }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q uv
 
