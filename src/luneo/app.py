@@ -37,7 +37,6 @@ DOMAIN_APIS = [
     "luneo.credits.api",
     "luneo.billing.api",
     "luneo.ai.api",
-    "luneo.notifications.api",
     "luneo.widget.api",
 ]
 # Routers mounted at the root (signed file downloads, hosted pages).
@@ -49,15 +48,10 @@ ROOT_ROUTERS = [
 ]
 
 
-def _import_router(spec: str) -> APIRouter | None:
+def _import_router(spec: str) -> APIRouter:
     module_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None  # domain not built yet
-        raise
-    return getattr(module, attr or "router", None)
+    router: APIRouter = getattr(importlib.import_module(module_name), attr or "router")
+    return router
 
 
 class _OriginCache:
@@ -132,13 +126,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
     install_error_handlers(app)
     app.include_router(health_router)
     for spec in DOMAIN_APIS:  # included directly (one level) so route matching stays cheap
-        router = _import_router(spec)
-        if router is not None:
-            app.include_router(router, prefix=API_PREFIX)
+        app.include_router(_import_router(spec), prefix=API_PREFIX)
     for spec in ROOT_ROUTERS:
-        router = _import_router(spec)
-        if router is not None:
-            app.include_router(router)
+        app.include_router(_import_router(spec))
 
     store: Any = (
         RedisIdempotencyStore(settings.redis_url, settings.idempotency_ttl_s)

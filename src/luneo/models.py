@@ -22,10 +22,6 @@ MODEL_MODULES = [
 ]
 
 for _name in MODEL_MODULES:
-    try:
-        importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:
-        if not (_exc.name and _name.startswith(_exc.name)):
-            raise
+    importlib.import_module(_name)
 
 metadata = Base.metadata

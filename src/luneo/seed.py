@@ -76,11 +76,5 @@ def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
         if not set(origins) <= set(brand.allowed_origins or []):
             brand.allowed_origins = list(dict.fromkeys([*(brand.allowed_origins or []), *origins]))
         for name in DEMO_SEEDERS:
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name and name.startswith(exc.name):
-                    continue
-                raise
-            module.seed_demo(s, brand)
+            importlib.import_module(name).seed_demo(s, brand)
     return stored

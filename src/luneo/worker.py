@@ -24,30 +24,21 @@ from luneo.platform.database import Database, get_db
 
 log = structlog.get_logger("luneo.worker")
 
-#: Every domain module that registers job actors. A module not written yet is skipped.
+#: Every domain module that registers job actors.
 TASK_MODULES: list[str] = [
     "luneo.notifications.tasks",
     "luneo.rendering.tasks",
     "luneo.manufacturing.tasks",
     "luneo.ai.tasks",
-    "luneo.catalog.tasks",
 ]
 
 
 def import_task_modules(modules: list[str] | None = None) -> list[str]:
-    """Import the task modules (registering their actors); returns those imported."""
-    imported = []
-    for name in TASK_MODULES if modules is None else modules:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # Skip only a module that does not exist yet, never a broken import inside one.
-            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
-                raise
-            log.info("task_module_absent", module=name)
-            continue
-        imported.append(name)
-    return imported
+    """Import the task modules (registering their actors and subscribers); returns their names."""
+    names = TASK_MODULES if modules is None else modules
+    for name in names:
+        importlib.import_module(name)
+    return list(names)
 
 
 def run_worker(
