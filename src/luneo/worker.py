@@ -26,6 +26,7 @@ log = structlog.get_logger("luneo.worker")
 
 #: Every domain module that registers job actors.
 TASK_MODULES: list[str] = [
+    "luneo.platform.idempotency",  # registers the expired-keys cleanup hook
     "luneo.notifications.tasks",
     "luneo.rendering.tasks",
     "luneo.manufacturing.tasks",

@@ -185,3 +185,31 @@ def test_last_used_at_recorded(client, brand_a, db):
             break
         time.sleep(0.05)
     assert any(used)
+
+
+def test_expired_idempotency_keys_are_purged_by_cleanup(settings, db):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from luneo.platform import jobs
+    from luneo.platform.clock import utcnow
+    from luneo.platform.idempotency import DatabaseIdempotencyStore
+    from luneo.platform.models import IdempotencyRecord
+
+    store = DatabaseIdempotencyStore(db, 3600)
+    store.begin("s", "old", "POST", "/api/v1/x", "h")
+    store.begin("s", "fresh", "POST", "/api/v1/x", "h")
+    with db.transaction() as s:
+        s.execute(sa.update(IdempotencyRecord).where(IdempotencyRecord.key == "old")
+                  .values(expires_at=utcnow() - timedelta(minutes=1)))
+    job = None
+    with db.transaction() as s:
+        from luneo.platform.tenancy import bind_system
+
+        bind_system(s)
+        job = jobs.enqueue(s, "cleanup", "test-cleanup-idem")
+    assert jobs.execute(db, job.id, worker_id="t", watchdog=False) == "success"
+    with db.transaction(write=False) as s:
+        keys = set(s.execute(sa.select(IdempotencyRecord.key)).scalars())
+    assert keys == {"fresh"}

@@ -272,3 +272,19 @@ class IdempotencyMiddleware:
             body_b64=base64.b64encode(b"".join(captured["body"])).decode(),
         )
         await anyio.to_thread.run_sync(self.store.finish, owner, key, response)
+
+
+def _purge_expired_keys(db: Database) -> int:
+    """Cleanup hook: drop idempotency records past their 24 h (database store)."""
+    from luneo.platform.config import get_settings
+
+    return DatabaseIdempotencyStore(db, get_settings().idempotency_ttl_s).purge_expired()
+
+
+def _register_cleanup() -> None:
+    from luneo.platform.jobs import register_cleanup
+
+    register_cleanup("idempotency_keys", _purge_expired_keys)
+
+
+_register_cleanup()
