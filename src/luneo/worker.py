@@ -31,6 +31,7 @@ TASK_MODULES: list[str] = [
     "luneo.rendering.tasks",
     "luneo.manufacturing.tasks",
     "luneo.ai.tasks",
+    "luneo.billing.tasks",
 ]
 
 

@@ -232,3 +232,25 @@ def test_stripe_subscription_and_invoice_events_reach_billing(client, brand_a, s
     assert after - before == 500
     subscription = client.get("/api/v1/billing/subscription", headers=brand_a.h()).json()
     assert subscription["plan"] == "pro"
+
+
+def test_free_plan_gets_its_monthly_credits_once_per_month(client, brand_a, brand_b, db):
+    """Signup covers the first month; from the next month the periodic job grants 50 once."""
+    from datetime import timedelta
+
+    from luneo.billing.service import grant_free_monthly
+    from luneo.platform.clock import utcnow
+
+    def balance(brand):
+        return client.get("/api/v1/credits/balance", headers=brand.h()).json()["balance"]
+
+    start_a, start_b = balance(brand_a), balance(brand_b)
+    assert grant_free_monthly(db) == 0  # same month as signup: nothing more
+    next_month = utcnow() + timedelta(days=32)
+    assert grant_free_monthly(db, next_month) == 2
+    assert grant_free_monthly(db, next_month) == 0  # once per month, however often it runs
+    assert balance(brand_a) == start_a + 50 and balance(brand_b) == start_b + 50
+    client.get("/api/v1/credits/transactions", headers=brand_a.h())
+    from luneo.platform import jobs
+
+    assert "billing_free_grants" in jobs.registered_actors()

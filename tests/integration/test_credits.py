@@ -292,3 +292,30 @@ def test_account_count_matches_brands(db, brand_a, brand_b):
         bind_system(s)
         assert s.execute(select(func.count()).select_from(CreditAccount)).scalar() == 2
     assert_ledger_consistent(db)
+
+
+def test_refunded_purchase_takes_back_unspent_credits_once(db, brand_a):
+    """Half refunded → half the pack back; fully refunded → the rest, limited to what is unspent."""
+    with db.transaction() as s:
+        bind_tenant(s, brand_a.id)
+        publish(s, "payment.checkout_completed", _checkout_payload(brand_a.id))
+    assert _balance(db, brand_a.id) == 150
+
+    def refund(total: int, status: str) -> None:
+        payload = _checkout_payload(brand_a.id, raw_type="charge.refunded", amount=total, amount_refunded=total,
+                                    payment_status=status)
+        with db.transaction() as s:
+            bind_tenant(s, brand_a.id)
+            publish(s, "payment.refunded", payload)
+
+    refund(950, "partially_refunded")
+    refund(950, "partially_refunded")  # replay: nothing more
+    assert _balance(db, brand_a.id) == 100
+    with db.transaction() as s:  # spend most of what is left
+        bind_tenant(s, brand_a.id)
+        service.debit(s, brand_a.id, 90, "ai.generate", "usage:spent", "usr_x")
+    refund(1900, "refunded")
+    assert _balance(db, brand_a.id) == 0  # 50 were due, 10 were left: taken, 40 short
+    lines = [r for r in _ledger(db, brand_a.id) if r.type == "adjustment"]
+    assert [r.amount for r in lines] == [-50, -10] and lines[-1].meta["shortfall"] == 40
+    assert_ledger_consistent(db)

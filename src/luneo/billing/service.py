@@ -21,6 +21,7 @@ from luneo.credits import service as credits
 from luneo.credits.models import CreditTransaction
 from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
+from luneo.platform.database import Database
 from luneo.platform.errors import Problem
 from luneo.platform.security import constant_time_equals, sign
 
@@ -117,6 +118,46 @@ def grant_signup(session: Session, brand_id: str) -> CreditTransaction:
         actor="billing",
         metadata={"reason": "signup"},
     )
+
+
+def grant_free_monthly(db: Database, now: datetime | None = None) -> int:
+    """Give every free-plan brand its monthly credits once per calendar month (UTC).
+
+    The signup grant covers the month a brand is created; from the next month on this grants
+    the free plan's allowance with reference `grant:free:<brand>:<YYYY-MM>`, so running it any
+    number of times (several workers, restarts) grants once. Returns how many brands got credits.
+    """
+    from luneo.platform.tenancy import bind_system, bind_tenant
+    from luneo.tenancy.models import Brand
+
+    period = period_key(now)
+    with db.transaction(write=False) as s:
+        bind_system(s)
+        brands = [
+            b
+            for b, created in s.execute(select(Brand.id, Brand.created_at).where(Brand.plan == "free"))
+            if period_key(created) != period
+        ]
+    granted = 0
+    allowance = get_plan("free").monthly_credits
+    for brand_id in brands:
+        reference = f"grant:free:{brand_id}:{period}"
+        with db.transaction() as s:
+            bind_tenant(s, brand_id)
+            if s.execute(
+                select(CreditTransaction.id).where(CreditTransaction.reference == reference)
+            ).first():
+                continue
+            credits.grant(
+                s,
+                brand_id,
+                allowance,
+                reference,
+                actor="billing",
+                metadata={"reason": "free plan", "period": period},
+            )
+            granted += 1
+    return granted
 
 
 # --- subscriptions from provider events --------------------------------------------------

@@ -31,3 +31,10 @@ def on_payment_succeeded(session: Session, payload: dict[str, Any]) -> None:
     """Same purchase, announced by the capture: the shared reference makes it a no-op if already credited."""
     if _is_credits(payload):
         service.complete_purchase(session, payload)
+
+
+@subscribe("payment.refunded")
+def on_payment_refunded(session: Session, payload: dict[str, Any]) -> None:
+    """A refunded pack purchase takes its credits back (as far as they are unspent)."""
+    if _is_credits(payload):
+        service.reverse_purchase(session, payload)

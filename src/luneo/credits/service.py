@@ -573,3 +573,51 @@ def ledger_differences(session: Session) -> list[dict[str, Any]]:
         if brand_id not in seen:
             out.append({"brand_id": brand_id, "balance": 0, "ledger": int(total), "difference": -int(total)})
     return out
+
+
+def reverse_purchase(session: Session, payload: dict[str, Any]) -> CreditTransaction | None:
+    """Take back the credits of a refunded pack purchase, in proportion to the money refunded.
+
+    Handler of `payment.refunded` with kind credits. Credits already spent cannot be taken back
+    (the balance never goes negative): what is missing is recorded as `shortfall` on the line.
+    Each refund event's cumulative total gets its own reference, so replays change nothing.
+    """
+    meta = payload.get("metadata") or {}
+    brand_id = payload.get("brand_id") or meta.get("brand_id")
+    reference = payload.get("reference")
+    if not brand_id or not reference:
+        return None
+    purchase = session.execute(
+        select(CreditTransaction).where(CreditTransaction.reference == purchase_reference(str(reference)))
+    ).scalar_one_or_none()
+    if purchase is None:
+        return None
+    paid = int((purchase.meta or {}).get("amount") or 0)
+    refunded_total = int(payload.get("amount_refunded") or payload.get("amount") or 0)
+    full = payload.get("payment_status") == "refunded" or paid <= 0 or refunded_total >= paid
+    target = purchase.amount if full else (purchase.amount * refunded_total) // paid
+    prefix = f"clawback:{reference}:"
+    taken = -int(
+        session.execute(
+            select(func.coalesce(func.sum(CreditTransaction.amount), 0)).where(
+                CreditTransaction.reference.startswith(prefix)
+            )
+        ).scalar_one()
+    )
+    due = target - taken
+    if due <= 0:
+        return None
+    amount = min(due, get_balance(session, brand_id))
+    if amount <= 0:
+        log.warning("credits_clawback_short", brand_id=brand_id, reference=reference, due=due)
+        return None
+    return _apply(
+        session,
+        brand_id,
+        -amount,
+        type="adjustment",
+        reference=f"{prefix}{refunded_total}",
+        operation="purchase.refunded",
+        actor=str(payload.get("provider") or "payments"),
+        metadata={"purchase": purchase.reference, "due": due, "shortfall": due - amount},
+    )
