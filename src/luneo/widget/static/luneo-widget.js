@@ -243,9 +243,10 @@ class LuneoPersonalizer extends HTMLElement {
     if (snap.status !== 201 && snap.status !== 200) { this.status(snap.data?.detail || "Could not freeze the design."); this.setReady(true); return; }
     const add = await this.api("POST", "/cart/add", { product_id: this.config.product.id, quantity: 1, snapshot_id: snap.data.id });
     if (add.status !== 201 && add.status !== 200) { this.status(add.data?.detail || "Could not add to the cart."); this.setReady(true); return; }
-    const count = await this.api("GET", "/cart/count");
-    this.cartLine.textContent = `In your cart: ${count.data?.count ?? "?"} item(s).`;
-    this.dispatchEvent(new CustomEvent("luneo:added", { detail: { snapshot_id: snap.data.id, cart: count.data }, bubbles: true, composed: true }));
+    const cart = await this.api("GET", "/cart");
+    const total = cart.data?.currency ? ` — ${money(cart.data.subtotal_cents, cart.data.currency)}` : "";
+    this.cartLine.textContent = `In your cart: ${cart.data?.item_count ?? "?"} item(s)${total}.`;
+    this.dispatchEvent(new CustomEvent("luneo:added", { detail: { snapshot_id: snap.data.id, cart: cart.data }, bubbles: true, composed: true }));
     this.status("Added to your cart.");
     this.setReady(true);
   }
