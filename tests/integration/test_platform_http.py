@@ -213,3 +213,16 @@ def test_expired_idempotency_keys_are_purged_by_cleanup(settings, db):
     with db.transaction(write=False) as s:
         keys = set(s.execute(sa.select(IdempotencyRecord.key)).scalars())
     assert keys == {"fresh"}
+
+
+def test_values_the_database_cannot_store_are_422_not_500(app):
+    """The mechanism behind every route: an out-of-range value is bad input."""
+    from fastapi.testclient import TestClient
+
+    @app.get("/api/v1/_test/overflow")
+    def overflow() -> None:
+        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/api/v1/_test/overflow")
+    assert r.status_code == 422 and r.json()["code"] == "value_out_of_range"

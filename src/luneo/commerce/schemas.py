@@ -246,7 +246,7 @@ class CouponOut(Out):
 
 class ShopSettingsIn(StrictIn):
     shipping_flat_cents: int = Field(default=0, ge=0, le=10_000_000)
-    free_shipping_threshold_cents: int | None = Field(default=None, ge=0)
+    free_shipping_threshold_cents: int | None = Field(default=None, ge=0, le=100_000_000)
     tax_rate_bps: int = Field(default=0, ge=0, le=10_000, description="2000 = 20 %.")
     tax_inclusive: bool = False
     tax_shipping: bool = True

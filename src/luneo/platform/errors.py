@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -138,6 +139,16 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         return problem_response(
             Problem(exc.status_code, code, detail, headers=dict(exc.headers or {})), request
+        )
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # A number or text the database cannot store (integer beyond 64 bits, …) is bad input.
+        log.info("value_out_of_range", path=request.url.path, error=type(exc).__name__)
+        return problem_response(
+            Problem(422, "value_out_of_range", "A value in the request is out of the range this API stores."),
+            request,
         )
 
     @app.exception_handler(Exception)
