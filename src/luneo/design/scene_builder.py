@@ -39,11 +39,9 @@ class SceneResources(Protocol):
 
     def font_data(self, font_id: str, sha256: str | None) -> bytes | None:
         """Font file bytes (TTF/OTF); None means 'use the bundled font with this id'."""
-        ...
 
     def image_bytes(self, sha256: str) -> bytes:
         """The original uploaded file (any format Pillow reads)."""
-        ...
 
 
 # ---------------------------------------------------------------- geometry helpers

@@ -190,7 +190,6 @@ class Runtime(Protocol):
 
     def is_worker_alive(self, worker_id: str) -> bool | None:
         """True/False when known; None when this runtime cannot tell."""
-        ...
 
 
 _runtime: Runtime | None = None

@@ -99,7 +99,6 @@ class ChatProvider(Protocol):
         max_tokens: int = 1024,
     ) -> dict[str, Any]:
         """A JSON object following `schema` (JSON mode or tool use)."""
-        ...
 
 
 @runtime_checkable

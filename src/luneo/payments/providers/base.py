@@ -108,13 +108,11 @@ class PaymentProvider(Protocol):
         self, request: CheckoutRequest, *, idempotency_key: str | None = None
     ) -> CheckoutSession:
         """Create a hosted checkout for the request's line items."""
-        ...
 
     def create_payment_intent(
         self, amount: int, currency: str, metadata: dict[str, str], *, idempotency_key: str | None = None
     ) -> dict[str, Any]:
         """Create a payment to confirm client-side: `{id, client_secret, status}`."""
-        ...
 
     def refund(
         self,
@@ -125,11 +123,9 @@ class PaymentProvider(Protocol):
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Refund a captured payment (all of it when `amount` is None): `{id, status, amount}`."""
-        ...
 
     def verify_webhook(self, headers: dict[str, str], raw_body: bytes) -> ProviderEvent:
         """Authenticate an inbound webhook; raise `SignatureError` when it is not genuine."""
-        ...
 
 
 # ISO 4217 minor-unit exponents that are not 2.
