@@ -84,46 +84,18 @@ pytestmark = pytest.mark.redis
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Environment for worker processes and settings for this process: Redis namespace + DB."""
     if not REDIS_URL:
-        pytest.skip("LUNEO_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis job tests skipped")
-    import redis
-    import sqlalchemy as sa
+        pytest.skip(
+            "LUNEO_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis job tests skipped"
+        )
+    from tests.integration.redis_workers import isolated_backends  # lazy: this file is also a worker script
 
-    namespace = "luneotest_" + secrets.token_hex(6)
-    values = {
-        "LUNEO_REDIS_URL": REDIS_URL,
-        "LUNEO_DATA_DIR": str(tmp_path),
-        "LUNEO_JOB_REDIS_NAMESPACE": namespace,
-        "LUNEO_JOB_HEARTBEAT_TIMEOUT_S": "1.0",
-        "LUNEO_JOB_MAINTENANCE_CHANCE": "1000000",
-        "LUNEO_JOB_SWEEP_INTERVAL_S": "0.3",
-        "LUNEO_JOB_PENDING_GRACE_S": "5",
-        "LUNEO_JOB_PROCESSING_GRACE_S": "1",
-        "LUNEO_LOG_JSON": "false",
-    }
-    schema = None
-    admin = None
-    if PG_URL:
-        from luneo.platform.config import Settings
-
-        schema = "t_" + secrets.token_hex(6)
-        admin = sa.create_engine(Settings(database_url=PG_URL).resolved_database_url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        values["LUNEO_DATABASE_URL"] = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    else:
-        values["LUNEO_DATABASE_URL"] = f"sqlite:///{tmp_path / 'jobs.db'}"
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
+    with isolated_backends(tmp_path, "jobs.db") as values:
+        values.update(
+            {
+                "LUNEO_DATA_DIR": str(tmp_path),
+            }
+        )
         yield values
-    finally:
-        for k in client.scan_iter(f"{namespace}:*"):
-            client.delete(k)
-        client.close()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 @pytest.fixture
@@ -151,8 +123,9 @@ class Worker:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         full = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.out = open(log, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, __file__, "worker"], env=full, stdout=self.out,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "worker"], env=full, stdout=self.out, stderr=subprocess.STDOUT
+        )
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

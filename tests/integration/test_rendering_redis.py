@@ -37,7 +37,6 @@ if __name__ == "__main__" and sys.argv[1:] == ["worker"]:
     _worker_main()
     sys.exit(0)
 
-import secrets  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -54,49 +53,23 @@ pytestmark = pytest.mark.redis
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     if not REDIS_URL:
-        pytest.skip("LUNEO_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis render test skipped")
-    import redis
+        pytest.skip(
+            "LUNEO_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis render test skipped"
+        )
+    from tests.integration.redis_workers import isolated_backends  # lazy: this file is also a worker script
 
-    namespace = "luneotest_" + secrets.token_hex(6)
-    values = {
-        "LUNEO_REDIS_URL": REDIS_URL,
-        "LUNEO_DATA_DIR": str(tmp_path / "var"),
-        "LUNEO_ENV": "test",
-        "LUNEO_JOB_REDIS_NAMESPACE": namespace,
-        "LUNEO_JOB_HEARTBEAT_TIMEOUT_S": "1.0",
-        "LUNEO_JOB_MAINTENANCE_CHANCE": "1000000",
-        "LUNEO_JOB_SWEEP_INTERVAL_S": "0.3",
-        "LUNEO_JOB_PENDING_GRACE_S": "5",
-        "LUNEO_JOB_PROCESSING_GRACE_S": "1",
-        "LUNEO_LOG_JSON": "false",
-        "LUNEO_LOG_LEVEL": "WARNING",
-        "LUNEO_ARGON2_MEMORY_KIB": "1024",
-        "LUNEO_ARGON2_TIME_COST": "1",
-        "LUNEO_TEST_RENDER_MARKER": str(tmp_path / "first-render.marker"),
-    }
-    schema = admin = None
-    if PG_URL:
-        from luneo.platform.config import Settings
-
-        schema = "t_" + secrets.token_hex(6)
-        admin = sa.create_engine(Settings(database_url=PG_URL).resolved_database_url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        values["LUNEO_DATABASE_URL"] = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    else:
-        values["LUNEO_DATABASE_URL"] = f"sqlite:///{tmp_path / 'render.db'}"
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
+    with isolated_backends(tmp_path, "render.db") as values:
+        values.update(
+            {
+                "LUNEO_DATA_DIR": str(tmp_path / "var"),
+                "LUNEO_ENV": "test",
+                "LUNEO_LOG_LEVEL": "WARNING",
+                "LUNEO_ARGON2_MEMORY_KIB": "1024",
+                "LUNEO_ARGON2_TIME_COST": "1",
+                "LUNEO_TEST_RENDER_MARKER": str(tmp_path / "first-render.marker"),
+            }
+        )
         yield values
-    finally:
-        for k in client.scan_iter(f"{namespace}:*"):
-            client.delete(k)
-        client.close()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 @pytest.fixture
@@ -130,9 +103,12 @@ def producer(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[A
 class Worker:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.out = open(log, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, __file__, "worker"],
-                                     env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-                                     stdout=self.out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "worker"],
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+        )
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -226,8 +202,11 @@ def test_killed_worker_during_render_final_loses_nothing(
         bind_system(s)
         rows = s.execute(sa.select(RenderResult).where(RenderResult.render_id == render_id)).scalars().all()
         assert [r.status for r in rows] == ["success"]  # exactly one success row
-        lines = s.execute(sa.select(CreditTransaction.type, CreditTransaction.amount).where(
-            CreditTransaction.reference.like(f"%{render_id}%"))).all()
+        lines = s.execute(
+            sa.select(CreditTransaction.type, CreditTransaction.amount).where(
+                CreditTransaction.reference.like(f"%{render_id}%")
+            )
+        ).all()
         assert [tuple(x) for x in lines] == [("usage", -8)]  # charged once, never refunded
         bind_tenant(s, brand.id)
         assert credits.get_balance(s, brand.id) == before - 8

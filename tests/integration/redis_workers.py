@@ -1,0 +1,57 @@
+"""Shared set-up for tests that run real worker processes against Redis."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tests.conftest import PG_URL, REDIS_URL
+
+# Fast failure detection so a killed worker's job is recovered within seconds.
+FAST_RECOVERY = {
+    "LUNEO_JOB_HEARTBEAT_TIMEOUT_S": "1.0",
+    "LUNEO_JOB_MAINTENANCE_CHANCE": "1000000",
+    "LUNEO_JOB_SWEEP_INTERVAL_S": "0.3",
+    "LUNEO_JOB_PENDING_GRACE_S": "5",
+    "LUNEO_JOB_PROCESSING_GRACE_S": "1",
+    "LUNEO_LOG_JSON": "false",
+}
+
+
+@contextmanager
+def isolated_backends(tmp_path: Path, sqlite_name: str) -> Iterator[dict[str, str]]:
+    """Environment for this test's processes: a private Redis namespace and a private database
+    (a fresh PostgreSQL schema when `LUNEO_TEST_DATABASE_URL` is set, else a SQLite file);
+    everything is removed afterwards."""
+    import redis
+
+    assert REDIS_URL
+    namespace = "luneotest_" + secrets.token_hex(6)
+    values = {"LUNEO_REDIS_URL": REDIS_URL, "LUNEO_JOB_REDIS_NAMESPACE": namespace, **FAST_RECOVERY}
+    schema = admin = None
+    if PG_URL:
+        from luneo.platform.config import Settings
+
+        schema = "t_" + secrets.token_hex(6)
+        admin = sa.create_engine(Settings(database_url=PG_URL).resolved_database_url)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        sep = "&" if "?" in PG_URL else "?"
+        values["LUNEO_DATABASE_URL"] = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    else:
+        values["LUNEO_DATABASE_URL"] = f"sqlite:///{tmp_path / sqlite_name}"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        yield values
+    finally:
+        for key in client.scan_iter(f"{namespace}:*"):
+            client.delete(key)
+        client.close()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
