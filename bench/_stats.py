@@ -54,3 +54,40 @@ def wait_for_http(url: str, attempts: int = 300) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError(f"server at {url} did not start")
+
+
+async def drive_http(
+    url: str,
+    headers: dict[str, str],
+    *,
+    requests: int,
+    concurrency: int,
+    warmup: int = 100,
+    expect_len: int | None = None,
+) -> tuple[list[float], float]:
+    """GET `url` `requests` times from `concurrency` keep-alive connections.
+
+    Returns every request's latency (s) and the wall time of the measured part.
+    """
+    import asyncio
+
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    samples: list[float] = []
+    async with httpx.AsyncClient(limits=limits, headers=headers) as client:
+        for _ in range(warmup):
+            await client.get(url)
+        queue = iter(range(requests))
+
+        async def worker() -> None:
+            for _ in queue:
+                t = time.perf_counter()
+                r = await client.get(url)
+                samples.append(time.perf_counter() - t)
+                assert r.status_code == 200, r.status_code
+                assert expect_len is None or len(r.content) == expect_len
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return samples, time.perf_counter() - start

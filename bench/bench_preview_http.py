@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import free_port, line, percentiles, wait_for_http
+from _stats import drive_http, free_port, line, percentiles, wait_for_http
 
 CONCURRENCY = 8
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
@@ -39,26 +39,6 @@ def static() -> Response:
 """
 
 
-async def _drive(url: str, headers: dict[str, str], expect_len: int) -> tuple[list[float], float]:
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    samples: list[float] = []
-    async with httpx.AsyncClient(limits=limits, headers=headers) as client:
-        for _ in range(100):  # warm-up
-            await client.get(url)
-        queue = iter(range(REQUESTS))
-
-        async def worker() -> None:
-            for _ in queue:
-                t = time.perf_counter()
-                r = await client.get(url)
-                samples.append(time.perf_counter() - t)
-                assert r.status_code == 200 and len(r.content) == expect_len, r.status_code
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return samples, time.perf_counter() - start
-
-
 def _render(client: httpx.Client, base: str, spec_hash: str) -> tuple[str, float]:
     """POST a preview and poll its status until success; returns (render_id, seconds)."""
     t = time.perf_counter()
@@ -75,13 +55,25 @@ def _render(client: httpx.Client, base: str, spec_hash: str) -> tuple[str, float
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="luneo-bench-preview-"))
-    env = {**os.environ, "LUNEO_DATA_DIR": str(tmp / "var"), "LUNEO_LOG_LEVEL": "WARNING",
-           "LUNEO_RATE_LIMIT_KEY": "1000000/minute", "LUNEO_RATE_LIMIT_IP": "1000000/minute",
-           "LUNEO_WORKER_THREADS": "2"}
+    env = {
+        **os.environ,
+        "LUNEO_DATA_DIR": str(tmp / "var"),
+        "LUNEO_LOG_LEVEL": "WARNING",
+        "LUNEO_RATE_LIMIT_KEY": "1000000/minute",
+        "LUNEO_RATE_LIMIT_IP": "1000000/minute",
+        "LUNEO_WORKER_THREADS": "2",
+    }
     for var in ("LUNEO_DATABASE_URL", "LUNEO_REDIS_URL", "LUNEO_STORAGE_URL"):
         env.pop(var, None)
-    creds = json.loads(subprocess.run([sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"], env=env,
-                                      capture_output=True, text=True, check=True).stdout)
+    creds = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     port, bare_port = free_port(), free_port()
     uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
     procs = [subprocess.Popen([*uv, "--factory", "luneo.app:create_app", "--port", str(port)], env=env)]
@@ -94,8 +86,16 @@ def main() -> None:
             pid = next(p["id"] for p in products if p["sku"] == "DEMO-PENDANT")
 
             def spec(name: str) -> str:
-                r = client.post(f"{base}/api/v1/specs", json={"product_id": pid, "inputs": {
-                    "arc_text": {"text": name, "font": "fnt_serif"}, "initial": {"text": name[0]}}})
+                r = client.post(
+                    f"{base}/api/v1/specs",
+                    json={
+                        "product_id": pid,
+                        "inputs": {
+                            "arc_text": {"text": name, "font": "fnt_serif"},
+                            "initial": {"text": name[0]},
+                        },
+                    },
+                )
                 assert r.status_code == 201, r.text
                 return str(r.json()["spec_hash"])
 
@@ -105,24 +105,34 @@ def main() -> None:
             assert preview.status_code == 200
         (tmp / "preview.bin").write_bytes(preview.content)
         (tmp / "bare_app.py").write_text(BARE_APP)
-        procs.append(subprocess.Popen([*uv, "bare_app:app", "--port", str(bare_port), "--app-dir", str(tmp)],
-                                      env=env))
+        procs.append(
+            subprocess.Popen([*uv, "bare_app:app", "--port", str(bare_port), "--app-dir", str(tmp)], env=env)
+        )
         wait_for_http(f"http://127.0.0.1:{bare_port}/static")
-        size = len(preview.content)
-        bare, bare_wall = asyncio.run(_drive(f"http://127.0.0.1:{bare_port}/static", {}, size))
-        ours, ours_wall = asyncio.run(_drive(f"{base}/api/v1/renders/{rid}/preview", auth, size))
+        load = {"requests": REQUESTS, "concurrency": CONCURRENCY, "expect_len": len(preview.content)}
+        bare, bare_wall = asyncio.run(drive_http(f"http://127.0.0.1:{bare_port}/static", {}, **load))
+        ours, ours_wall = asyncio.run(drive_http(f"{base}/api/v1/renders/{rid}/preview", auth, **load))
     finally:
         for p in procs:
             p.terminate()
             p.wait(10)
     b, o, c = percentiles(bare), percentiles(ours), percentiles(cold)
-    print(f"cached preview ({size} bytes PNG, {WIDTH} px): concurrency {CONCURRENCY}, "
-          f"{REQUESTS} requests each, keep-alive, one uvicorn process each")
+    print(
+        f"cached preview ({load['expect_len']} bytes PNG, {WIDTH} px): concurrency {CONCURRENCY}, "
+        f"{REQUESTS} requests each, keep-alive, one uvicorn process each"
+    )
     print(line("bare FastAPI static bytes", b, f"{REQUESTS / bare_wall:8.0f} req/s"))
-    print(line("GET /renders/{id}/preview (sk_, full stack)", o,
-               f"{REQUESTS / ours_wall:8.0f} req/s  target p95 < 5 ms: {'OK' if o['p95'] < 5 else 'MISSED'}"))
-    print(f"ratio preview/bare: p50 x{o['p50'] / b['p50']:.2f}  p95 x{o['p95'] / b['p95']:.2f}  "
-          f"throughput x{(REQUESTS / ours_wall) / (REQUESTS / bare_wall):.2f}")
+    print(
+        line(
+            "GET /renders/{id}/preview (sk_, full stack)",
+            o,
+            f"{REQUESTS / ours_wall:8.0f} req/s  target p95 < 5 ms: {'OK' if o['p95'] < 5 else 'MISSED'}",
+        )
+    )
+    print(
+        f"ratio preview/bare: p50 x{o['p50'] / b['p50']:.2f}  p95 x{o['p95'] / b['p95']:.2f}  "
+        f"throughput x{(REQUESTS / ours_wall) / (REQUESTS / bare_wall):.2f}"
+    )
     print(line(f"cold preview POST→job→success ({COLD}, seq)", c, "(pendant, 512 px, in-process worker)"))
 
 

@@ -13,16 +13,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import free_port, line, percentiles, wait_for_http
+from _stats import drive_http, free_port, line, percentiles, wait_for_http
 
 CONCURRENCY = 32
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "4000"))
+ROUNDS = 4
 
 BARE_APP = """
 from fastapi import FastAPI
@@ -31,26 +29,6 @@ app = FastAPI()
 def me() -> dict:
     return {"kind": "bare"}
 """
-
-
-async def _drive(url: str, headers: dict[str, str]) -> tuple[list[float], float]:
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    samples: list[float] = []
-    async with httpx.AsyncClient(limits=limits, headers=headers) as client:
-        for _ in range(200):  # warm-up
-            await client.get(url)
-        queue = iter(range(REQUESTS))
-
-        async def worker() -> None:
-            for _ in queue:
-                t = time.perf_counter()
-                r = await client.get(url)
-                samples.append(time.perf_counter() - t)
-                assert r.status_code == 200, r.text
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return samples, time.perf_counter() - start
 
 
 def main() -> None:
@@ -84,14 +62,23 @@ def main() -> None:
         wait_for_http(f"http://127.0.0.1:{ours_port}/healthz")
         wait_for_http(f"http://127.0.0.1:{bare_port}/api/v1/me")
         auth = {"Authorization": f"Bearer {creds['secret_key']}"}
-        bare, bare_wall = asyncio.run(_drive(f"http://127.0.0.1:{bare_port}/api/v1/me", {}))
-        ours, ours_wall = asyncio.run(_drive(f"http://127.0.0.1:{ours_port}/api/v1/me", auth))
+        # Alternate short rounds so machine noise hits both sides alike.
+        load = {"requests": REQUESTS // ROUNDS, "concurrency": CONCURRENCY, "warmup": 100}
+        bare, ours, bare_wall, ours_wall = [], [], 0.0, 0.0
+        for _ in range(ROUNDS):
+            samples, wall = asyncio.run(drive_http(f"http://127.0.0.1:{bare_port}/api/v1/me", {}, **load))
+            bare += samples
+            bare_wall += wall
+            samples, wall = asyncio.run(drive_http(f"http://127.0.0.1:{ours_port}/api/v1/me", auth, **load))
+            ours += samples
+            ours_wall += wall
     finally:
         for p in procs:
             p.terminate()
             p.wait(10)
     b, o = percentiles(bare), percentiles(ours)
-    print(f"concurrency {CONCURRENCY}, {REQUESTS} requests each, keep-alive, one uvicorn process each")
+    print(f"concurrency {CONCURRENCY}, {REQUESTS} requests each in {ROUNDS} alternating rounds, keep-alive, "
+          "one uvicorn process each")
     print(line("bare FastAPI GET /api/v1/me", b, f"{REQUESTS / bare_wall:8.0f} req/s"))
     print(line("luneo GET /api/v1/me (sk_ key, full stack)", o, f"{REQUESTS / ours_wall:8.0f} req/s"))
     # Per-request cost of our stack: the extra time one request takes (wall / throughput).

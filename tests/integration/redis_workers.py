@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,3 +59,31 @@ def isolated_backends(tmp_path: Path, sqlite_name: str) -> Iterator[dict[str, st
             with admin.begin() as conn:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+
+
+class WorkerProcess:
+    """A worker started as `python <script> worker` with `env`, its output appended to `log`."""
+
+    def __init__(self, script: str, env: dict[str, str], log: Path) -> None:
+        self.out = open(log, "ab")  # noqa: SIM115 - closed by stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, script, "worker"],
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill9(self) -> None:
+        """Die the hard way (no cleanup, no ack): what a crashed machine does."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.out.close()

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -119,39 +117,23 @@ def producer(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[A
         db.dispose()
 
 
-class Worker:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        full = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
-        self.out = open(log, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "worker"], env=full, stdout=self.out, stderr=subprocess.STDOUT
-        )
+def _worker(env: dict[str, str], log: Path) -> Any:
+    """A worker process running this file's actors."""
+    from tests.integration.redis_workers import WorkerProcess
 
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.out.close()
+    return WorkerProcess(__file__, env, log)
 
 
 @pytest.fixture
-def workers(tmp_path: Path, env: dict[str, str]) -> Iterator[list[Worker]]:
-    started: list[Worker] = []
+def workers(tmp_path: Path, env: dict[str, str]) -> Iterator[list[Any]]:
+    started: list[Any] = []
     yield started
     for w in started:
         w.stop()
 
 
-def start_worker(workers: list[Worker], env: dict[str, str], tmp_path: Path) -> Worker:
-    w = Worker(env, tmp_path / f"worker{len(workers)}.log")
+def start_worker(workers: list[Any], env: dict[str, str], tmp_path: Path) -> Any:
+    w = _worker(env, tmp_path / f"worker{len(workers)}.log")
     workers.append(w)
     return w
 
@@ -190,7 +172,7 @@ def enqueue(db: Any, actor_name: str, payload: dict[str, Any]) -> str:
 
 
 def test_worker_runs_jobs_retries_and_enforces_time_limits(
-    producer: Any, workers: list[Worker], env: dict[str, str], tmp_path: Path
+    producer: Any, workers: list[Any], env: dict[str, str], tmp_path: Path
 ) -> None:
     db = producer.db
     start_worker(workers, env, tmp_path)
@@ -213,7 +195,7 @@ def test_worker_runs_jobs_retries_and_enforces_time_limits(
 
 
 def test_killed_worker_loses_nothing_and_job_succeeds_once(
-    producer: Any, workers: list[Worker], env: dict[str, str], tmp_path: Path
+    producer: Any, workers: list[Any], env: dict[str, str], tmp_path: Path
 ) -> None:
     db = producer.db
     log = tmp_path / "effects.log"

@@ -37,8 +37,6 @@ if __name__ == "__main__" and sys.argv[1:] == ["worker"]:
     _worker_main()
     sys.exit(0)
 
-import signal  # noqa: E402
-import subprocess  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
@@ -100,34 +98,16 @@ def producer(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[A
         jobs.get_job_settings.cache_clear()
 
 
-class Worker:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.out = open(log, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "worker"],
-            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-            stdout=self.out,
-            stderr=subprocess.STDOUT,
-        )
+def _worker(env: dict[str, str], log: Path) -> Any:
+    """A worker process running this file's actors."""
+    from tests.integration.redis_workers import WorkerProcess
 
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.out.close()
+    return WorkerProcess(__file__, env, log)
 
 
 @pytest.fixture
-def workers(env: dict[str, str]) -> Iterator[list[Worker]]:
-    started: list[Worker] = []
+def workers(env: dict[str, str]) -> Iterator[list[Any]]:
+    started: list[Any] = []
     yield started
     for w in started:
         w.stop()
@@ -142,7 +122,7 @@ def wait_until(predicate: Any, what: str, timeout: float = 60.0) -> None:
 
 
 def test_killed_worker_during_render_final_loses_nothing(
-    producer: Any, workers: list[Worker], env: dict[str, str], tmp_path: Path
+    producer: Any, workers: list[Any], env: dict[str, str], tmp_path: Path
 ) -> None:
     from luneo.credits import service as credits
     from luneo.credits.models import CreditTransaction
@@ -184,14 +164,14 @@ def test_killed_worker_during_render_final_loses_nothing(
             return found
 
     marker = Path(env["LUNEO_TEST_RENDER_MARKER"])
-    first = Worker(env, tmp_path / "worker0.log")
+    first = _worker(env, tmp_path / "worker0.log")
     workers.append(first)
     wait_until(marker.exists, "the first worker to be mid-render")
     assert marker.read_text().split()[1] == str(first.proc.pid)
     assert render_row().status == "processing" and job_row().status == "processing"
     first.kill9()  # mid-render: its message is unacked, both rows stay `processing`
 
-    workers.append(Worker(env, tmp_path / "worker1.log"))
+    workers.append(_worker(env, tmp_path / "worker1.log"))
     wait_until(lambda: render_row().status in ("success", "failed"), "the render to finish")
     time.sleep(0.5)  # give a (wrong) duplicate run the chance to show up
     row_after, job = render_row(), job_row()
