@@ -91,3 +91,34 @@ async def drive_http(
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return samples, time.perf_counter() - start
+
+
+UVICORN = ["-m", "uvicorn", "--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
+
+
+def demo_environment(data_dir: str, **extra: str) -> tuple[dict[str, str], dict[str, object]]:
+    """Environment for an embedded-mode server in `data_dir` (no rate limits), and the demo
+    brand's credentials from `luneo seed demo --json`."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "LUNEO_DATA_DIR": data_dir,
+        "LUNEO_LOG_LEVEL": "WARNING",
+        "LUNEO_RATE_LIMIT_KEY": "1000000/minute",
+        "LUNEO_RATE_LIMIT_IP": "1000000/minute",
+        **extra,
+    }
+    for var in ("LUNEO_DATABASE_URL", "LUNEO_REDIS_URL", "LUNEO_STORAGE_URL"):
+        env.pop(var, None)
+    out = subprocess.run(
+        [sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return env, json.loads(out)

@@ -9,7 +9,6 @@ the bare app answers the same bytes from memory. Target: cached preview p95 < 5 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import drive_http, free_port, line, percentiles, wait_for_http
+from _stats import UVICORN, demo_environment, drive_http, free_port, line, percentiles, wait_for_http
 
 CONCURRENCY = 8
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
@@ -55,27 +54,9 @@ def _render(client: httpx.Client, base: str, spec_hash: str) -> tuple[str, float
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="luneo-bench-preview-"))
-    env = {
-        **os.environ,
-        "LUNEO_DATA_DIR": str(tmp / "var"),
-        "LUNEO_LOG_LEVEL": "WARNING",
-        "LUNEO_RATE_LIMIT_KEY": "1000000/minute",
-        "LUNEO_RATE_LIMIT_IP": "1000000/minute",
-        "LUNEO_WORKER_THREADS": "2",
-    }
-    for var in ("LUNEO_DATABASE_URL", "LUNEO_REDIS_URL", "LUNEO_STORAGE_URL"):
-        env.pop(var, None)
-    creds = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    env, creds = demo_environment(str(tmp / "var"), LUNEO_WORKER_THREADS="2")
     port, bare_port = free_port(), free_port()
-    uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
+    uv = [sys.executable, *UVICORN]
     procs = [subprocess.Popen([*uv, "--factory", "luneo.app:create_app", "--port", str(port)], env=env)]
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {creds['secret_key']}"}

@@ -8,7 +8,6 @@ difference (our middleware + auth) and ratio. Target: our stack costs < 1 ms at 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import drive_http, free_port, line, percentiles, wait_for_http
+from _stats import UVICORN, demo_environment, drive_http, free_port, line, percentiles, wait_for_http
 
 CONCURRENCY = 32
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "4000"))
@@ -33,27 +32,10 @@ def me() -> dict:
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="luneo-bench-"))
-    env = {
-        **os.environ,
-        "LUNEO_DATA_DIR": str(tmp / "var"),
-        "LUNEO_LOG_LEVEL": "WARNING",
-        "LUNEO_RATE_LIMIT_KEY": "1000000/minute",
-        "LUNEO_RATE_LIMIT_IP": "1000000/minute",
-    }
-    env.pop("LUNEO_DATABASE_URL", None)
-    env.pop("LUNEO_REDIS_URL", None)
-    creds = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "luneo.cli", "seed", "demo", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    env, creds = demo_environment(str(tmp / "var"))
     (tmp / "bare_app.py").write_text(BARE_APP)
     ours_port, bare_port = free_port(), free_port()
-    uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
+    uv = [sys.executable, *UVICORN]
     procs = [
         subprocess.Popen([*uv, "--factory", "luneo.app:create_app", "--port", str(ours_port)], env=env),
         subprocess.Popen([*uv, "bare_app:app", "--port", str(bare_port), "--app-dir", str(tmp)], env=env),
@@ -77,8 +59,10 @@ def main() -> None:
             p.terminate()
             p.wait(10)
     b, o = percentiles(bare), percentiles(ours)
-    print(f"concurrency {CONCURRENCY}, {REQUESTS} requests each in {ROUNDS} alternating rounds, keep-alive, "
-          "one uvicorn process each")
+    print(
+        f"concurrency {CONCURRENCY}, {REQUESTS} requests each in {ROUNDS} alternating rounds, keep-alive, "
+        "one uvicorn process each"
+    )
     print(line("bare FastAPI GET /api/v1/me", b, f"{REQUESTS / bare_wall:8.0f} req/s"))
     print(line("luneo GET /api/v1/me (sk_ key, full stack)", o, f"{REQUESTS / ours_wall:8.0f} req/s"))
     # Per-request cost of our stack: the extra time one request takes (wall / throughput).
