@@ -53,6 +53,7 @@ test: $(TEST_STAMP) test-tools
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 bench: $(TEST_STAMP)

@@ -98,8 +98,10 @@ def bench(label: str, url: str, data_dir: Path, n: int) -> None:
         for name, (ops, lat) in rows.items():
             p95 = _pct(lat, 95)
             p50, p99 = statistics.median(lat), _pct(lat, 99)
-            print(f"{name:<28}{threads:>5}{ops:>10.0f}{p50:>9.2f}{p95:>9.2f}{p99:>9.2f}"
-                  f"{p95 / f95:>13.2f}x   (throughput {ops / fops:.2f}x floor)")
+            print(
+                f"{name:<28}{threads:>5}{ops:>10.0f}{p50:>9.2f}{p95:>9.2f}{p99:>9.2f}"
+                f"{p95 / f95:>13.2f}x   (throughput {ops / fops:.2f}x floor)"
+            )
     with db.transaction(write=False) as s:
         bind_system(s)
         bad = [d for d in service.ledger_differences(s) if d["brand_id"] == bid]

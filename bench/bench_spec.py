@@ -157,9 +157,7 @@ def main() -> None:
     base = measure(baseline, n)
     print(f"python {sys.version.split()[0]}; {n} iterations each, after warm-up (fonts and outlines cached)")
     load = os.getloadavg()[0]
-    print(
-        f"load average {load:.2f} on {os.cpu_count()} CPUs (wall tails grow with load; CPU time does not)"
-    )
+    print(f"load average {load:.2f} on {os.cpu_count()} CPUs (wall tails grow with load; CPU time does not)")
     report("baseline: json.dumps + sha256 of the spec", base)
     report("validate + build + hash, 4 zones (varied text)", measure(spec, n), base, 5.0)
     report("auto-fit 40 chars (same text, layout cached)", measure(fit_same, n), base, 10.0)

@@ -112,6 +112,8 @@ def settings(
     monkeypatch.setenv("LUNEO_LOG_LEVEL", "WARNING")
     monkeypatch.setenv("LUNEO_RATE_LIMIT_KEY", "100000/minute")
     monkeypatch.setenv("LUNEO_RATE_LIMIT_IP", "100000/minute")
+    monkeypatch.setenv("LUNEO_RATE_LIMIT_LOGIN", "100000/minute")
+    monkeypatch.setenv("LUNEO_RATE_LIMIT_UPLOAD_IP", "100000/minute")
     monkeypatch.setenv("LUNEO_ARGON2_MEMORY_KIB", "1024")
     monkeypatch.setenv("LUNEO_ARGON2_TIME_COST", "1")
     for var in ("LUNEO_REDIS_URL", "LUNEO_STORAGE_URL", "LUNEO_DATABASE_URL"):

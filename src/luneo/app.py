@@ -13,13 +13,20 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import select
 
 from luneo import __version__
-from luneo.platform.config import Settings, get_settings
+from luneo.platform.config import Settings, check_production_settings, get_settings
 from luneo.platform.database import get_db
 from luneo.platform.errors import install_error_handlers
 from luneo.platform.health import router as health_router
 from luneo.platform.idempotency import DatabaseIdempotencyStore, IdempotencyMiddleware, RedisIdempotencyStore
+from luneo.platform.jsonbody import JsonUnicodeMiddleware
 from luneo.platform.logging import configure_logging
-from luneo.platform.middleware import BodyLimitMiddleware, DynamicCorsMiddleware, RequestContextMiddleware
+from luneo.platform.middleware import (
+    BodyLimitMiddleware,
+    DynamicCorsMiddleware,
+    ProxyHeadersMiddleware,
+    RequestContextMiddleware,
+)
+from luneo.platform.openapi import install_openapi
 from luneo.platform.ratelimit import RateLimitMiddleware
 from luneo.platform.tenancy import bind_system
 
@@ -87,8 +94,12 @@ class _OriginCache:
 
 
 def create_app(settings: Settings | None = None, *, start_workers: bool | None = None) -> FastAPI:
-    """Build the ASGI app. `start_workers` runs in-process job threads (embedded mode)."""
+    """Build the ASGI app. `start_workers` runs in-process job threads (embedded mode).
+
+    Raises `InsecureConfiguration` when `LUNEO_ENV=production` and a setting is unsafe.
+    """
     settings = settings or get_settings()
+    check_production_settings(settings)
     configure_logging(settings.log_level, settings.log_json)
     if settings.sentry_dsn is not None:
         import sentry_sdk
@@ -124,6 +135,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)  # problem+json answers and the bearer scheme in /api/v1/openapi.json
     app.include_router(health_router)
     for spec in DOMAIN_APIS:  # included directly (one level) so route matching stays cheap
         app.include_router(_import_router(spec), prefix=API_PREFIX)
@@ -137,10 +149,13 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
     )
     # Added innermost first: request context is the outermost layer.
     app.add_middleware(IdempotencyMiddleware, store=store, settings=settings)
+    # JSON bodies with a lone surrogate: one 422 for every route (after rate limits, before handlers).
+    app.add_middleware(JsonUnicodeMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         RateLimitMiddleware,
         per_key=settings.rate_limit_key,
         per_ip=settings.rate_limit_ip,
+        per_login=settings.rate_limit_login,
         redis_url=settings.redis_url,
     )
     app.add_middleware(
@@ -148,6 +163,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
     )
     app.add_middleware(DynamicCorsMiddleware, origins_provider=_OriginCache())
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(ProxyHeadersMiddleware, trusted=settings.trusted_proxy_networks)
     return app
 
 

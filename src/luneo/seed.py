@@ -17,7 +17,11 @@ from luneo.tenancy import service
 from luneo.tenancy.models import Brand, User
 
 DEMO_SLUG = "demo"
-DEMO_EMAIL = "owner@demo.luneo.local"
+# A valid address (the login route validates emails; `.local` is refused): the reserved
+# `example.com` domain never delivers mail anywhere.
+DEMO_EMAIL = "owner@demo.example.com"
+DEMO_PRODUCTION_EMAIL = "production@demo.example.com"
+LEGACY_DEMO_EMAILS = {"owner@demo.luneo.local": DEMO_EMAIL}
 DEMO_PASSWORD = "luneo-demo-2026"
 DEMO_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
 # Domains that add demo data: each module has `seed_demo(session, brand) -> None` (idempotent).
@@ -33,6 +37,24 @@ def _demo_origins(settings: Settings) -> list[str]:
 
 def _credentials_file(settings: Settings) -> Any:
     return settings.data_dir / "demo-credentials.json"
+
+
+def _migrate_legacy_email(s: Any, brand: Brand, stored: dict[str, Any], path: Any) -> dict[str, Any]:
+    """Data dirs seeded before the demo address changed: move the owner to the valid address."""
+    old = stored.get("owner", {}).get("email")
+    new = LEGACY_DEMO_EMAILS.get(old or "")
+    if new is None:
+        return stored
+    bind_system(s)
+    user = s.execute(select(User).where(User.email == old)).scalar_one_or_none()
+    if user is not None and not s.execute(select(User.id).where(User.email == new)).first():
+        user.email = new
+    if brand.production_email == "production@demo.luneo.local":
+        brand.production_email = DEMO_PRODUCTION_EMAIL
+    stored = {**stored, "owner": {**stored["owner"], "email": new}}
+    path.write_text(json.dumps(stored, indent=2))
+    os.chmod(path, 0o600)
+    return stored
 
 
 def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
@@ -52,7 +74,7 @@ def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
                     s, slug=DEMO_SLUG, name="Luneo Demo Atelier", allowed_origins=_demo_origins(settings)
                 )
                 brand.settings = {"primary_color": "#1f3a5f", "accent_color": "#c9a227"}
-                brand.production_email = "production@demo.luneo.local"
+                brand.production_email = DEMO_PRODUCTION_EMAIL
             user = s.execute(select(User).where(User.email == DEMO_EMAIL)).scalar_one_or_none()
             if user is None:
                 user = service.create_user(s, email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo Owner")
@@ -71,6 +93,7 @@ def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(stored, indent=2))
             os.chmod(path, 0o600)
+        stored = _migrate_legacy_email(s, brand, stored, path)
         bind_tenant(s, brand.id)
         origins = _demo_origins(settings)
         if not set(origins) <= set(brand.allowed_origins or []):

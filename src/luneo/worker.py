@@ -107,8 +107,10 @@ def _child(threads: int | None, task_modules: list[str] | None) -> None:
 
 def _run_processes(*, threads: int | None, processes: int, task_modules: list[str] | None) -> None:
     ctx = multiprocessing.get_context("spawn")
-    children = [ctx.Process(target=_child, args=(threads, task_modules), name=f"luneo-worker-{i}")
-                for i in range(processes)]
+    children = [
+        ctx.Process(target=_child, args=(threads, task_modules), name=f"luneo-worker-{i}")
+        for i in range(processes)
+    ]
     for child in children:
         child.start()
     stop = threading.Event()

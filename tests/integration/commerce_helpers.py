@@ -13,13 +13,26 @@ SHOPPER = "shopper-token-0123456789"
 def priced_product(client, brand, sku: str = "ENGRAVE-1", price: int = 1000, currency: str = "EUR") -> str:
     """A product with a text zone (flat 250 + 15/char) and an optional back zone (flat 100)."""
     body = {
-        "sku": sku, "name": "Engraved tag", "width_mm": 80, "height_mm": 40, "price_cents": price,
-        "currency": currency, "status": "active",
+        "sku": sku,
+        "name": "Engraved tag",
+        "width_mm": 80,
+        "height_mm": 40,
+        "price_cents": price,
+        "currency": currency,
+        "status": "active",
         "zones": [
-            {"key": "name", "kind": "text", "geometry": {"x_mm": 2, "y_mm": 2, "width_mm": 76, "height_mm": 20},
-             "rules": {"price_flat_cents": 250, "price_per_char_cents": 15, "max_chars": 30}},
-            {"key": "back", "kind": "text", "geometry": {"x_mm": 2, "y_mm": 24, "width_mm": 76, "height_mm": 14},
-             "rules": {"price_flat_cents": 100, "max_chars": 30}},
+            {
+                "key": "name",
+                "kind": "text",
+                "geometry": {"x_mm": 2, "y_mm": 2, "width_mm": 76, "height_mm": 20},
+                "rules": {"price_flat_cents": 250, "price_per_char_cents": 15, "max_chars": 30},
+            },
+            {
+                "key": "back",
+                "kind": "text",
+                "geometry": {"x_mm": 2, "y_mm": 24, "width_mm": 76, "height_mm": 14},
+                "rules": {"price_flat_cents": 100, "max_chars": 30},
+            },
         ],
     }
     r = client.post("/api/v1/products", json=body, headers=brand.h())
@@ -27,8 +40,13 @@ def priced_product(client, brand, sku: str = "ENGRAVE-1", price: int = 1000, cur
     return r.json()["id"]
 
 
-def snapshot(client, brand, product_id: str, inputs: dict[str, Any]) -> str:
-    r = client.post("/api/v1/snapshots", json={"product_id": product_id, "inputs": inputs}, headers=brand.h())
+def snapshot(
+    client, brand, product_id: str, inputs: dict[str, Any], headers: dict[str, str] | None = None
+) -> str:
+    """A snapshot made by the brand's owner, or by whoever `headers` authenticate (a widget shopper)."""
+    r = client.post(
+        "/api/v1/snapshots", json={"product_id": product_id, "inputs": inputs}, headers=headers or brand.h()
+    )
     assert r.status_code in (200, 201), r.text
     return r.json()["id"]
 
@@ -51,6 +69,7 @@ def record(monkeypatch, *names: str) -> Recorder:
         def handler(session, payload):
             with rec.lock:
                 rec.items.append((name, payload))
+
         return handler
 
     for name in names:

@@ -21,7 +21,9 @@ def seed_catalog(brand: Any) -> dict[str, str]:
         return {sku: pid for sku, pid in s.execute(select(Product.sku, Product.id))}
 
 
-def upload_png(client: Any, brand: Any, size: tuple[int, int] = (1200, 900), color: str = "#3366cc") -> dict[str, Any]:
+def upload_png(
+    client: Any, brand: Any, size: tuple[int, int] = (1200, 900), color: str = "#3366cc"
+) -> dict[str, Any]:
     import io
 
     from PIL import Image, ImageDraw
@@ -31,6 +33,8 @@ def upload_png(client: Any, brand: Any, size: tuple[int, int] = (1200, 900), col
     d.ellipse([size[0] // 4, size[1] // 4, size[0] * 3 // 4, size[1] * 3 // 4], fill="#ffcc00")
     buf = io.BytesIO()
     img.save(buf, "PNG")
-    r = client.post("/api/v1/assets", files={"file": ("photo.png", buf.getvalue(), "image/png")}, headers=brand.h())
+    r = client.post(
+        "/api/v1/assets", files={"file": ("photo.png", buf.getvalue(), "image/png")}, headers=brand.h()
+    )
     assert r.status_code in (200, 201), r.text
     return r.json()

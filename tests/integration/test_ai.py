@@ -48,7 +48,9 @@ def _ledger(db: Any, brand_id: str) -> list[tuple[str, int, str | None]]:
 
     with db.transaction(write=False) as s:
         bind_tenant(s, brand_id)
-        rows = s.execute(select(CreditTransaction).order_by(CreditTransaction.created_at, CreditTransaction.id))
+        rows = s.execute(
+            select(CreditTransaction).order_by(CreditTransaction.created_at, CreditTransaction.id)
+        )
         return [(t.type, t.amount, t.operation) for t in rows.scalars()]
 
 
@@ -111,8 +113,11 @@ def _upload(client: Any, brand: Any, data: bytes) -> str:
 def test_extract_colors_against_product_palette(client, db, brand_a):
     ids = seed_catalog(brand_a)
     asset = _upload(client, brand_a, _photo_png())
-    r = client.post(f"{API}/extract-colors", json={"asset_id": asset, "count": 3, "product_id": ids["DEMO-MUG"]},
-                    headers=brand_a.h())
+    r = client.post(
+        f"{API}/extract-colors",
+        json={"asset_id": asset, "count": 3, "product_id": ids["DEMO-MUG"]},
+        headers=brand_a.h(),
+    )
     assert r.status_code == 200, r.text
     gen = r.json()
     assert gen["id"].startswith("gen_") and gen["status"] == "succeeded" and gen["outputs"] == []
@@ -135,8 +140,11 @@ def test_extract_colors_uses_brand_palette(client, db, brand_a):
 def test_smart_crop_to_zone_aspect(client, db, brand_a):
     ids = seed_catalog(brand_a)
     asset = _upload(client, brand_a, _photo_png((400, 300)))
-    r = client.post(f"{API}/smart-crop", json={"asset_id": asset, "product_id": ids["DEMO-PHONE"],
-                                                "zone_key": "photo", "width": 150}, headers=brand_a.h())
+    r = client.post(
+        f"{API}/smart-crop",
+        json={"asset_id": asset, "product_id": ids["DEMO-PHONE"], "zone_key": "photo", "width": 150},
+        headers=brand_a.h(),
+    )
     assert r.status_code == 200, r.text
     gen = r.json()
     (out,) = gen["outputs"]
@@ -149,12 +157,16 @@ def test_smart_crop_to_zone_aspect(client, db, brand_a):
 
 def test_upscale_x2_now_and_x4_as_job(client, db, brand_a):
     asset = _upload(client, brand_a, _photo_png((100, 80)))  # uploads are re-encoded: DPI is given
-    r = client.post(f"{API}/upscale", json={"asset_id": asset, "factor": 2, "source_dpi": 150}, headers=brand_a.h())
+    r = client.post(
+        f"{API}/upscale", json={"asset_id": asset, "factor": 2, "source_dpi": 150}, headers=brand_a.h()
+    )
     assert r.status_code == 200, r.text
     gen = r.json()
     assert gen["result"]["effective_dpi"] == pytest.approx(300)
     assert _image(client, gen["outputs"][0]["url"]).size == (200, 160)
-    r = client.post(f"{API}/upscale", json={"asset_id": asset, "factor": 4, "source_dpi": 100}, headers=brand_a.h())
+    r = client.post(
+        f"{API}/upscale", json={"asset_id": asset, "factor": 4, "source_dpi": 100}, headers=brand_a.h()
+    )
     assert r.status_code == 202 and r.json()["status"] == "pending" and r.json()["outputs"] == []
     gen_id = r.json()["id"]
     assert _run_jobs(db, gen_id) == "success"
@@ -182,8 +194,9 @@ def test_background_removal_job_gives_rgba(client, db, brand_a):
 
 def test_generate_local_is_labelled_and_vectorised_for_engraving(client, db, brand_a):
     ids = seed_catalog(brand_a)
-    r = client.post(f"{API}/generate", json={"prompt": "a heart and a star for Emma", "size": 256},
-                    headers=brand_a.h())
+    r = client.post(
+        f"{API}/generate", json={"prompt": "a heart and a star for Emma", "size": 256}, headers=brand_a.h()
+    )
     assert r.status_code == 200, r.text
     gen = r.json()
     assert (gen["provider"], gen["model"]) == ("local", "clipart-composer")
@@ -191,8 +204,11 @@ def test_generate_local_is_labelled_and_vectorised_for_engraving(client, db, bra
     types = [o["content_type"] for o in gen["outputs"]]
     assert types == ["image/png", "image/svg+xml"]
     assert _image(client, gen["outputs"][0]["url"]).size == (256, 256)
-    r = client.post(f"{API}/generate", json={"prompt": "a heart", "size": 256, "product_id": ids["DEMO-PENDANT"]},
-                    headers=brand_a.h())
+    r = client.post(
+        f"{API}/generate",
+        json={"prompt": "a heart", "size": 256, "product_id": ids["DEMO-PENDANT"]},
+        headers=brand_a.h(),
+    )
     gen = r.json()
     vec = gen["result"]["vector"]
     assert vec["contours"] > 0 and vec["fill"] == "#000000"
@@ -203,8 +219,11 @@ def test_generate_local_is_labelled_and_vectorised_for_engraving(client, db, bra
 
 def test_text_to_design_pendant_en_and_fr(client, db, brand_a):
     ids = seed_catalog(brand_a)
-    r = client.post(f"{API}/text-to-design", json={"prompt": "gold script name Emma on the round pendant"},
-                    headers=brand_a.h())
+    r = client.post(
+        f"{API}/text-to-design",
+        json={"prompt": "gold script name Emma on the round pendant"},
+        headers=brand_a.h(),
+    )
     assert r.status_code == 200, r.text
     res = r.json()["result"]
     assert res["valid"] and res["violations"] == [] and len(res["spec_hash"]) == 64
@@ -213,12 +232,15 @@ def test_text_to_design_pendant_en_and_fr(client, db, brand_a):
     assert (arc["text"], arc["font"], arc["color"]) == ("Emma", "fnt_script", "#c9a227")
     # The stored spec is usable by the designs API.
     assert client.get(f"/api/v1/specs/{res['spec_hash']}", headers=brand_a.h()).status_code == 200
-    r = client.post(f"{API}/text-to-design", json={"prompt": "prénom Léa en doré sur le pendentif"},
-                    headers=brand_a.h())
+    r = client.post(
+        f"{API}/text-to-design", json={"prompt": "prénom Léa en doré sur le pendentif"}, headers=brand_a.h()
+    )
     res = r.json()["result"]
     assert res["valid"] and res["spec"]["inputs"]["arc_text"]["text"] == "Léa"
     # On the mug the photo is required: the answer says so.
-    r = client.post(f"{API}/text-to-design", json={"prompt": "prénom Léa en doré sur le mug"}, headers=brand_a.h())
+    r = client.post(
+        f"{API}/text-to-design", json={"prompt": "prénom Léa en doré sur le mug"}, headers=brand_a.h()
+    )
     res = r.json()["result"]
     assert not res["valid"] and res["spec"] is None
     assert [v["zone"] for v in res["violations"]] == ["photo"]
@@ -237,7 +259,9 @@ def test_text_to_design_without_text_is_422_uncharged(client, db, brand_a):
 
 
 def test_chat_without_provider_is_503_and_free(client, db, brand_a):
-    r = client.post(f"{API}/chat", json={"messages": [{"role": "user", "content": "hello"}]}, headers=brand_a.h())
+    r = client.post(
+        f"{API}/chat", json={"messages": [{"role": "user", "content": "hello"}]}, headers=brand_a.h()
+    )
     assert r.status_code == 503
     body = r.json()
     assert body["code"] == "ai_provider_not_configured"
@@ -252,7 +276,9 @@ def test_moderation_rejects_before_charging(client, db, brand_a):
     assert r.json()["code"] == "prompt_rejected" and r.json()["matched_terms"] == ["competitor brand"]
     r = client.post(f"{API}/text-to-design", json={"prompt": "name N4zi on the mug"}, headers=brand_a.h())
     assert r.status_code == 422 and r.json()["categories"] == ["hate"]
-    r = client.post(f"{API}/chat", json={"messages": [{"role": "user", "content": "porn"}]}, headers=brand_a.h())
+    r = client.post(
+        f"{API}/chat", json={"messages": [{"role": "user", "content": "porn"}]}, headers=brand_a.h()
+    )
     assert r.status_code == 422
     assert _ledger(db, brand_a.id) == [("grant", 50, None)]
 
@@ -273,11 +299,14 @@ def test_out_of_credits_is_402(client, db, brand_a):
 def test_foreign_asset_and_product_are_404(client, db, brand_a, brand_b):
     ids_a = seed_catalog(brand_a)
     asset_a = upload_png(client, brand_a, size=(64, 48))["id"]
-    for path, body in [("extract-colors", {"asset_id": asset_a}), ("upscale", {"asset_id": asset_a}),
-                       ("smart-crop", {"asset_id": asset_a, "aspect_ratio": 1}),
-                       ("background-removal", {"asset_id": asset_a}),
-                       ("text-to-design", {"prompt": "name Emma", "product_id": ids_a["DEMO-PENDANT"]}),
-                       ("generate", {"prompt": "a star", "product_id": ids_a["DEMO-PENDANT"]})]:
+    for path, body in [
+        ("extract-colors", {"asset_id": asset_a}),
+        ("upscale", {"asset_id": asset_a}),
+        ("smart-crop", {"asset_id": asset_a, "aspect_ratio": 1}),
+        ("background-removal", {"asset_id": asset_a}),
+        ("text-to-design", {"prompt": "name Emma", "product_id": ids_a["DEMO-PENDANT"]}),
+        ("generate", {"prompt": "a star", "product_id": ids_a["DEMO-PENDANT"]}),
+    ]:
         r = client.post(f"{API}/{path}", json=body, headers=brand_b.h())
         assert r.status_code == 404, (path, r.text)
     assert _ledger(db, brand_b.id) == [("grant", 50, None)]
@@ -308,8 +337,12 @@ def _use_openai(monkeypatch: pytest.MonkeyPatch, server: ProtocolServer) -> None
 
 def test_provider_failure_refunds_credits(client, db, brand_a, server, monkeypatch, caplog, capfd):
     _use_openai(monkeypatch, server)
-    server.json_route("POST", "/v1/images/generations",
-                      {"error": {"message": f"boom {OPENAI_KEY}", "type": "server_error", "code": None}}, status=500)
+    server.json_route(
+        "POST",
+        "/v1/images/generations",
+        {"error": {"message": f"boom {OPENAI_KEY}", "type": "server_error", "code": None}},
+        status=500,
+    )
     caplog.set_level(logging.DEBUG)
     r = client.post(f"{API}/generate", json={"prompt": "a fox"}, headers=brand_a.h())
     assert r.status_code == 202, r.text
@@ -324,8 +357,12 @@ def test_provider_failure_refunds_credits(client, db, brand_a, server, monkeypat
     assert [k for k, _, _ in _ledger(db, brand_a.id)] == ["grant", "usage", "refund"]
     assert_ledger_consistent(db)
     # A synchronous call (chat) failing at the provider is refunded at once.
-    server.json_route("POST", "/v1/chat/completions", {"error": {"message": "x", "type": "server_error"}}, status=500)
-    r = client.post(f"{API}/chat", json={"messages": [{"role": "user", "content": "hi"}]}, headers=brand_a.h())
+    server.json_route(
+        "POST", "/v1/chat/completions", {"error": {"message": "x", "type": "server_error"}}, status=500
+    )
+    r = client.post(
+        f"{API}/chat", json={"messages": [{"role": "user", "content": "hi"}]}, headers=brand_a.h()
+    )
     assert r.status_code == 502 and r.json()["code"] == "ai_provider_error"
     assert _balance(db, brand_a.id) == 50
     # The key never reached a client answer or a log.
@@ -348,7 +385,9 @@ def test_openai_generate_and_chat_succeed(client, db, brand_a, server, monkeypat
     assert gen["status"] == "succeeded" and gen["result"]["revised_prompt"] == "a revised prompt"
     assert _image(client, gen["outputs"][0]["url"]).size == (64, 64)
     assert server.requests[0].json()["size"] == "512x512"
-    r = client.post(f"{API}/chat", json={"messages": [{"role": "user", "content": "font?"}]}, headers=brand_a.h())
+    r = client.post(
+        f"{API}/chat", json={"messages": [{"role": "user", "content": "font?"}]}, headers=brand_a.h()
+    )
     assert r.status_code == 200, r.text
     assert r.json()["result"]["message"] == {"role": "assistant", "content": "Use the script font."}
     assert r.json()["provider"] == "openai" and r.json()["credits"] == 1
@@ -361,17 +400,24 @@ def test_text_to_design_llm_plan_and_fallback(client, db, brand_a, server, monke
 
     ids = seed_catalog(brand_a)
     _use_openai(monkeypatch, server)
-    plan = {"product_sku": "DEMO-PENDANT", "zone": "arc_text", "text": "Emma", "font": "fnt_script",
-            "color": "#d4af37"}
+    plan = {
+        "product_sku": "DEMO-PENDANT",
+        "zone": "arc_text",
+        "text": "Emma",
+        "font": "fnt_script",
+        "color": "#d4af37",
+    }
     server.json_route("POST", "/v1/chat/completions", chat_completion(json.dumps(plan)))
-    res = client.post(f"{API}/text-to-design", json={"prompt": "gold script Emma pendant"},
-                      headers=brand_a.h()).json()["result"]
+    res = client.post(
+        f"{API}/text-to-design", json={"prompt": "gold script Emma pendant"}, headers=brand_a.h()
+    ).json()["result"]
     assert res["planner"] == "llm" and res["valid"]
     assert res["spec"]["inputs"]["arc_text"]["color"] == "#c9a227"
     assert server.requests[-1].json()["response_format"] == {"type": "json_object"}
     server.json_route("POST", "/v1/chat/completions", {"error": {"message": "x"}}, status=500)
-    res = client.post(f"{API}/text-to-design", json={"prompt": "gold script name Emma on the pendant"},
-                      headers=brand_a.h()).json()["result"]
+    res = client.post(
+        f"{API}/text-to-design", json={"prompt": "gold script name Emma on the pendant"}, headers=brand_a.h()
+    ).json()["result"]
     assert res["planner"] == "local" and res["valid"] and "llm_error" in res
     assert res["plan"]["product_id"] == ids["DEMO-PENDANT"]
 
@@ -389,10 +435,15 @@ def test_brand_setting_picks_provider(client, db, brand_a, server, monkeypatch):
 
 def test_history_pagination_and_filters(client, db, brand_a, brand_b):
     asset = _upload(client, brand_a, _photo_png((64, 48)))
-    made = [client.post(f"{API}/extract-colors", json={"asset_id": asset}, headers=brand_a.h()).json()["id"]
-            for _ in range(3)]
-    made.append(client.post(f"{API}/smart-crop", json={"asset_id": asset, "aspect_ratio": 1},
-                            headers=brand_a.h()).json()["id"])
+    made = [
+        client.post(f"{API}/extract-colors", json={"asset_id": asset}, headers=brand_a.h()).json()["id"]
+        for _ in range(3)
+    ]
+    made.append(
+        client.post(
+            f"{API}/smart-crop", json={"asset_id": asset, "aspect_ratio": 1}, headers=brand_a.h()
+        ).json()["id"]
+    )
     page1 = client.get(f"{API}/generations?limit=3", headers=brand_a.h()).json()
     page2 = client.get(f"{API}/generations?limit=3&cursor={page1['next_cursor']}", headers=brand_a.h()).json()
     assert [g["id"] for g in page1["data"] + page2["data"]] == made[::-1]

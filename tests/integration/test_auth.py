@@ -94,12 +94,15 @@ def test_publishable_key_scopes_and_origins(client, brand_a):
 
 
 def test_roles_limit_routes(client, brand_a):
-    r = client.post(
-        "/api/v1/brand/members",
-        headers=brand_a.h(),
-        json={"email": "prod@alpha.example", "role": "production", "password": "longenough1"},
-    )
-    assert r.status_code == 201, r.text
+    from luneo.platform.database import get_db
+    from luneo.platform.tenancy import bind_system, bind_tenant
+    from luneo.tenancy import service
+
+    with get_db().transaction() as s:  # members join by invitation (tests/integration/test_trust_tenancy.py)
+        bind_system(s)
+        user = service.create_user(s, email="prod@alpha.example", password="longenough1")
+        bind_tenant(s, brand_a.id)
+        service.add_member(s, brand_id=brand_a.id, user_id=user.id, role="production")
     login = client.post(
         "/api/v1/auth/login", json={"email": "prod@alpha.example", "password": "longenough1"}
     ).json()

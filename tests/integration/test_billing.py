@@ -19,9 +19,18 @@ from tests.integration.factories.credits import assert_ledger_consistent
 
 
 def _sub_event(brand_id: str, **extra) -> dict:
-    return {"provider": "stripe", "event_id": "evt_s1", "brand_id": brand_id, "subscription_id": "sub_123",
-            "plan": "pro", "status": "active", "period_start": 1767225600, "period_end": 1769904000,
-            "invoice_id": None, **extra}
+    return {
+        "provider": "stripe",
+        "event_id": "evt_s1",
+        "brand_id": brand_id,
+        "subscription_id": "sub_123",
+        "plan": "pro",
+        "status": "active",
+        "period_start": 1767225600,
+        "period_end": 1769904000,
+        "invoice_id": None,
+        **extra,
+    }
 
 
 def _publish(db, event: str, payload: dict) -> None:
@@ -91,8 +100,15 @@ def test_subscription_lifecycle_and_monthly_grant_once(client, db, brand_a):
     r = client.get("/api/v1/billing/subscription", headers=brand_a.h())
     assert r.status_code == 200, r.text
     sub = r.json()
-    assert (sub["plan"], sub["status"], sub["monthly_credits"], sub["provider"]) == ("pro", "active", 500, "stripe")
-    assert sub["current_period_start"].startswith("2026-01-01") and sub["current_period_end"].startswith("2026-02-01")
+    assert (sub["plan"], sub["status"], sub["monthly_credits"], sub["provider"]) == (
+        "pro",
+        "active",
+        500,
+        "stripe",
+    )
+    assert sub["current_period_start"].startswith("2026-01-01") and sub["current_period_end"].startswith(
+        "2026-02-01"
+    )
     assert sub["limits"] == {"max_products": 200, "renders": 20000}
     assert sub["usage"]["renders"] == 0
     with db.transaction(write=False) as s:
@@ -101,7 +117,9 @@ def test_subscription_lifecycle_and_monthly_grant_once(client, db, brand_a):
         assert credits.find_transaction(s, brand_a.id, "grant:invoice:in_1").amount == 500
     _publish(db, "billing.invoice_paid", _sub_event(brand_a.id, invoice_id="in_2"))  # next month
     _publish(db, "billing.subscription_updated", _sub_event(brand_a.id, cancel_at_period_end=True))
-    assert client.get("/api/v1/billing/subscription", headers=brand_a.h()).json()["cancel_at_period_end"] is True
+    assert (
+        client.get("/api/v1/billing/subscription", headers=brand_a.h()).json()["cancel_at_period_end"] is True
+    )
     _publish(db, "billing.subscription_deleted", _sub_event(brand_a.id, status="canceled"))
     assert _plan(db, brand_a.id) == "free"
     _publish(db, "billing.subscription_updated", _sub_event(brand_a.id))  # late event: stays canceled
@@ -130,10 +148,23 @@ def test_invoice_grants_concurrently_once(db, brand_a):
 
 
 def test_subscription_checkout_completed_activates_plan(db, brand_a):
-    _publish(db, "payment.checkout_completed", {
-        "provider": "dev", "event_id": "evt_c", "reference": "bsub_1", "kind": "subscription",
-        "brand_id": brand_a.id, "metadata": {"kind": "subscription", "plan": "business", "brand_id": brand_a.id},
-        "amount": 19900, "currency": "EUR", "payment_ref": None, "raw_type": "checkout.session.completed"})
+    _publish(
+        db,
+        "payment.checkout_completed",
+        {
+            "provider": "dev",
+            "event_id": "evt_c",
+            "reference": "bsub_1",
+            "kind": "subscription",
+            "brand_id": brand_a.id,
+            "metadata": {"kind": "subscription", "plan": "business", "brand_id": brand_a.id},
+            "amount": 19900,
+            "currency": "EUR",
+            "payment_ref": None,
+            "raw_type": "checkout.session.completed",
+            "payment_status": "paid",
+        },
+    )
     assert _plan(db, brand_a.id) == "business"
     with db.transaction(write=False) as s:
         bind_tenant(s, brand_a.id)
@@ -146,23 +177,36 @@ def test_plans_and_checkout_route(client, db, brand_a, monkeypatch):
 
     r = client.get("/api/v1/billing/plans", headers=brand_a.h())
     assert [(p["id"], p["monthly_credits"], p["max_products"]) for p in r.json()["data"]] == [
-        ("free", 50, 10), ("pro", 500, 200), ("business", 2500, None)]
+        ("free", 50, 10),
+        ("pro", 500, 200),
+        ("business", 2500, None),
+    ]
     captured = {}
 
     class FakeCheckout:
         id, url = "cs_sub", "https://pay.example/cs_sub"
 
-    monkeypatch.setattr(billing_api, "start_checkout",
-                        lambda s, b, req: captured.update(req=req) or FakeCheckout())
+    monkeypatch.setattr(
+        billing_api, "start_checkout", lambda s, b, req: captured.update(req=req) or FakeCheckout()
+    )
     r = client.post("/api/v1/billing/create-checkout-session", json={"plan": "pro"}, headers=brand_a.h())
     assert r.status_code == 201, r.text
     assert r.json()["checkout_url"] == "https://pay.example/cs_sub"
     req = captured["req"]
     assert (req.kind, req.amount_total, req.metadata["plan"], req.metadata["kind"]) == (
-        "subscription", 4900, "pro", "subscription")
+        "subscription",
+        4900,
+        "pro",
+        "subscription",
+    )
     for bad in ({"plan": "free"}, {"plan": "gold"}, {"plan": "pro", "x": 1}):
-        assert client.post("/api/v1/billing/create-checkout-session", json=bad, headers=brand_a.h()).status_code == 422
-    viewer = client.post("/api/v1/billing/create-checkout-session", json={"plan": "pro"}, headers=brand_a.h("pk"))
+        assert (
+            client.post("/api/v1/billing/create-checkout-session", json=bad, headers=brand_a.h()).status_code
+            == 422
+        )
+    viewer = client.post(
+        "/api/v1/billing/create-checkout-session", json={"plan": "pro"}, headers=brand_a.h("pk")
+    )
     assert viewer.status_code == 403
 
 
@@ -180,7 +224,7 @@ def test_portal_dev_link(client, brand_a, brand_b):
     token = url.split("token=", 1)[1]
     assert service.verify_portal_token(token) == brand_a.id
     assert service.verify_portal_token(token[:-1] + ("0" if token[-1] != "0" else "1")) is None
-    forged = brand_b.id + token[len(brand_a.id):]
+    forged = brand_b.id + token[len(brand_a.id) :]
     assert service.verify_portal_token(forged) is None
     expired = service.portal_token(brand_a.id, now=1.0)
     assert service.verify_portal_token(expired) is None
@@ -212,19 +256,51 @@ def test_stripe_subscription_and_invoice_events_reach_billing(client, brand_a, s
     def deliver(event):
         body = json.dumps(event).encode()
         header = sign_header(secret, body, int(time.time()))
-        return client.post("/api/v1/webhooks/stripe", content=body,
-                           headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+        return client.post(
+            "/api/v1/webhooks/stripe",
+            content=body,
+            headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+        )
 
     md = {"brand_id": brand_a.id, "plan": "pro"}
-    sub = {"id": "evt_sub_1", "type": "customer.subscription.created", "created": int(time.time()),
-           "data": {"object": {"id": "sub_123", "object": "subscription", "status": "active", "metadata": md,
-                               "customer": "cus_1", "current_period_start": int(time.time()),
-                               "current_period_end": int(time.time()) + 30 * 86400}}}
+    sub = {
+        "id": "evt_sub_1",
+        "type": "customer.subscription.created",
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": "sub_123",
+                "object": "subscription",
+                "status": "active",
+                "metadata": md,
+                "customer": "cus_1",
+                "current_period_start": int(time.time()),
+                "current_period_end": int(time.time()) + 30 * 86400,
+            }
+        },
+    }
     assert deliver(sub).status_code == 200
-    inv = {"id": "evt_inv_1", "type": "invoice.paid", "created": int(time.time()),
-           "data": {"object": {"id": "in_1", "object": "invoice", "subscription": "sub_123", "customer": "cus_1",
-                               "lines": {"data": [{"metadata": md, "period": {"start": int(time.time()),
-                                                                             "end": int(time.time()) + 86400}}]}}}}
+    inv = {
+        "id": "evt_inv_1",
+        "type": "invoice.paid",
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": "in_1",
+                "object": "invoice",
+                "subscription": "sub_123",
+                "customer": "cus_1",
+                "lines": {
+                    "data": [
+                        {
+                            "metadata": md,
+                            "period": {"start": int(time.time()), "end": int(time.time()) + 86400},
+                        }
+                    ]
+                },
+            }
+        },
+    }
     before = client.get("/api/v1/credits/balance", headers=brand_a.h()).json()["balance"]
     for _ in range(3):
         assert deliver(inv).status_code == 200

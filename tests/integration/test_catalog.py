@@ -31,11 +31,24 @@ def _create(client, brand, **overrides):
 
 
 def test_create_get_embeds_zones_and_rules(client, brand_a):
-    p = _create(client, brand_a, zones=[{
-        "key": "name", "label": "Name", "kind": "text",
-        "geometry": {"x_mm": 10, "y_mm": 10, "width_mm": 100, "height_mm": 30},
-        "rules": {"max_chars": 12, "allowed_fonts": ["fnt_sans", "fnt_serif"], "blocked_words": ["nope"]},
-        "default_font": "fnt_serif"}])
+    p = _create(
+        client,
+        brand_a,
+        zones=[
+            {
+                "key": "name",
+                "label": "Name",
+                "kind": "text",
+                "geometry": {"x_mm": 10, "y_mm": 10, "width_mm": 100, "height_mm": 30},
+                "rules": {
+                    "max_chars": 12,
+                    "allowed_fonts": ["fnt_sans", "fnt_serif"],
+                    "blocked_words": ["nope"],
+                },
+                "default_font": "fnt_serif",
+            }
+        ],
+    )
     assert p["id"].startswith("prd_") and p["version"] == 1 and p["status"] == "draft"
     r = client.get(f"{API}/products/{p['id']}", headers=brand_a.h())
     assert r.status_code == 200
@@ -53,8 +66,14 @@ def test_validation_errors_are_problems_with_fields(client, brand_a):
     r = client.post(f"{API}/products", json={**product_body(), "price_cents": -1}, headers=brand_a.h())
     assert r.status_code == 422 and any(e["field"] == "price_cents" for e in r.json()["errors"])
 
-    for bad in ({"currency": "euro"}, {"width_mm": 0}, {"output_dpi": 10}, {"palette": ["red"]},
-                {"sku": "has space"}, {"status": "deleted"}):
+    for bad in (
+        {"currency": "euro"},
+        {"width_mm": 0},
+        {"output_dpi": 10},
+        {"palette": ["red"]},
+        {"sku": "has space"},
+        {"status": "deleted"},
+    ):
         r = client.post(f"{API}/products", json={**product_body(), **bad}, headers=brand_a.h())
         assert r.status_code == 422, bad
 
@@ -79,7 +98,9 @@ def test_semantic_validation(client, brand_a):
     body["zones"].append(dict(body["zones"][0]))
     assert client.post(f"{API}/products", json=body, headers=brand_a.h()).status_code == 422
 
-    r = client.post(f"{API}/products", json={**product_body(), "model3d": {"kind": "procedural"}}, headers=brand_a.h())
+    r = client.post(
+        f"{API}/products", json={**product_body(), "model3d": {"kind": "procedural"}}, headers=brand_a.h()
+    )
     assert r.status_code == 422 and r.json()["code"] == "invalid_model3d"
 
 
@@ -95,7 +116,9 @@ def test_duplicate_sku_is_409_but_other_brand_may_reuse(client, brand_a, brand_b
 
 def test_patch_bumps_version_only_on_change(client, brand_a):
     p = _create(client, brand_a)
-    r = client.patch(f"{API}/products/{p['id']}", json={"name": "New name", "price_cents": 2100}, headers=brand_a.h())
+    r = client.patch(
+        f"{API}/products/{p['id']}", json={"name": "New name", "price_cents": 2100}, headers=brand_a.h()
+    )
     assert r.status_code == 200 and r.json()["version"] == 2 and r.json()["price_cents"] == 2100
     r = client.patch(f"{API}/products/{p['id']}", json={"name": "New name"}, headers=brand_a.h())
     assert r.json()["version"] == 2
@@ -141,12 +164,27 @@ def test_filters(client, brand_a):
 
 
 def test_definition_round_trip(client, brand_a, db):
-    up = client.post(f"{API}/assets", headers=brand_a.h(), data={"kind": "mockup"},
-                     files={"file": ("m.png", png_bytes(400, 180), "image/png")}).json()
-    p = _create(client, brand_a, mockup={"asset_id": up["id"], "px_per_mm": 2},
-                model3d={"kind": "procedural", "shape": "mug"}, palette=["#c9a227", "#1f3a5f"])
-    assert p["mockup"] == {"asset_id": up["id"], "width_px": 400, "height_px": 180, "offset_x_px": 0.0,
-                           "offset_y_px": 0.0, "px_per_mm": 2.0}
+    up = client.post(
+        f"{API}/assets",
+        headers=brand_a.h(),
+        data={"kind": "mockup"},
+        files={"file": ("m.png", png_bytes(400, 180), "image/png")},
+    ).json()
+    p = _create(
+        client,
+        brand_a,
+        mockup={"asset_id": up["id"], "px_per_mm": 2},
+        model3d={"kind": "procedural", "shape": "mug"},
+        palette=["#c9a227", "#1f3a5f"],
+    )
+    assert p["mockup"] == {
+        "asset_id": up["id"],
+        "width_px": 400,
+        "height_px": 180,
+        "offset_x_px": 0.0,
+        "offset_y_px": 0.0,
+        "px_per_mm": 2.0,
+    }
     r = client.get(f"{API}/products/{p['id']}/definition", headers=brand_a.h("pk"))
     assert r.status_code == 200
     d = ProductDef.model_validate(r.json())
@@ -172,11 +210,16 @@ def test_definition_round_trip(client, brand_a, db):
 
 
 def test_mockup_asset_cannot_be_deleted_while_used(client, brand_a):
-    up = client.post(f"{API}/assets", headers=brand_a.h(), files={"file": ("m.png", png_bytes(), "image/png")}).json()
+    up = client.post(
+        f"{API}/assets", headers=brand_a.h(), files={"file": ("m.png", png_bytes(), "image/png")}
+    ).json()
     p = _create(client, brand_a, mockup={"asset_id": up["id"], "px_per_mm": 1})
     r = client.delete(f"{API}/assets/{up['id']}", headers=brand_a.h())
     assert r.status_code == 409 and r.json()["code"] == "asset_in_use"
-    assert client.patch(f"{API}/products/{p['id']}", json={"mockup": None}, headers=brand_a.h()).status_code == 200
+    assert (
+        client.patch(f"{API}/products/{p['id']}", json={"mockup": None}, headers=brand_a.h()).status_code
+        == 200
+    )
     assert client.delete(f"{API}/assets/{up['id']}", headers=brand_a.h()).status_code == 204
     assert client.get(f"{API}/assets/{up['id']}", headers=brand_a.h()).status_code == 404
 
@@ -184,7 +227,9 @@ def test_mockup_asset_cannot_be_deleted_while_used(client, brand_a):
 def test_reference_checker_registry(client, brand_a, db):
     from luneo.catalog import service
 
-    up = client.post(f"{API}/assets", headers=brand_a.h(), files={"file": ("m.png", png_bytes(), "image/png")}).json()
+    up = client.post(
+        f"{API}/assets", headers=brand_a.h(), files={"file": ("m.png", png_bytes(), "image/png")}
+    ).json()
     held = {up["id"]}
 
     def checker(session, asset_id):
@@ -201,8 +246,11 @@ def test_reference_checker_registry(client, brand_a, db):
 
 def test_external_ids_are_mapped_uniquely(client, brand_a, db):
     p = _create(client, brand_a, external_ids={"shopify": "123"})
-    r = client.post(f"{API}/products", json={**product_body("X2"), "external_ids": {"shopify": "123"}},
-                    headers=brand_a.h())
+    r = client.post(
+        f"{API}/products",
+        json={**product_body("X2"), "external_ids": {"shopify": "123"}},
+        headers=brand_a.h(),
+    )
     assert r.status_code == 409 and r.json()["code"] == "external_id_taken"
     from luneo.catalog import service
     from luneo.platform.tenancy import bind_tenant
@@ -231,20 +279,31 @@ def test_delete_product(client, brand_a):
 def test_zone_crud_bumps_product_version(client, brand_a):
     p = _create(client, brand_a)
     base = f"{API}/products/{p['id']}/zones"
-    z = {"key": "photo", "kind": "image", "sort_order": -1,
-         "geometry": {"x_mm": 120, "y_mm": 5, "width_mm": 70, "height_mm": 80}}
+    z = {
+        "key": "photo",
+        "kind": "image",
+        "sort_order": -1,
+        "geometry": {"x_mm": 120, "y_mm": 5, "width_mm": 70, "height_mm": 80},
+    }
     r = client.post(base, json=z, headers=brand_a.h())
     assert r.status_code == 201, r.text
     zid = r.json()["id"]
     assert client.post(base, json=z, headers=brand_a.h()).json()["code"] == "zone_key_taken"
     zones = client.get(base, headers=brand_a.h()).json()["data"]
     assert [x["key"] for x in zones] == ["photo", "name"]
-    r = client.patch(f"{base}/{zid}", json={"label": "Your photo", "rules": {"required": True}}, headers=brand_a.h())
-    assert r.status_code == 200 and r.json()["rules"]["required"] is True and r.json()["label"] == "Your photo"
+    r = client.patch(
+        f"{base}/{zid}", json={"label": "Your photo", "rules": {"required": True}}, headers=brand_a.h()
+    )
+    assert (
+        r.status_code == 200 and r.json()["rules"]["required"] is True and r.json()["label"] == "Your photo"
+    )
     r = client.patch(f"{base}/{zid}", json={"key": "name"}, headers=brand_a.h())
     assert r.status_code == 409
-    r = client.patch(f"{base}/{zid}", json={"geometry": {"x_mm": 190, "y_mm": 0, "width_mm": 70, "height_mm": 10}},
-                     headers=brand_a.h())
+    r = client.patch(
+        f"{base}/{zid}",
+        json={"geometry": {"x_mm": 190, "y_mm": 0, "width_mm": 70, "height_mm": 10}},
+        headers=brand_a.h(),
+    )
     assert r.status_code == 422
     r = client.patch(f"{base}/{zid}", json={"bogus": 1}, headers=brand_a.h())
     assert r.status_code == 422
@@ -300,25 +359,40 @@ def test_fonts_bundled_and_brand(client, brand_a, brand_b):
 
     from luneo.design.fonts import font_bytes
 
-    r = client.post(f"{API}/fonts", headers=brand_a.h(), data={"licence_note": "OFL, bought 2026"},
-                    files={"file": ("Mono.ttf", font_bytes("fnt_mono"), "font/ttf")})
+    r = client.post(
+        f"{API}/fonts",
+        headers=brand_a.h(),
+        data={"licence_note": "OFL, bought 2026"},
+        files={"file": ("Mono.ttf", font_bytes("fnt_mono"), "font/ttf")},
+    )
     assert r.status_code == 201, r.text
     f = r.json()
     assert f["id"].startswith("fnt_") and f["source"] == "brand" and f["format"] == "ttf"
     assert f["family"] == "JetBrains Mono" and f["licence_note"] == "OFL, bought 2026" and f["url"]
-    again = client.post(f"{API}/fonts", headers=brand_a.h(), files={"file": ("x.ttf", font_bytes("fnt_mono"))})
+    again = client.post(
+        f"{API}/fonts", headers=brand_a.h(), files={"file": ("x.ttf", font_bytes("fnt_mono"))}
+    )
     assert again.json()["id"] == f["id"]
     assert client.get(f["url"]).content == font_bytes("fnt_mono")
 
-    w2 = client.post(f"{API}/fonts", headers=brand_a.h(), data={"family": "My Web Font"},
-                     files={"file": ("w.woff2", _font_subset("woff2"), "font/woff2")})
+    w2 = client.post(
+        f"{API}/fonts",
+        headers=brand_a.h(),
+        data={"family": "My Web Font"},
+        files={"file": ("w.woff2", _font_subset("woff2"), "font/woff2")},
+    )
     assert w2.status_code == 201, w2.text
     assert w2.json()["format"] == "ttf" and w2.json()["family"] == "My Web Font"
     assert client.get(w2.json()["url"]).content[:4] == b"\x00\x01\x00\x00"
 
-    bad = client.post(f"{API}/fonts", headers=brand_a.h(), files={"file": ("x.ttf", b"\x00\x01\x00\x00" + b"1" * 99)})
+    bad = client.post(
+        f"{API}/fonts", headers=brand_a.h(), files={"file": ("x.ttf", b"\x00\x01\x00\x00" + b"1" * 99)}
+    )
     assert bad.status_code == 422 and bad.json()["code"] == "font_invalid"
-    assert client.post(f"{API}/fonts", headers=brand_a.h(), files={"file": ("x.ttf", b"hello")}).status_code == 415
+    assert (
+        client.post(f"{API}/fonts", headers=brand_a.h(), files={"file": ("x.ttf", b"hello")}).status_code
+        == 415
+    )
 
     listed = [x["id"] for x in client.get(f"{API}/fonts", headers=brand_a.h()).json()["data"]]
     assert f["id"] in listed and w2.json()["id"] in listed
@@ -329,8 +403,12 @@ def test_fonts_bundled_and_brand(client, brand_a, brand_b):
     body = product_body("FONTED")
     body["zones"][0]["rules"] = {"allowed_fonts": [f["id"], "fnt_sans"]}
     assert client.post(f"{API}/products", json=body, headers=brand_a.h()).status_code == 201
-    assert client.post(f"{API}/products", json=product_body("X") | {"zones": body["zones"]},
-                       headers=brand_b.h()).status_code == 422  # not B's font
+    assert (
+        client.post(
+            f"{API}/products", json=product_body("X") | {"zones": body["zones"]}, headers=brand_b.h()
+        ).status_code
+        == 422
+    )  # not B's font
     r = client.delete(f"{API}/fonts/{f['id']}", headers=brand_a.h())
     assert r.status_code == 409 and r.json()["code"] == "font_in_use"
     assert client.delete(f"{API}/fonts/fnt_sans", headers=brand_a.h()).status_code == 409
@@ -343,7 +421,9 @@ def test_font_data_lookup_for_rules_engine(client, brand_a, db):
     from luneo.design.fonts import font_bytes
     from luneo.platform.tenancy import bind_tenant
 
-    fid = client.post(f"{API}/fonts", headers=brand_a.h(), files={"file": ("m.ttf", font_bytes("fnt_mono"))}).json()["id"]
+    fid = client.post(
+        f"{API}/fonts", headers=brand_a.h(), files={"file": ("m.ttf", font_bytes("fnt_mono"))}
+    ).json()["id"]
     with db.transaction() as s:
         bind_tenant(s, brand_a.id)
         assert service.font_data(s, fid) == font_bytes("fnt_mono")
@@ -363,8 +443,10 @@ def test_seed_demo_is_idempotent(client, db, settings):
     def counts():
         with db.transaction() as s:
             bind_system(s)
-            return (s.execute(select(func.count()).select_from(Product)).scalar_one(),
-                    s.execute(select(func.count()).select_from(ProductZone)).scalar_one())
+            return (
+                s.execute(select(func.count()).select_from(Product)).scalar_one(),
+                s.execute(select(func.count()).select_from(ProductZone)).scalar_one(),
+            )
 
     seed_demo(db, settings)
     first = counts()
@@ -383,7 +465,10 @@ def test_seed_demo_is_idempotent(client, db, settings):
         assert pendant.production_method == "engrave" and pendant.shape == "ellipse"
         assert pendant.zones[0].geometry.shape == "arc" and pendant.zones[0].rules.blocked_words
         card = service.product_def(s, service.get_product_by_sku(s, "DEMO-CARD").id)
-        assert card.bleed_mm == 3 and card.crop_marks and card.model3d and card.model3d.shape == "business_card"
-        shapes = {service.product_def(s, p.id).model3d.shape for p in s.execute(select(P)).scalars()
-                  if p.model3d}
+        assert (
+            card.bleed_mm == 3 and card.crop_marks and card.model3d and card.model3d.shape == "business_card"
+        )
+        shapes = {
+            service.product_def(s, p.id).model3d.shape for p in s.execute(select(P)).scalars() if p.model3d
+        }
         assert shapes == {"mug", "pendant", "phone_case", "business_card"}

@@ -22,8 +22,12 @@ def _fresh_storage(settings):
 
 
 def _upload(client, brand, data, name="f.png", kind=None, ctype="image/png"):
-    return client.post(f"{API}/assets", headers=brand.h(), data={"kind": kind} if kind else None,
-                       files={"file": (name, data, ctype)})
+    return client.post(
+        f"{API}/assets",
+        headers=brand.h(),
+        data={"kind": kind} if kind else None,
+        files={"file": (name, data, ctype)},
+    )
 
 
 def test_png_upload_answers_asset_and_serves_bytes(client, brand_a):
@@ -58,12 +62,19 @@ def test_same_file_twice_is_same_asset(client, brand_a, brand_b):
     assert client.get(one["url"]).status_code == 200
 
 
-@pytest.mark.parametrize("maker,status,code", [
-    (images.lying_png, 422, "image_corrupt"),
-    (images.giant_header_png, 422, "decompression_bomb"),
-    (lambda: b"this is text, not a picture\n" * 20, 415, "unsupported_media_type"),
-    (lambda: b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", 415, "unsupported_media_type"),
-])
+@pytest.mark.parametrize(
+    "maker,status,code",
+    [
+        (images.lying_png, 422, "image_corrupt"),
+        (images.giant_header_png, 422, "decompression_bomb"),
+        (lambda: b"this is text, not a picture\n" * 20, 415, "unsupported_media_type"),
+        (
+            lambda: b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+            415,
+            "unsupported_media_type",
+        ),
+    ],
+)
 def test_bad_uploads_are_refused_and_write_nothing(client, brand_a, settings, maker, status, code):
     r = _upload(client, brand_a, maker())
     assert r.status_code == status and r.json()["code"] == code, r.text
@@ -95,12 +106,25 @@ def test_glb_model_upload_and_kinds(client, brand_a):
     assert _upload(client, brand_a, images.glb(), "m.glb").status_code == 415  # kind=upload wants an image
     assert _upload(client, brand_a, images.png(), kind="derived").status_code == 422  # not a client kind
     glb_id = r.json()["id"]
-    p = client.post(f"{API}/products", headers=brand_a.h(), json={
-        "sku": "GLB", "name": "Custom", "width_mm": 50, "height_mm": 50,
-        "model3d": {"kind": "glb", "asset_id": glb_id, "print_material": "label"}})
+    p = client.post(
+        f"{API}/products",
+        headers=brand_a.h(),
+        json={
+            "sku": "GLB",
+            "name": "Custom",
+            "width_mm": 50,
+            "height_mm": 50,
+            "model3d": {"kind": "glb", "asset_id": glb_id, "print_material": "label"},
+        },
+    )
     assert p.status_code == 201, p.text
     d = client.get(f"{API}/products/{p.json()['id']}/definition", headers=brand_a.h()).json()
-    assert d["model3d"] == {"kind": "glb", "shape": None, "asset_sha256": r.json()["sha256"], "print_material": "label"}
+    assert d["model3d"] == {
+        "kind": "glb",
+        "shape": None,
+        "asset_sha256": r.json()["sha256"],
+        "print_material": "label",
+    }
     assert client.delete(f"{API}/assets/{glb_id}", headers=brand_a.h()).status_code == 409
 
 
@@ -109,7 +133,9 @@ def test_list_assets_paginates_and_filters(client, brand_a):
     mock = _upload(client, brand_a, images.png(50, 50), kind="mockup").json()["id"]
     seen, cursor = [], None
     while True:
-        page = client.get(f"{API}/assets?limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=brand_a.h()).json()
+        page = client.get(
+            f"{API}/assets?limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=brand_a.h()
+        ).json()
         seen += [a["id"] for a in page["data"]]
         cursor = page["next_cursor"]
         if not cursor:

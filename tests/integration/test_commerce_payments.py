@@ -48,19 +48,34 @@ def dev_session(db, session_id: str) -> PaymentSession:
 def _order_with_checkout(client, brand, coupon: bool = False) -> tuple[dict, dict]:
     pid = priced_product(client, brand)
     snap = snapshot(client, brand, pid, {"name": {"text": "Zoé"}})
-    client.put("/api/v1/shop/settings", headers=brand.h(), json={"shipping_flat_cents": 490, "tax_rate_bps": 2000})
-    o = client.post("/api/v1/orders", headers=brand.h("sk"), json={
-        "items": [{"product_id": pid, "quantity": 3, "snapshot_id": snap}, {"product_id": pid, "quantity": 1}],
-        "customer": CUSTOMER}).json()
-    r = client.post(f"/api/v1/orders/{o['id']}/checkout", headers=brand.h("sk"),
-                    json={"success_url": "https://alpha.example/thanks", "cancel_url": "https://alpha.example/cart"})
+    client.put(
+        "/api/v1/shop/settings", headers=brand.h(), json={"shipping_flat_cents": 490, "tax_rate_bps": 2000}
+    )
+    o = client.post(
+        "/api/v1/orders",
+        headers=brand.h("sk"),
+        json={
+            "items": [
+                {"product_id": pid, "quantity": 3, "snapshot_id": snap},
+                {"product_id": pid, "quantity": 1},
+            ],
+            "customer": CUSTOMER,
+        },
+    ).json()
+    r = client.post(
+        f"/api/v1/orders/{o['id']}/checkout",
+        headers=brand.h("sk"),
+        json={"success_url": "https://alpha.example/thanks", "cancel_url": "https://alpha.example/cart"},
+    )
     assert r.status_code == 201, r.text
     return o, r.json()
 
 
 def test_checkout_with_the_dev_provider_returns_a_url(client, db, brand_a):
     o, co = _order_with_checkout(client, brand_a)
-    assert co["provider"] == "dev" and urlparse(co["checkout_url"]).path == f"/checkout/dev/{co['session_id']}"
+    assert (
+        co["provider"] == "dev" and urlparse(co["checkout_url"]).path == f"/checkout/dev/{co['session_id']}"
+    )
     assert (co["order_id"], co["amount_cents"], co["currency"]) == (o["id"], o["total_cents"], "EUR")
     row = dev_session(db, co["session_id"])
     # one line per order item (net of discount, tax included when exclusive) + shipping; sums to the total
@@ -69,7 +84,9 @@ def test_checkout_with_the_dev_provider_returns_a_url(client, db, brand_a):
     assert row.metadata_["order_id"] == o["id"] and row.metadata_["brand_id"] == brand_a.id
     assert row.reference == o["id"]
     assert order_row(db, brand_a.id, o["id"]).payment_status == "pending"
-    bad = client.post(f"/api/v1/orders/{o['id']}/checkout", headers=brand_a.h("sk"), json={"provider": "stripe"})
+    bad = client.post(
+        f"/api/v1/orders/{o['id']}/checkout", headers=brand_a.h("sk"), json={"provider": "stripe"}
+    )
     assert bad.status_code == 422 and bad.json()["code"] == "provider_unavailable"
     bad = client.post(f"/api/v1/orders/{o['id']}/checkout", headers=brand_a.h("sk"), json={"amount": 1})
     assert bad.status_code == 422
@@ -78,7 +95,9 @@ def test_checkout_with_the_dev_provider_returns_a_url(client, db, brand_a):
 def test_same_signed_event_50_times_concurrently_pays_once(client, db, brand_a, monkeypatch):
     rec = record(monkeypatch, "order.paid")
     o, co = _order_with_checkout(client, brand_a)
-    event = stripe_event("checkout.session.completed", checkout_session_object(dev_session(db, co["session_id"]), "paid"))
+    event = stripe_event(
+        "checkout.session.completed", checkout_session_object(dev_session(db, co["session_id"]), "paid")
+    )
     body, headers = signed(event)
     barrier = threading.Barrier(50)
 
@@ -99,10 +118,18 @@ def test_same_signed_event_50_times_concurrently_pays_once(client, db, brand_a, 
     assert [h["status"] for h in row.history if "status" in h] == ["pending", "paid"]
     assert emails(db, brand_a.id) == [("order_confirmation", "ada@example.com")]
     assert paid[0] == {
-        "order_id": o["id"], "brand_id": brand_a.id, "number": o["number"],
-        "items": [{"order_item_id": i["id"], "product_id": i["product"]["id"],
-                   "snapshot_id": i["snapshot"]["id"] if i["snapshot"] else None, "quantity": i["quantity"]}
-                  for i in o["items"]],
+        "order_id": o["id"],
+        "brand_id": brand_a.id,
+        "number": o["number"],
+        "items": [
+            {
+                "order_item_id": i["id"],
+                "product_id": i["product"]["id"],
+                "snapshot_id": i["snapshot"]["id"] if i["snapshot"] else None,
+                "quantity": i["quantity"],
+            }
+            for i in o["items"]
+        ],
         "customer": {"email": "ada@example.com", "name": "Ada"},
     }
     # a later payment_intent.succeeded for the same payment changes nothing
@@ -115,7 +142,9 @@ def test_same_signed_event_50_times_concurrently_pays_once(client, db, brand_a, 
 def test_tampered_signature_writes_nothing(client, db, brand_a, monkeypatch):
     rec = record(monkeypatch, "order.paid")
     o, co = _order_with_checkout(client, brand_a)
-    event = stripe_event("checkout.session.completed", checkout_session_object(dev_session(db, co["session_id"]), "paid"))
+    event = stripe_event(
+        "checkout.session.completed", checkout_session_object(dev_session(db, co["session_id"]), "paid")
+    )
     body, headers = signed(event)
     r = client.post("/api/v1/webhooks/stripe", content=body.replace(b'"paid"', b'"PAID"', 1), headers=headers)
     assert r.status_code == 400 and r.json()["code"] == "invalid_signature"
@@ -132,9 +161,14 @@ def test_dev_page_pay_then_refund(client, db, brand_a, monkeypatch):
     r = client.post(f"/api/v1/payments/{co['payment_id']}/refund", headers=brand_a.h(), json={"amount": 100})
     assert r.status_code == 202, r.text
     row = order_row(db, brand_a.id, o["id"])
-    assert (row.status, row.payment_status) == ("paid", "partially_refunded") and rec.of("order.refunded") == []
+    assert (row.status, row.payment_status) == ("paid", "partially_refunded") and rec.of(
+        "order.refunded"
+    ) == []
     # the rest: refunded + order.refunded
-    assert client.post(f"/api/v1/payments/{co['payment_id']}/refund", headers=brand_a.h(), json={}).status_code == 202
+    assert (
+        client.post(f"/api/v1/payments/{co['payment_id']}/refund", headers=brand_a.h(), json={}).status_code
+        == 202
+    )
     row = order_row(db, brand_a.id, o["id"])
     assert (row.status, row.payment_status) == ("refunded", "refunded")
     assert rec.of("order.refunded") == [{"order_id": o["id"], "brand_id": brand_a.id}]
@@ -159,7 +193,9 @@ def test_payment_failure_leaves_the_order_pending(client, db, brand_a, monkeypat
     row = order_row(db, brand_a.id, o["id"])
     assert (row.status, row.payment_status) == ("pending", "failed") and rec.items == []
     # a new checkout can be opened
-    assert client.post(f"/api/v1/orders/{o['id']}/checkout", headers=brand_a.h("sk"), json={}).status_code == 201
+    assert (
+        client.post(f"/api/v1/orders/{o['id']}/checkout", headers=brand_a.h("sk"), json={}).status_code == 201
+    )
 
 
 def test_amount_mismatch_does_not_pay(client, db, brand_a, monkeypatch):
@@ -176,14 +212,31 @@ def test_amount_mismatch_does_not_pay(client, db, brand_a, monkeypatch):
 def test_widget_cart_checkout_in_one_call(client, db, brand_a):
     pid = seed_catalog(brand_a)["DEMO-PENDANT"]
     h = brand_a.h("pk", **{"X-Shopper-Token": SHOPPER})
+    snap = client.post(
+        "/api/v1/snapshots", headers=h, json={"product_id": pid, "inputs": {"initial": {"text": "A"}}}
+    )
+    assert snap.status_code in (200, 201), snap.text
     for _ in range(2):
-        assert client.post("/api/v1/cart/add", headers=h, json={"product_id": pid, "quantity": 1}).status_code == 201
-    evil = client.post("/api/v1/cart/checkout", headers=h, json={"customer": CUSTOMER,
-                                                                 "success_url": "https://evil.example/x"})
+        assert (
+            client.post(
+                "/api/v1/cart/add",
+                headers=h,
+                json={"product_id": pid, "quantity": 1, "snapshot_id": snap.json()["id"]},
+            ).status_code
+            == 201
+        )
+    evil = client.post(
+        "/api/v1/cart/checkout",
+        headers=h,
+        json={"customer": CUSTOMER, "success_url": "https://evil.example/x"},
+    )
     assert evil.status_code == 422 and evil.json()["code"] == "redirect_not_allowed"
     assert client.get("/api/v1/cart/count", headers=h).json()["count"] == 2  # rolled back
-    r = client.post("/api/v1/cart/checkout", headers=h, json={"customer": CUSTOMER,
-                                                              "success_url": "https://alpha.example/ok"})
+    r = client.post(
+        "/api/v1/cart/checkout",
+        headers=h,
+        json={"customer": CUSTOMER, "success_url": "https://alpha.example/ok"},
+    )
     assert r.status_code == 201, r.text
     co = r.json()
     assert co["checkout_url"].endswith(f"/checkout/dev/{co['session_id']}") and co["amount_cents"] == 2 * 3900

@@ -32,10 +32,22 @@ def _ledger(db, brand_id: str) -> list[CreditTransaction]:
 
 def _checkout_payload(brand_id: str, reference: str = "cbuy_test1", **extra) -> dict:
     payload = {
-        "provider": "dev", "event_id": "evt_1", "reference": reference, "kind": "credits", "brand_id": brand_id,
-        "metadata": {"kind": "credits", "pack_id": "pack_100", "brand_id": brand_id, "credits": "100",
-                     "price_cents": "1900"},
-        "amount": 1900, "currency": "EUR", "payment_ref": "pi_1", "raw_type": "checkout.session.completed",
+        "provider": "dev",
+        "event_id": "evt_1",
+        "reference": reference,
+        "kind": "credits",
+        "brand_id": brand_id,
+        "metadata": {
+            "kind": "credits",
+            "pack_id": "pack_100",
+            "brand_id": brand_id,
+            "credits": "100",
+            "price_cents": "1900",
+        },
+        "amount": 1900,
+        "currency": "EUR",
+        "payment_ref": "pi_1",
+        "raw_type": "checkout.session.completed",
         "payment_status": "paid",
     }
     payload.update(extra)
@@ -79,7 +91,11 @@ def test_insufficient_credits_problem_and_no_partial_write(db, brand_a):
     body = exc.value.body()
     assert body["status"] == 402 and body["code"] == "insufficient_credits"
     assert (body["balance"], body["cost"], body["operation"], body["buy_url"]) == (
-        50, 51, "ai.generate", "/api/v1/credits/packs")
+        50,
+        51,
+        "ai.generate",
+        "/api/v1/credits/packs",
+    )
     assert _balance(db, brand_a.id) == 50
     assert len(_ledger(db, brand_a.id)) == 1
     assert_ledger_consistent(db)
@@ -163,9 +179,14 @@ def test_purchase_not_credited_before_payment_or_when_underpaid(db, brand_a):
     with db.transaction() as s:
         bind_tenant(s, brand_a.id)
         publish(s, "payment.checkout_completed", _checkout_payload(brand_a.id, payment_status="unpaid"))
-        publish(s, "payment.checkout_completed", _checkout_payload(brand_a.id, reference="cbuy_low", amount=100))
-        publish(s, "payment.checkout_completed", _checkout_payload(brand_a.id, reference="cbuy_o", kind="order",
-                                                                   metadata={}))
+        publish(
+            s, "payment.checkout_completed", _checkout_payload(brand_a.id, reference="cbuy_low", amount=100)
+        )
+        publish(
+            s,
+            "payment.checkout_completed",
+            _checkout_payload(brand_a.id, reference="cbuy_o", kind="order", metadata={}),
+        )
     assert _balance(db, brand_a.id) == 50
     with db.transaction() as s:
         bind_tenant(s, brand_a.id)
@@ -210,8 +231,11 @@ def test_cost_override_applies_to_metering(db, brand_a):
 
 def test_low_balance_flag_and_one_email_per_crossing(db, brand_a, monkeypatch):
     sent: list[tuple[str, str, str, dict]] = []
-    monkeypatch.setattr(service, "_queue_email_fn",
-                        lambda: lambda s, brand_id, to, tpl, ctx: sent.append((brand_id, to, tpl, ctx)))
+    monkeypatch.setattr(
+        service,
+        "_queue_email_fn",
+        lambda: lambda s, brand_id, to, tpl, ctx: sent.append((brand_id, to, tpl, ctx)),
+    )
 
     def debit(n: int, ref: str) -> None:
         with db.transaction() as s:
@@ -259,7 +283,9 @@ def test_low_balance_email_goes_to_production_email_and_outbox(db, brand_a):
     with db.transaction(write=False) as s:
         bind_tenant(s, brand_a.id)
         try:
-            rows = list(s.execute(select(EmailMessage).where(EmailMessage.template == "low_credits")).scalars())
+            rows = list(
+                s.execute(select(EmailMessage).where(EmailMessage.template == "low_credits")).scalars()
+            )
         except Exception:
             pytest.skip("notifications tables not migrated yet")
     assert [m.to for m in rows] == ["prod@alpha.example"]
@@ -302,8 +328,9 @@ def test_refunded_purchase_takes_back_unspent_credits_once(db, brand_a):
     assert _balance(db, brand_a.id) == 150
 
     def refund(total: int, status: str) -> None:
-        payload = _checkout_payload(brand_a.id, raw_type="charge.refunded", amount=total, amount_refunded=total,
-                                    payment_status=status)
+        payload = _checkout_payload(
+            brand_a.id, raw_type="charge.refunded", amount=total, amount_refunded=total, payment_status=status
+        )
         with db.transaction() as s:
             bind_tenant(s, brand_a.id)
             publish(s, "payment.refunded", payload)

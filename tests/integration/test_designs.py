@@ -131,11 +131,13 @@ def test_snapshot_idempotent_lock_validate_audit(client, brand_a, cat_a, db):
         "inputs": _pendant("Lou"),
         "provenance": {"source": "widget", "session_id": "s1"},
     }
-    r1 = client.post("/api/v1/snapshots", json=body, headers=brand_a.h("pk"))
+    shopper = brand_a.h("pk", **{"X-Shopper-Token": "shopper-token-snapshots"})
+    r1 = client.post("/api/v1/snapshots", json=body, headers=shopper)
     assert r1.status_code == 201, r1.text
-    r2 = client.post("/api/v1/snapshots", json=body, headers=brand_a.h("pk"))
+    r2 = client.post("/api/v1/snapshots", json=body, headers=shopper)
     assert r2.status_code == 200 and r2.json()["id"] == r1.json()["id"]
-    snap = r1.json()
+    assert r1.json()["provenance"] == {"source": "widget"}  # a widget never sees who made it
+    snap = client.get(f"/api/v1/snapshots/{r1.json()['id']}", headers=brand_a.h()).json()
     assert snap["provenance"]["source"] == "widget" and snap["provenance"]["ip"]
     sid = snap["id"]
     assert client.post(f"/api/v1/snapshots/{sid}/lock", headers=brand_a.h("pk")).status_code == 403
@@ -161,9 +163,14 @@ def test_snapshot_spec_cannot_change_even_in_sql(client, brand_a, cat_a, db):
         json={"product_id": cat_a["DEMO-PENDANT"], "inputs": _pendant("Zoé")},
         headers=brand_a.h(),
     ).json()["id"]
+    from luneo.platform.tenancy import bind_tenant
+
+    # bound to the brand: on PostgreSQL, row-level security hides every row from an unbound session
     with pytest.raises(sa.exc.DatabaseError), db.transaction() as s:
+        bind_tenant(s, brand_a.id)
         s.execute(sa.text("update snapshots set spec_hash = 'x' where id = :i"), {"i": sid})
     with pytest.raises(sa.exc.DatabaseError), db.transaction() as s:
+        bind_tenant(s, brand_a.id)
         s.execute(sa.text("update design_specs set canonical = '{}'"))
 
 

@@ -47,7 +47,9 @@ def make_database(kind: str, tmp_path: Path) -> Iterator[Database]:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"
     url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    db = Database(Settings(data_dir=tmp_path, database_url=url, redis_url=None))
+    # The tables are created here by the login itself, not by the migrations that grant
+    # them to the row-level-security role: no role switch for this database.
+    db = Database(Settings(data_dir=tmp_path, database_url=url, redis_url=None, database_role=""))
     try:
         Base.metadata.create_all(db.engine)
         yield db
@@ -73,8 +75,9 @@ def runtime(db: Database) -> Iterator[InProcessRuntime]:
     jobs.set_runtime(None)
 
 
-def wait_for(db: Database, job_id: str, statuses: tuple[str, ...] = ("success", "failed"),
-             timeout: float = 20.0) -> Job:
+def wait_for(
+    db: Database, job_id: str, statuses: tuple[str, ...] = ("success", "failed"), timeout: float = 20.0
+) -> Job:
     deadline = time.monotonic() + timeout
     while True:
         with db.transaction(write=False) as s:
@@ -96,8 +99,7 @@ def get_job(db: Database, job_id: str) -> Job:
         return job
 
 
-def enqueue(db: Database, actor_name: str, key: str, payload: dict[str, Any] | None = None,
-            **kw: Any) -> Job:
+def enqueue(db: Database, actor_name: str, key: str, payload: dict[str, Any] | None = None, **kw: Any) -> Job:
     with db.transaction() as s:
         bind_system(s)
         return jobs.enqueue(s, actor_name, key, payload or {}, **kw)
@@ -111,8 +113,14 @@ CALLS_LOCK = threading.Lock()
 def record(ctx: jobs.JobContext) -> None:
     with CALLS_LOCK:
         CALLS.setdefault(ctx.key, []).append(
-            {"attempt": ctx.attempt, "at": time.monotonic(), "request_id": ctx.request_id,
-             "ctx_request_id": current_request_id(), "thread": threading.get_ident()})
+            {
+                "attempt": ctx.attempt,
+                "at": time.monotonic(),
+                "request_id": ctx.request_id,
+                "ctx_request_id": current_request_id(),
+                "thread": threading.get_ident(),
+            }
+        )
 
 
 @jobs.actor("test_echo", time_limit_s=30, max_retries=3, backoff_base_s=0.05)
@@ -293,9 +301,17 @@ def test_sweeper_recovers_a_stuck_processing_row(db: Database) -> None:
     past = utcnow() - timedelta(hours=1)
     with db.transaction() as s:
         bind_system(s)
-        s.execute(sa.update(Job).where(Job.id == job.id).values(
-            status="processing", attempts=1, worker_id="dead-worker", started_at=past,
-            deadline_at=past + timedelta(seconds=30)))
+        s.execute(
+            sa.update(Job)
+            .where(Job.id == job.id)
+            .values(
+                status="processing",
+                attempts=1,
+                worker_id="dead-worker",
+                started_at=past,
+                deadline_at=past + timedelta(seconds=30),
+            )
+        )
     assert jobs.execute(db, job.id, worker_id="w2") == "skipped"  # still claimed by the dead one
     rt = InProcessRuntime(db, threads=1, sweep_interval_s=60)
     jobs.set_runtime(rt)
@@ -344,10 +360,16 @@ def test_sweeper_gives_back_rows_of_a_dead_worker_and_fails_exhausted_ones(db: D
     future = utcnow() + timedelta(minutes=5)
     with db.transaction() as s:
         bind_system(s)
-        s.execute(sa.update(Job).where(Job.id == live.id).values(
-            status="processing", attempts=1, worker_id="dq:dead", deadline_at=future))
-        s.execute(sa.update(Job).where(Job.id == exhausted.id).values(
-            status="processing", attempts=4, worker_id="dq:dead", deadline_at=future))
+        s.execute(
+            sa.update(Job)
+            .where(Job.id == live.id)
+            .values(status="processing", attempts=1, worker_id="dq:dead", deadline_at=future)
+        )
+        s.execute(
+            sa.update(Job)
+            .where(Job.id == exhausted.id)
+            .values(status="processing", attempts=4, worker_id="dq:dead", deadline_at=future)
+        )
 
     def alive(worker_id: str) -> bool | None:
         return worker_id != "dq:dead"
@@ -405,8 +427,11 @@ def test_cleanup_deletes_old_finished_jobs_and_runs_hooks(db: Database) -> None:
     recent = enqueue(db, "test_echo", key())
     with db.transaction() as s:
         bind_system(s)
-        s.execute(sa.update(Job).where(Job.id == old.id).values(
-            status="success", finished_at=utcnow() - timedelta(days=30)))
+        s.execute(
+            sa.update(Job)
+            .where(Job.id == old.id)
+            .values(status="success", finished_at=utcnow() - timedelta(days=30))
+        )
         s.execute(sa.update(Job).where(Job.id == recent.id).values(status="success", finished_at=utcnow()))
     hook_calls: list[Database] = []
 
@@ -430,8 +455,11 @@ def test_cleanup_deletes_old_finished_jobs_and_runs_hooks(db: Database) -> None:
 
 
 def test_start_and_stop_in_process_runtime(tmp_path: Path) -> None:
-    db = Database(Settings(data_dir=tmp_path, database_url=None, redis_url=None, worker_threads=1,
-                           job_sweep_interval_s=0.1))
+    db = Database(
+        Settings(
+            data_dir=tmp_path, database_url=None, redis_url=None, worker_threads=1, job_sweep_interval_s=0.1
+        )
+    )
     Base.metadata.create_all(db.engine)
     rt = jobs.start_in_process_runtime(db)
     try:

@@ -74,10 +74,13 @@ def test_order_paid_twice_creates_one_work_order_per_item_and_refund_cancels(cli
 
 def test_events_for_another_brand_do_not_leak(client, brand_a, brand_b, cat_a):
     s1 = snapshot(client, brand_a, cat_a["DEMO-PENDANT"], PENDANT)
-    # brand B's payload naming brand A's snapshot: skipped (logged), the publisher's transaction goes on
+    # brand B's payload naming brand A's snapshot: the publisher's transaction goes on, brand A sees
+    # nothing, and brand B's paid item is a visible needs_attention work order without that snapshot
     publish("order.paid", paid_payload(brand_b, "ord_x", [("oi_x", s1, 1)]))
     assert client.get(WO, headers=brand_a.h()).json()["data"] == []
-    assert client.get(WO, headers=brand_b.h()).json()["data"] == []
+    [wo_b] = client.get(WO, headers=brand_b.h()).json()["data"]
+    assert (wo_b["status"], wo_b["snapshot_id"], wo_b["spec_hash"]) == ("needs_attention", None, None)
+    assert "not found in this brand" in wo_b["error"]
 
 
 def test_api_creation_transitions_history_patch_and_filters(client, brand_a, cat_a):

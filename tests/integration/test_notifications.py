@@ -35,9 +35,14 @@ from luneo.tenancy.models import Brand
 
 
 def make_db(tmp_path: Path, **settings: Any) -> Database:
-    base: dict[str, Any] = {"data_dir": tmp_path, "database_url": None, "redis_url": None,
-                            "smtp_url": None, "sendgrid_api_key": None,
-                            "email_from": "Luneo <no-reply@mail.luneo.test>"}
+    base: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "database_url": None,
+        "redis_url": None,
+        "smtp_url": None,
+        "sendgrid_api_key": None,
+        "email_from": "Luneo <no-reply@mail.luneo.test>",
+    }
     db = Database(Settings(**{**base, **settings}))
     Base.metadata.create_all(db.engine)
     return db
@@ -45,19 +50,28 @@ def make_db(tmp_path: Path, **settings: Any) -> Database:
 
 def make_brand(db: Database, **settings: Any) -> str:
     with db.transaction() as s:
-        brand = Brand(slug="acme-" + str(time.monotonic_ns()), name="Acme Ateliers",
-                      settings={"primary_color": "#ff5500", **settings})
+        brand = Brand(
+            slug="acme-" + str(time.monotonic_ns()),
+            name="Acme Ateliers",
+            settings={"primary_color": "#ff5500", **settings},
+        )
         s.add(brand)
         s.flush()
         return brand.id
 
 
-def queue(db: Database, brand_id: str, template: str = "welcome", to: str = "Jane@Example.com",
-          context: dict[str, Any] | None = None) -> EmailMessage:
+def queue(
+    db: Database,
+    brand_id: str,
+    template: str = "welcome",
+    to: str = "Jane@Example.com",
+    context: dict[str, Any] | None = None,
+) -> EmailMessage:
     with db.transaction() as s:
         bind_tenant(s, brand_id)
-        return service.queue_email(s, brand_id, to, template,
-                                   context if context is not None else {"name": "Jane"})
+        return service.queue_email(
+            s, brand_id, to, template, context if context is not None else {"name": "Jane"}
+        )
 
 
 def message_row(db: Database, message_id: str) -> EmailMessage:
@@ -97,7 +111,9 @@ def test_templates_render_brand_name_and_colours(db: Database) -> None:
     with db.transaction() as s:
         brand = s.get(Brand, brand_id)
         assert brand is not None
-        r = service.render_email("welcome", {"name": "<Jane>", "dashboard_url": "https://app.example/d"}, brand)
+        r = service.render_email(
+            "welcome", {"name": "<Jane>", "dashboard_url": "https://app.example/d"}, brand
+        )
     assert r.subject == "Welcome to Acme Ateliers"
     assert "Welcome, <Jane>!" in r.text and "https://app.example/d" in r.text
     assert "&lt;Jane&gt;" in r.html and "<Jane>" not in r.html  # HTML is escaped
@@ -215,8 +231,9 @@ def smtp_server() -> Iterator[tuple[SmtpCapture, int]]:
         return AuthResult(success=False)
 
     port = free_port()
-    controller = Controller(capture, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False)
+    controller = Controller(
+        capture, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+    )
     controller.start()
     try:
         yield capture, port
@@ -227,7 +244,12 @@ def smtp_server() -> Iterator[tuple[SmtpCapture, int]]:
 def test_smtp_url_parsing() -> None:
     c = SmtpConfig.from_url("smtp+starttls://user%40x.com:p%40ss@mail.example.com")
     assert (c.host, c.port, c.username, c.password, c.security) == (
-        "mail.example.com", 587, "user@x.com", "p@ss", "starttls")
+        "mail.example.com",
+        587,
+        "user@x.com",
+        "p@ss",
+        "starttls",
+    )
     assert SmtpConfig.from_url("smtp://relay:2525").security == "none"
     assert SmtpConfig.from_url("smtps://relay").port == 465
     with pytest.raises(ValueError):
@@ -283,11 +305,15 @@ class SendGridStub:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                stub.requests.append({"path": self.path, "headers": dict(self.headers),
-                                      "json": json.loads(body)})
+                stub.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
+                )
                 status = stub.statuses.pop(0) if stub.statuses else 202
-                payload = b"" if status == 202 else json.dumps(
-                    {"errors": [{"message": f"scripted {status}"}]}).encode()
+                payload = (
+                    b""
+                    if status == 202
+                    else json.dumps({"errors": [{"message": f"scripted {status}"}]}).encode()
+                )
                 self.send_response(status)
                 if status == 202:
                     self.send_header("X-Message-Id", f"sg-{len(stub.requests)}")

@@ -52,6 +52,7 @@ def record_published(monkeypatch) -> Published:
                 # the handler runs bound to the payment's brand
                 payload = {**payload, "_bound_brand": session.info.get("brand_id")}
                 rec.items.append((name, payload))
+
         return handler
 
     for name in EVENT_NAMES:
@@ -65,13 +66,22 @@ def published(monkeypatch) -> Published:
     return record_published(monkeypatch)
 
 
-def checkout_request(brand_id: str, reference: str = "ord_1", kind: str = "order", **md: str) -> CheckoutRequest:
+def checkout_request(
+    brand_id: str, reference: str = "ord_1", kind: str = "order", **md: str
+) -> CheckoutRequest:
     return CheckoutRequest(
-        brand_id=brand_id, reference=reference, kind=kind, currency="EUR", customer_email="shopper@example.com",
-        success_url="https://alpha.example/thanks?cs={CHECKOUT_SESSION_ID}", cancel_url="https://alpha.example/cart",
+        brand_id=brand_id,
+        reference=reference,
+        kind=kind,
+        currency="EUR",
+        customer_email="shopper@example.com",
+        success_url="https://alpha.example/thanks?cs={CHECKOUT_SESSION_ID}",
+        cancel_url="https://alpha.example/cart",
         metadata=dict(md),
-        line_items=[LineItem(name="Engraved <b>pen</b>", unit_amount=2500, quantity=2),
-                    LineItem(name="Gift wrap", unit_amount=300, quantity=1)],
+        line_items=[
+            LineItem(name="Engraved <b>pen</b>", unit_amount=2500, quantity=2),
+            LineItem(name="Gift wrap", unit_amount=300, quantity=1),
+        ],
     )
 
 
@@ -100,12 +110,15 @@ def dev_session(db, session_id: str) -> PaymentSession:
         return s.execute(select(PaymentSession).where(PaymentSession.id == session_id)).scalar_one()
 
 
-def signed(event: dict[str, Any], secret: str = DEV_SECRET, t: int | None = None) -> tuple[bytes, dict[str, str]]:
+def signed(
+    event: dict[str, Any], secret: str = DEV_SECRET, t: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(event, separators=(",", ":")).encode()
     return body, {"Stripe-Signature": sign_header(secret, body, t), "Content-Type": "application/json"}
 
 
 # --- dev hosted checkout -----------------------------------------------------------------
+
 
 def test_dev_checkout_page_pay_goes_through_the_webhook_path(client, db, brand_a, published):
     cs, payment_id = start(db, brand_a.id, reference="ord_pay")
@@ -113,7 +126,12 @@ def test_dev_checkout_page_pay_goes_through_the_webhook_path(client, db, brand_a
     path = urlparse(cs.url).path
     assert path == f"/checkout/dev/{cs.id}"
     pending = payment(db, payment_id)
-    assert (pending.status, pending.provider, pending.checkout_id, pending.amount) == ("pending", "dev", cs.id, 5300)
+    assert (pending.status, pending.provider, pending.checkout_id, pending.amount) == (
+        "pending",
+        "dev",
+        cs.id,
+        5300,
+    )
 
     page = client.get(path)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -126,18 +144,42 @@ def test_dev_checkout_page_pay_goes_through_the_webhook_path(client, db, brand_a
 
     assert published.names() == ["payment.checkout_completed", "payment.succeeded"]
     done = published.of("payment.checkout_completed")[0]
-    assert {k: done[k] for k in ("provider", "reference", "kind", "brand_id", "amount", "currency", "raw_type",
-                                 "payment_id", "payment_status")} == {
-        "provider": "dev", "reference": "ord_pay", "kind": "order", "brand_id": brand_a.id, "amount": 5300,
-        "currency": "EUR", "raw_type": "checkout.session.completed", "payment_id": payment_id,
-        "payment_status": "paid"}
+    assert {
+        k: done[k]
+        for k in (
+            "provider",
+            "reference",
+            "kind",
+            "brand_id",
+            "amount",
+            "currency",
+            "raw_type",
+            "payment_id",
+            "payment_status",
+        )
+    } == {
+        "provider": "dev",
+        "reference": "ord_pay",
+        "kind": "order",
+        "brand_id": brand_a.id,
+        "amount": 5300,
+        "currency": "EUR",
+        "raw_type": "checkout.session.completed",
+        "payment_id": payment_id,
+        "payment_status": "paid",
+    }
     assert done["metadata"]["order_id"] == "ord_pay" and done["payment_ref"].startswith("pi_dev_")
     assert done["_bound_brand"] == brand_a.id
     ok = payment(db, payment_id)
     assert (ok.status, ok.payment_ref, ok.paid_at is not None) == ("succeeded", done["payment_ref"], True)
     [row] = inbound(db)
     assert (row.provider, row.type, row.status, row.brand_id, row.attempts) == (
-        "dev", "checkout.session.completed", "processed", brand_a.id, 1)
+        "dev",
+        "checkout.session.completed",
+        "processed",
+        brand_a.id,
+        1,
+    )
     assert dev_session(db, cs.id).status == "complete"
 
     # the page is closed now; paying again does nothing
@@ -163,9 +205,12 @@ def test_unknown_dev_session_is_404(client, settings):
 
 # --- signature checks -------------------------------------------------------------------
 
+
 def _completed_event(db, brand_id: str, reference: str = "ord_sig") -> tuple[dict[str, Any], str]:
     cs, payment_id = start(db, brand_id, reference=reference)
-    return stripe_event("checkout.session.completed", checkout_session_object(dev_session(db, cs.id), "paid")), payment_id
+    return stripe_event(
+        "checkout.session.completed", checkout_session_object(dev_session(db, cs.id), "paid")
+    ), payment_id
 
 
 @pytest.mark.parametrize("mutation", ["tampered", "wrong_secret", "stale", "missing", "garbage", "no_v1"])
@@ -201,6 +246,7 @@ def test_multiple_v1_signatures_one_valid_is_accepted(client, db, brand_a, publi
 
 # --- exactly once --------------------------------------------------------------------------
 
+
 def test_same_event_50_times_concurrently_is_applied_once(client, db, brand_a, published):
     event, payment_id = _completed_event(db, brand_a.id, reference="ord_race")
     body, headers = signed(event)
@@ -228,8 +274,10 @@ def test_duplicate_answers_200(client, db, brand_a, published):
     first = client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
     again = client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
     assert (first.status_code, first.json()["status"]) == (200, "processed")
-    assert (again.status_code, again.json()) == (200, {"received": True, "status": "duplicate",
-                                                       "event_id": event["id"]})
+    assert (again.status_code, again.json()) == (
+        200,
+        {"received": True, "status": "duplicate", "event_id": event["id"]},
+    )
     assert len(published.of("payment.succeeded")) == 1
 
 
@@ -254,9 +302,15 @@ def test_succeeded_is_published_once_per_payment_across_event_types(client, db, 
     event, payment_id = _completed_event(db, brand_a.id)
     body, headers = signed(event)
     assert client.post("/api/v1/webhooks/stripe", content=body, headers=headers).status_code == 200
-    pi = {"id": event["data"]["object"]["payment_intent"], "object": "payment_intent", "amount": 5300,
-          "amount_received": 5300, "currency": "eur", "status": "succeeded",
-          "metadata": event["data"]["object"]["metadata"]}
+    pi = {
+        "id": event["data"]["object"]["payment_intent"],
+        "object": "payment_intent",
+        "amount": 5300,
+        "amount_received": 5300,
+        "currency": "eur",
+        "status": "succeeded",
+        "metadata": event["data"]["object"]["metadata"],
+    }
     body, headers = signed(stripe_event("payment_intent.succeeded", pi))
     r = client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
     assert r.json()["status"] == "processed"
@@ -265,26 +319,41 @@ def test_succeeded_is_published_once_per_payment_across_event_types(client, db, 
 
 
 def test_unhandled_types_are_stored_as_ignored(client, db, brand_a, published):
-    body, headers = signed(stripe_event("customer.created", {"id": "cus_1", "object": "customer", "metadata": {}}))
+    body, headers = signed(
+        stripe_event("customer.created", {"id": "cus_1", "object": "customer", "metadata": {}})
+    )
     r = client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
     assert (r.status_code, r.json()["status"]) == (200, "ignored")
     assert [e.status for e in inbound(db)] == ["ignored"] and published.items == []
 
 
 def test_event_for_an_unknown_payment_runs_system_bound(client, db, settings, published):
-    pi = {"id": "pi_elsewhere", "object": "payment_intent", "amount": 100, "amount_received": 100, "currency": "usd",
-          "status": "succeeded", "metadata": {"brand_id": "brd_does_not_exist"}}
+    pi = {
+        "id": "pi_elsewhere",
+        "object": "payment_intent",
+        "amount": 100,
+        "amount_received": 100,
+        "currency": "usd",
+        "status": "succeeded",
+        "metadata": {"brand_id": "brd_does_not_exist"},
+    }
     body, headers = signed(stripe_event("payment_intent.succeeded", pi))
-    assert client.post("/api/v1/webhooks/stripe", content=body, headers=headers).json()["status"] == "processed"
+    assert (
+        client.post("/api/v1/webhooks/stripe", content=body, headers=headers).json()["status"] == "processed"
+    )
     [p] = published.of("payment.succeeded")
     assert (p["brand_id"], p["_bound_brand"], p["payment_id"], p["amount"]) == (None, None, None, 100)
 
 
 # --- routes: payment intents, payments, refunds ---------------------------------------------
 
+
 def test_payment_intent_route_and_get_payment(client, db, brand_a, brand_b):
-    r = client.post("/api/v1/billing/payment-intents", headers=brand_a.h("sk"),
-                    json={"amount": 1999, "currency": "eur", "metadata": {"cart": "c1"}, "reference": "ord_pi"})
+    r = client.post(
+        "/api/v1/billing/payment-intents",
+        headers=brand_a.h("sk"),
+        json={"amount": 1999, "currency": "eur", "metadata": {"cart": "c1"}, "reference": "ord_pi"},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["provider"] == "dev" and body["client_secret"].startswith(body["id"] + "_secret_")
@@ -292,21 +361,38 @@ def test_payment_intent_route_and_get_payment(client, db, brand_a, brand_b):
     got = client.get(f"/api/v1/payments/{body['payment_id']}", headers=brand_a.h())
     assert got.status_code == 200
     assert {k: got.json()[k] for k in ("reference", "kind", "amount", "status", "payment_ref")} == {
-        "reference": "ord_pi", "kind": "order", "amount": 1999, "status": "pending", "payment_ref": body["id"]}
+        "reference": "ord_pi",
+        "kind": "order",
+        "amount": 1999,
+        "status": "pending",
+        "payment_ref": body["id"],
+    }
     assert client.get(f"/api/v1/payments/{body['payment_id']}", headers=brand_b.h()).status_code == 404
 
 
-@pytest.mark.parametrize("payload", [{"amount": 0, "currency": "EUR"}, {"amount": 10, "currency": "E1R"},
-                                     {"amount": 10, "currency": "EUR", "extra": 1}, {"amount": 1.5, "currency": "EUR"}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"amount": 0, "currency": "EUR"},
+        {"amount": 10, "currency": "E1R"},
+        {"amount": 10, "currency": "EUR", "extra": 1},
+        {"amount": 1.5, "currency": "EUR"},
+    ],
+)
 def test_payment_intent_rejects_bad_bodies(client, brand_a, payload):
     r = client.post("/api/v1/billing/payment-intents", headers=brand_a.h(), json=payload)
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
 
 
 def test_payment_intent_needs_payments_write(client, brand_a):
-    r = client.post("/api/v1/billing/payment-intents", headers=brand_a.h("pk"), json={"amount": 10, "currency": "EUR"})
+    r = client.post(
+        "/api/v1/billing/payment-intents", headers=brand_a.h("pk"), json={"amount": 10, "currency": "EUR"}
+    )
     assert r.status_code == 403
-    assert client.post("/api/v1/billing/payment-intents", json={"amount": 10, "currency": "EUR"}).status_code == 401
+    assert (
+        client.post("/api/v1/billing/payment-intents", json={"amount": 10, "currency": "EUR"}).status_code
+        == 401
+    )
 
 
 def test_dev_refund_flows_back_through_the_webhook(client, db, brand_a, published):
@@ -325,7 +411,9 @@ def test_dev_refund_flows_back_through_the_webhook(client, db, brand_a, publishe
     assert (p.status, p.amount_refunded) == ("refunded", 5300)
     refunds = published.of("payment.refunded")
     assert [(x["amount"], x["amount_refunded"], x["payment_status"]) for x in refunds] == [
-        (1000, 1000, "partially_refunded"), (4300, 5300, "refunded")]
+        (1000, 1000, "partially_refunded"),
+        (4300, 5300, "refunded"),
+    ]
     assert all(x["_bound_brand"] == brand_a.id and x["reference"] == "ord_refund" for x in refunds)
     again = client.post(f"/api/v1/payments/{payment_id}/refund", headers=brand_a.h(), json={})
     assert again.status_code == 409 and again.json()["code"] == "payment_not_refundable"
@@ -346,7 +434,11 @@ def test_credits_checkout_metadata(db, brand_a, client, published):
     client.post(f"/checkout/dev/{cs.id}/pay", follow_redirects=False)
     [p] = published.of("payment.succeeded")
     assert (p["kind"], p["reference"], p["metadata"]["pack_id"], p["metadata"]["kind"]) == (
-        "credits", "cpur_1", "pack_100", "credits")
+        "credits",
+        "cpur_1",
+        "pack_100",
+        "credits",
+    )
     assert "order_id" not in p["metadata"]
 
 
@@ -358,7 +450,11 @@ def test_migration_matches_the_models(db):
 
     with db.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
-    mine = [d for d in diffs if any(t in repr(d) for t in ("'payments'", "'payment_sessions'", "'inbound_events'"))]
+    mine = [
+        d
+        for d in diffs
+        if any(t in repr(d) for t in ("'payments'", "'payment_sessions'", "'inbound_events'"))
+    ]
     assert mine == []
     with db.engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(InboundEvent.__table__)).scalar()

@@ -61,10 +61,22 @@ def test_stripe_checkout_and_webhook(client, db, brand_a, stripe_on, published):
 
     # Stripe delivers checkout.session.completed (fixture object completed with our data).
     obj = copy.deepcopy(FIXTURES["checkout.session"])
-    obj.update(id=cs.id, client_reference_id="ord_s1", metadata=cs.raw["metadata"], amount_total=5300,
-               currency="eur", payment_status="paid", status="complete", payment_intent="pi_3Live")
-    event = {**copy.deepcopy(FIXTURES["event"]), "id": "evt_live_1", "type": "checkout.session.completed",
-             "data": {"object": obj}}
+    obj.update(
+        id=cs.id,
+        client_reference_id="ord_s1",
+        metadata=cs.raw["metadata"],
+        amount_total=5300,
+        currency="eur",
+        payment_status="paid",
+        status="complete",
+        payment_intent="pi_3Live",
+    )
+    event = {
+        **copy.deepcopy(FIXTURES["event"]),
+        "id": "evt_live_1",
+        "type": "checkout.session.completed",
+        "data": {"object": obj},
+    }
     body, headers = signed(event, secret=STRIPE_WHSEC)
     r = client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
     assert (r.status_code, r.json()["status"]) == (200, "processed")
@@ -74,11 +86,21 @@ def test_stripe_checkout_and_webhook(client, db, brand_a, stripe_on, published):
     assert inbound(db)[0].provider == "stripe"
 
     # charge.refunded (Stripe's charge fixture) → payment.refunded
-    charge = {**copy.deepcopy(FIXTURES["charge"]), "payment_intent": "pi_3Live", "amount": 5300,
-              "amount_refunded": 5300, "refunded": True, "currency": "eur"}
-    body, headers = signed({**event, "id": "evt_live_2", "type": "charge.refunded", "data": {"object": charge}},
-                           secret=STRIPE_WHSEC)
-    assert client.post("/api/v1/webhooks/stripe", content=body, headers=headers).json()["status"] == "processed"
+    charge = {
+        **copy.deepcopy(FIXTURES["charge"]),
+        "payment_intent": "pi_3Live",
+        "amount": 5300,
+        "amount_refunded": 5300,
+        "refunded": True,
+        "currency": "eur",
+    }
+    body, headers = signed(
+        {**event, "id": "evt_live_2", "type": "charge.refunded", "data": {"object": charge}},
+        secret=STRIPE_WHSEC,
+    )
+    assert (
+        client.post("/api/v1/webhooks/stripe", content=body, headers=headers).json()["status"] == "processed"
+    )
     [refund] = published.of("payment.refunded")
     assert (refund["amount"], refund["brand_id"], refund["reference"]) == (5300, brand_a.id, "ord_s1")
     assert payment(db, payment_id).status == "refunded"
@@ -93,18 +115,29 @@ def test_with_stripe_configured_dev_signed_events_are_rejected(client, db, brand
 
 
 def test_stripe_payment_intent_and_refund_routes(client, db, brand_a, stripe_on, published):
-    r = client.post("/api/v1/billing/payment-intents", headers=brand_a.h("sk"),
-                    json={"amount": 2599, "currency": "EUR", "reference": "ord_pi"})
+    r = client.post(
+        "/api/v1/billing/payment-intents",
+        headers=brand_a.h("sk"),
+        json={"amount": 2599, "currency": "EUR", "reference": "ord_pi"},
+    )
     assert r.status_code == 201, r.text
     out = r.json()
     rec = stripe_on.requests[-1]
     assert rec.path == "/v1/payment_intents" and rec.form["metadata[payment_id]"] == out["payment_id"]
     assert rec.headers["idempotency-key"] == f"intent-{out['payment_id']}"
     assert out["client_secret"] == f"{out['id']}_secret_abc"
-    pi = {**copy.deepcopy(FIXTURES["payment_intent"]), "id": out["id"], "amount": 2599, "amount_received": 2599,
-          "status": "succeeded", "metadata": {"payment_id": out["payment_id"], "brand_id": brand_a.id}}
+    pi = {
+        **copy.deepcopy(FIXTURES["payment_intent"]),
+        "id": out["id"],
+        "amount": 2599,
+        "amount_received": 2599,
+        "status": "succeeded",
+        "metadata": {"payment_id": out["payment_id"], "brand_id": brand_a.id},
+    }
     body, headers = signed(stripe_event("payment_intent.succeeded", pi), secret=STRIPE_WHSEC)
-    assert client.post("/api/v1/webhooks/stripe", content=body, headers=headers).json()["status"] == "processed"
+    assert (
+        client.post("/api/v1/webhooks/stripe", content=body, headers=headers).json()["status"] == "processed"
+    )
     [ok] = published.of("payment.succeeded")
     assert (ok["payment_id"], ok["amount"], ok["reference"]) == (out["payment_id"], 2599, "ord_pi")
     r = client.post(f"/api/v1/payments/{out['payment_id']}/refund", headers=brand_a.h(), json={"amount": 599})
@@ -116,14 +149,24 @@ def test_stripe_payment_intent_and_refund_routes(client, db, brand_a, stripe_on,
 def test_stripe_api_failure_is_a_502_problem(client, brand_a, stripe_on, monkeypatch):
     monkeypatch.setenv("LUNEO_STRIPE_SECRET_KEY", "sk_test_wrong")
     config.get_settings.cache_clear()
-    r = client.post("/api/v1/billing/payment-intents", headers=brand_a.h(), json={"amount": 100, "currency": "EUR"})
+    r = client.post(
+        "/api/v1/billing/payment-intents", headers=brand_a.h(), json={"amount": 100, "currency": "EUR"}
+    )
     assert r.status_code == 502 and r.json()["code"] == "payment_provider_error"
 
 
 def _paypal_event(event_id: str, event_type: str, resource: dict) -> bytes:
-    return json.dumps({"id": event_id, "event_version": "1.0", "create_time": "2026-01-01T10:00:00Z",
-                       "resource_type": "checkout-order", "event_type": event_type, "summary": "test",
-                       "resource": resource}).encode()
+    return json.dumps(
+        {
+            "id": event_id,
+            "event_version": "1.0",
+            "create_time": "2026-01-01T10:00:00Z",
+            "resource_type": "checkout-order",
+            "event_type": event_type,
+            "summary": "test",
+            "resource": resource,
+        }
+    ).encode()
 
 
 def test_paypal_checkout_approve_capture_refund(client, db, brand_a, paypal_on, published):
@@ -132,35 +175,76 @@ def test_paypal_checkout_approve_capture_refund(client, db, brand_a, paypal_on, 
     assert cs.provider == "paypal" and "checkoutnow?token=" in cs.url
     assert payment(db, payment_id).checkout_id == cs.id
 
-    approved = _paypal_event("WH-1", "CHECKOUT.ORDER.APPROVED", {
-        "id": cs.id, "intent": "CAPTURE", "status": "APPROVED",
-        "purchase_units": [{"reference_id": "ord_p1", "custom_id": "ord_p1",
-                            "amount": {"currency_code": "EUR", "value": "53.00"}}]})
+    approved = _paypal_event(
+        "WH-1",
+        "CHECKOUT.ORDER.APPROVED",
+        {
+            "id": cs.id,
+            "intent": "CAPTURE",
+            "status": "APPROVED",
+            "purchase_units": [
+                {
+                    "reference_id": "ord_p1",
+                    "custom_id": "ord_p1",
+                    "amount": {"currency_code": "EUR", "value": "53.00"},
+                }
+            ],
+        },
+    )
     r = client.post("/api/v1/webhooks/paypal", content=approved, headers=paypal_headers())
     assert (r.status_code, r.json()["status"]) == (200, "processed"), r.text
     assert f"POST /v2/checkout/orders/{cs.id}/capture" in server.paths()
     assert published.names() == ["payment.checkout_completed", "payment.succeeded"]
     ok = published.of("payment.succeeded")[0]
-    assert (ok["provider"], ok["amount"], ok["currency"], ok["brand_id"]) == ("paypal", 5300, "EUR", brand_a.id)
+    assert (ok["provider"], ok["amount"], ok["currency"], ok["brand_id"]) == (
+        "paypal",
+        5300,
+        "EUR",
+        brand_a.id,
+    )
     p = payment(db, payment_id)
     assert p.status == "succeeded" and p.payment_ref == ok["payment_ref"]
 
     # PayPal then sends PAYMENT.CAPTURE.COMPLETED: no second success.
-    completed = _paypal_event("WH-2", "PAYMENT.CAPTURE.COMPLETED", {
-        "id": p.payment_ref, "status": "COMPLETED", "amount": {"currency_code": "EUR", "value": "53.00"},
-        "custom_id": "ord_p1", "supplementary_data": {"related_ids": {"order_id": cs.id}}})
-    assert client.post("/api/v1/webhooks/paypal", content=completed, headers=paypal_headers()).status_code == 200
+    completed = _paypal_event(
+        "WH-2",
+        "PAYMENT.CAPTURE.COMPLETED",
+        {
+            "id": p.payment_ref,
+            "status": "COMPLETED",
+            "amount": {"currency_code": "EUR", "value": "53.00"},
+            "custom_id": "ord_p1",
+            "supplementary_data": {"related_ids": {"order_id": cs.id}},
+        },
+    )
+    assert (
+        client.post("/api/v1/webhooks/paypal", content=completed, headers=paypal_headers()).status_code == 200
+    )
     assert published.names().count("payment.succeeded") == 1
 
     # refund through our route; PayPal's PAYMENT.CAPTURE.REFUNDED applies it
     r = client.post(f"/api/v1/payments/{payment_id}/refund", headers=brand_a.h(), json={"amount": 300})
     assert r.status_code == 202, r.text
     assert server.requests[-1].json == {"amount": {"currency_code": "EUR", "value": "3.00"}}
-    refunded = _paypal_event("WH-3", "PAYMENT.CAPTURE.REFUNDED", {
-        "id": "1JU08902781691411", "status": "COMPLETED", "amount": {"currency_code": "EUR", "value": "3.00"},
-        "links": [{"href": f"https://api-m.sandbox.paypal.com/v2/payments/captures/{p.payment_ref}", "rel": "up",
-                   "method": "GET"}]})
-    assert client.post("/api/v1/webhooks/paypal", content=refunded, headers=paypal_headers()).status_code == 200
+    refunded = _paypal_event(
+        "WH-3",
+        "PAYMENT.CAPTURE.REFUNDED",
+        {
+            "id": "1JU08902781691411",
+            "status": "COMPLETED",
+            "amount": {"currency_code": "EUR", "value": "3.00"},
+            "links": [
+                {
+                    "href": f"https://api-m.sandbox.paypal.com/v2/payments/captures/{p.payment_ref}",
+                    "rel": "up",
+                    "method": "GET",
+                }
+            ],
+        },
+    )
+    assert (
+        client.post("/api/v1/webhooks/paypal", content=refunded, headers=paypal_headers()).status_code == 200
+    )
     [ref] = published.of("payment.refunded")
     assert (ref["amount"], ref["amount_refunded"], ref["payment_status"]) == (300, 300, "partially_refunded")
     assert [e.status for e in inbound(db)] == ["processed"] * 3
@@ -168,9 +252,16 @@ def test_paypal_checkout_approve_capture_refund(client, db, brand_a, paypal_on, 
 
 def test_paypal_denied_capture_fails_the_payment(client, db, brand_a, paypal_on, published):
     cs, payment_id = start(db, brand_a.id, reference="ord_p2")
-    denied = _paypal_event("WH-9", "PAYMENT.CAPTURE.DENIED", {
-        "id": "7NW873794T343360M", "status": "DECLINED", "amount": {"currency_code": "EUR", "value": "53.00"},
-        "supplementary_data": {"related_ids": {"order_id": cs.id}}})
+    denied = _paypal_event(
+        "WH-9",
+        "PAYMENT.CAPTURE.DENIED",
+        {
+            "id": "7NW873794T343360M",
+            "status": "DECLINED",
+            "amount": {"currency_code": "EUR", "value": "53.00"},
+            "supplementary_data": {"related_ids": {"order_id": cs.id}},
+        },
+    )
     assert client.post("/api/v1/webhooks/paypal", content=denied, headers=paypal_headers()).status_code == 200
     assert published.names() == ["payment.failed"]
     assert payment(db, payment_id).status == "failed"

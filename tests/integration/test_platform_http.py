@@ -46,21 +46,25 @@ def _keys(client, brand):
     return [k["id"] for k in client.get("/api/v1/api-keys", headers=brand.h()).json()["data"]]
 
 
+def _products(client, brand):
+    return [p["id"] for p in client.get("/api/v1/products", headers=brand.h()).json()["data"]]
+
+
 def test_idempotency_replay_mismatch_and_scope(client, brand_a, brand_b):
-    before = len(_keys(client, brand_a))
+    from tests.integration.factories.catalog import product_body
+
+    before = len(_products(client, brand_a))
     h = {**brand_a.h(), "Idempotency-Key": "k-1"}
-    r1 = client.post("/api/v1/api-keys", json={"kind": "secret", "name": "x"}, headers=h)
-    r2 = client.post("/api/v1/api-keys", json={"kind": "secret", "name": "x"}, headers=h)
+    r1 = client.post("/api/v1/products", json=product_body("IK-1"), headers=h)
+    r2 = client.post("/api/v1/products", json=product_body("IK-1"), headers=h)
     assert r1.status_code == r2.status_code == 201
     assert r1.json() == r2.json() and r2.headers.get("idempotent-replayed") == "true"
-    assert len(_keys(client, brand_a)) == before + 1
-    r3 = client.post("/api/v1/api-keys", json={"kind": "secret", "name": "other"}, headers=h)
+    assert len(_products(client, brand_a)) == before + 1
+    r3 = client.post("/api/v1/products", json=product_body("IK-2"), headers=h)
     assert r3.status_code == 422 and r3.json()["code"] == "idempotency_key_reused"
     # Another credential may use the same key string independently.
     r4 = client.post(
-        "/api/v1/api-keys",
-        json={"kind": "secret", "name": "x"},
-        headers={**brand_b.h(), "Idempotency-Key": "k-1"},
+        "/api/v1/products", json=product_body("IK-1"), headers={**brand_b.h(), "Idempotency-Key": "k-1"}
     )
     assert r4.status_code == 201 and r4.json()["id"] != r1.json()["id"]
 
@@ -112,14 +116,18 @@ def test_rate_limit_answers_429_with_retry_after(settings, monkeypatch, brand_a)
     monkeypatch.setenv("LUNEO_RATE_LIMIT_KEY", "3/minute")
     monkeypatch.setenv("LUNEO_RATE_LIMIT_IP", "2/minute")
     config.get_settings.cache_clear()
+    app = create_app(config.get_settings(), start_workers=False)
+    with TestClient(app, client=("192.0.2.1", 1)) as c:  # the per-IP limit counts every request
+        anon = [c.get("/api/v1/me").status_code for _ in range(3)]
+        assert anon == [401, 401, 429]
+        assert c.get("/healthz").status_code == 200  # health is never limited
+    monkeypatch.setenv("LUNEO_RATE_LIMIT_IP", "1000/minute")
+    config.get_settings.cache_clear()
     with TestClient(create_app(config.get_settings(), start_workers=False)) as c:
         codes = [c.get("/api/v1/me", headers=brand_a.h("sk")).status_code for _ in range(4)]
         assert codes[:3] == [200, 200, 200] and codes[3] == 429
         r = c.get("/api/v1/me", headers=brand_a.h("sk"))
         assert r.json()["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
-        anon = [c.get("/api/v1/me").status_code for _ in range(3)]
-        assert anon == [401, 401, 429]
-        assert c.get("/healthz").status_code == 200  # health is never limited
 
 
 def test_cors_for_allowed_origins_only(client, brand_a):
@@ -201,8 +209,11 @@ def test_expired_idempotency_keys_are_purged_by_cleanup(settings, db):
     store.begin("s", "old", "POST", "/api/v1/x", "h")
     store.begin("s", "fresh", "POST", "/api/v1/x", "h")
     with db.transaction() as s:
-        s.execute(sa.update(IdempotencyRecord).where(IdempotencyRecord.key == "old")
-                  .values(expires_at=utcnow() - timedelta(minutes=1)))
+        s.execute(
+            sa.update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "old")
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
     job = None
     with db.transaction() as s:
         from luneo.platform.tenancy import bind_system

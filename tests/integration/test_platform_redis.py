@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.conftest import REDIS_URL
@@ -30,12 +32,14 @@ def test_idempotency_in_redis(redis_client, brand_a):
     client, app = redis_client
     stores = [m.kwargs.get("store") for m in app.user_middleware if m.cls is IdempotencyMiddleware]
     assert isinstance(stores[0], RedisIdempotencyStore)
-    h = {**brand_a.h(), "Idempotency-Key": "redis-key-1"}
-    r1 = client.post("/api/v1/api-keys", json={"kind": "secret", "name": "r"}, headers=h)
-    r2 = client.post("/api/v1/api-keys", json={"kind": "secret", "name": "r"}, headers=h)
+    from tests.integration.factories.catalog import product_body
+
+    h = {**brand_a.h(), "Idempotency-Key": f"redis-key-{uuid.uuid4()}"}
+    r1 = client.post("/api/v1/products", json=product_body("RIK-1"), headers=h)
+    r2 = client.post("/api/v1/products", json=product_body("RIK-1"), headers=h)
     assert r1.status_code == r2.status_code == 201 and r1.json() == r2.json()
     assert r2.headers.get("idempotent-replayed") == "true"
-    r3 = client.post("/api/v1/api-keys", json={"kind": "secret", "name": "other"}, headers=h)
+    r3 = client.post("/api/v1/products", json=product_body("RIK-2"), headers=h)
     assert r3.status_code == 422 and r3.json()["code"] == "idempotency_key_reused"
 
 

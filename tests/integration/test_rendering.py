@@ -44,7 +44,9 @@ def run_jobs(db: Any, actors: tuple[str, ...] = RENDER_ACTORS, max_rounds: int =
     for _ in range(max_rounds):
         with db.transaction(write=False) as s:
             bind_system(s)
-            ids = list(s.execute(sa.select(Job.id).where(Job.status == "pending", Job.actor.in_(actors))).scalars())
+            ids = list(
+                s.execute(sa.select(Job.id).where(Job.status == "pending", Job.actor.in_(actors))).scalars()
+            )
         if not ids:
             return outcomes
         for job_id in ids:
@@ -61,21 +63,32 @@ def count_jobs(db: Any, actor: str) -> int:
 
     with db.transaction(write=False) as s:
         bind_system(s)
-        return int(s.execute(sa.select(sa.func.count()).select_from(Job).where(Job.actor == actor)).scalar_one())
+        return int(
+            s.execute(sa.select(sa.func.count()).select_from(Job).where(Job.actor == actor)).scalar_one()
+        )
 
 
 def _pendant(name: str = "Emma", initial: str = "E") -> dict[str, Any]:
     return {"arc_text": {"text": name, "font": "fnt_serif"}, "initial": {"text": initial}}
 
 
-def make_spec(client, brand, product_id: str, inputs: dict[str, Any]) -> str:
-    r = client.post("/api/v1/specs", json={"product_id": product_id, "inputs": inputs}, headers=brand.h())
+def pk(brand) -> dict[str, str]:
+    """Widget headers: the publishable key and one shopper's token (widget objects are bound to it)."""
+    return brand.h("pk", **{"X-Shopper-Token": "shopper-token-rendering-01"})
+
+
+def make_spec(
+    client, brand, product_id: str, inputs: dict[str, Any], headers: dict[str, str] | None = None
+) -> str:
+    r = client.post(
+        "/api/v1/specs", json={"product_id": product_id, "inputs": inputs}, headers=headers or brand.h()
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["spec_hash"])
 
 
-def make_snapshot(client, brand, spec_hash: str) -> str:
-    r = client.post("/api/v1/snapshots", json={"spec_hash": spec_hash}, headers=brand.h())
+def make_snapshot(client, brand, spec_hash: str, headers: dict[str, str] | None = None) -> str:
+    r = client.post("/api/v1/snapshots", json={"spec_hash": spec_hash}, headers=headers or brand.h())
     assert r.status_code in (200, 201), r.text
     return str(r.json()["id"])
 
@@ -128,45 +141,47 @@ def balance(brand_id: str) -> int:
 
 
 def test_preview_is_one_job_then_cached_with_etag(client, brand_a, cat_a, db):
-    spec_hash = make_spec(client, brand_a, cat_a["DEMO-PENDANT"], _pendant())
+    spec_hash = make_spec(client, brand_a, cat_a["DEMO-PENDANT"], _pendant(), pk(brand_a))
     body = {"spec_hash": spec_hash, "width": 300, "format": "png"}
-    r1 = client.post("/api/v1/renders/preview", json=body, headers=brand_a.h("pk"))
-    r2 = client.post("/api/v1/renders/preview", json=body, headers=brand_a.h("pk"))
+    r1 = client.post("/api/v1/renders/preview", json=body, headers=pk(brand_a))
+    r2 = client.post("/api/v1/renders/preview", json=body, headers=pk(brand_a))
     assert r1.status_code == r2.status_code == 202, r1.text
     rid = r1.json()["render_id"]
     assert rid == r2.json()["render_id"] and rid.startswith("rnd_") and len(rid) == 36
     assert r1.json()["status_url"].endswith(f"/api/v1/renders/{rid}/status")
     assert count_jobs(db, "render_preview") == 1  # asked twice, enqueued once
 
-    not_ready = client.get(f"/api/v1/renders/{rid}/preview", headers=brand_a.h("pk"))
+    not_ready = client.get(f"/api/v1/renders/{rid}/preview", headers=pk(brand_a))
     assert not_ready.status_code == 409 and not_ready.json()["code"] == "render_not_ready"
-    st = client.get(f"/api/v1/renders/{rid}/status", headers=brand_a.h("pk")).json()
+    st = client.get(f"/api/v1/renders/{rid}/status", headers=pk(brand_a)).json()
     assert st["status"] == "pending" and st["outputs"] == {}
 
     assert set(run_jobs(db).values()) == {"success"}
-    st = client.get(f"/api/v1/renders/{rid}/status", headers=brand_a.h("pk")).json()
+    st = client.get(f"/api/v1/renders/{rid}/status", headers=pk(brand_a)).json()
     assert st["status"] == "success" and st["progress"] == 1.0 and st["kind"] == "preview"
     assert set(st["outputs"]) == {"png"} and {"scene_ms", "raster_ms", "store_ms"} <= set(st["timings"])
 
-    img = client.get(f"/api/v1/renders/{rid}/preview", headers=brand_a.h("pk"))
+    img = client.get(f"/api/v1/renders/{rid}/preview", headers=pk(brand_a))
     assert img.status_code == 200 and img.headers["content-type"] == "image/png"
-    assert img.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert img.headers["cache-control"] == "private, max-age=86400"  # read with a credential
     import hashlib
 
     assert img.headers["etag"] == f'"{hashlib.sha256(img.content).hexdigest()}"'
     assert Image.open(io.BytesIO(img.content)).size[0] == 300
-    again = client.get(f"/api/v1/renders/{rid}/preview", headers={**brand_a.h("pk"), "If-None-Match": img.headers["etag"]})
+    again = client.get(
+        f"/api/v1/renders/{rid}/preview", headers={**pk(brand_a), "If-None-Match": img.headers["etag"]}
+    )
     assert again.status_code == 304 and again.content == b""
-    other = client.get(f"/api/v1/renders/{rid}/preview", headers={**brand_a.h("pk"), "If-None-Match": '"nope"'})
+    other = client.get(f"/api/v1/renders/{rid}/preview", headers={**pk(brand_a), "If-None-Match": '"nope"'})
     assert other.status_code == 200
 
-    cached = client.post("/api/v1/renders/preview", json=body, headers=brand_a.h("pk"))
+    cached = client.post("/api/v1/renders/preview", json=body, headers=pk(brand_a))
     assert cached.status_code == 200 and cached.json()["status"] == "success"
     assert set(cached.json()["outputs"]) == {"png"} and cached.json()["preview_url"]
     assert count_jobs(db, "render_preview") == 1  # cached: no new job
     # The signed URL serves the same bytes.
     url = cached.json()["outputs"]["png"]
-    assert client.get(url[url.index("/files/"):]).content == img.content
+    assert client.get(url[url.index("/files/") :]).content == img.content
 
 
 def test_same_spec_hash_gives_byte_identical_previews(client, brand_a, cat_a, db):
@@ -175,11 +190,16 @@ def test_same_spec_hash_gives_byte_identical_previews(client, brand_a, cat_a, db
     from luneo.rendering import pipeline
 
     photo = upload_png(client, brand_a)
-    spec_hash = make_spec(client, brand_a, cat_a["DEMO-MUG"], demo_inputs(client, brand_a, "DEMO-MUG", photo["id"]))
+    spec_hash = make_spec(
+        client, brand_a, cat_a["DEMO-MUG"], demo_inputs(client, brand_a, "DEMO-MUG", photo["id"])
+    )
     got: dict[str, bytes] = {}
     for fmt in ("png", "webp"):
-        r = client.post("/api/v1/renders/preview", json={"spec_hash": spec_hash, "width": 512, "format": fmt},
-                        headers=brand_a.h())
+        r = client.post(
+            "/api/v1/renders/preview",
+            json={"spec_hash": spec_hash, "width": 512, "format": fmt},
+            headers=brand_a.h(),
+        )
         run_jobs(db)
         got[fmt] = client.get(f"/api/v1/renders/{r.json()['render_id']}/preview", headers=brand_a.h()).content
     # A second, independent render of the same spec hash (fresh caches) gives the same bytes.
@@ -206,7 +226,9 @@ def test_every_demo_product_renders_preview_and_final(client, brand_a, cat_a, db
     for product in DEMO_PRODUCTS:
         sku = product["sku"]
         spec_hash = make_spec(client, brand_a, cat_a[sku], demo_inputs(client, brand_a, sku, photo["id"]))
-        r = client.post("/api/v1/renders/preview", json={"spec_hash": spec_hash, "width": 256}, headers=brand_a.h())
+        r = client.post(
+            "/api/v1/renders/preview", json={"spec_hash": spec_hash, "width": 256}, headers=brand_a.h()
+        )
         assert r.status_code == 202, r.text
         previews[sku] = r.json()["render_id"]
         if product.get("model3d"):
@@ -227,8 +249,8 @@ def test_every_demo_product_renders_preview_and_final(client, brand_a, cat_a, db
         assert set(st["outputs"]) == {"print", "svg", "glb", "usdz", "png"}, sku
         assert st["files"]["glb"]["content_type"] == "model/gltf-binary"
         glb_url, usdz_url = st["outputs"]["glb"], st["outputs"]["usdz"]
-        assert client.get(glb_url[glb_url.index("/files/"):]).content[:4] == b"glTF"
-        assert client.get(usdz_url[usdz_url.index("/files/"):]).content[:2] == b"PK"
+        assert client.get(glb_url[glb_url.index("/files/") :]).content[:4] == b"glTF"
+        assert client.get(usdz_url[usdz_url.index("/files/") :]).content[:2] == b"PK"
         assert {"glb_ms", "usdz_ms", "print_ms", "scene_ms"} <= set(st["timings"])
         snap = client.get(f"/api/v1/snapshots/{st['snapshot_id']}", headers=brand_a.h()).json()
         assert snap["assets"]["final_render_id"] == rid
@@ -236,29 +258,39 @@ def test_every_demo_product_renders_preview_and_final(client, brand_a, cat_a, db
 
 
 def test_preview_from_snapshot_is_linked_and_isolated(client, brand_a, brand_b, cat_a, db):
-    spec_hash = make_spec(client, brand_a, cat_a["DEMO-CARD"], {"name": {"text": "Ada"}})
-    snap = make_snapshot(client, brand_a, spec_hash)
-    r = client.post("/api/v1/renders/preview", json={"snapshot_id": snap, "width": 128, "format": "webp"},
-                    headers=brand_a.h("pk"))
+    spec_hash = make_spec(client, brand_a, cat_a["DEMO-CARD"], {"name": {"text": "Ada"}}, pk(brand_a))
+    snap = make_snapshot(client, brand_a, spec_hash, pk(brand_a))
+    r = client.post(
+        "/api/v1/renders/preview",
+        json={"snapshot_id": snap, "width": 128, "format": "webp"},
+        headers=pk(brand_a),
+    )
     assert r.status_code == 202, r.text
     rid = r.json()["render_id"]
     run_jobs(db)
     st = client.get(f"/api/v1/renders/{rid}/status", headers=brand_a.h()).json()
     assert st["snapshot_id"] == snap and st["spec_hash"] == spec_hash
-    assert client.get(f"/api/v1/snapshots/{snap}", headers=brand_a.h()).json()["assets"]["previews"]["webp_128"][
-        "render_id"] == rid
+    assert (
+        client.get(f"/api/v1/snapshots/{snap}", headers=brand_a.h()).json()["assets"]["previews"]["webp_128"][
+            "render_id"
+        ]
+        == rid
+    )
     # Another brand sees nothing: not the render, not the spec, not the snapshot.
     for path in (f"/api/v1/renders/{rid}/status", f"/api/v1/renders/{rid}/preview"):
-        foreign = client.get(path, headers=brand_b.h("pk"))
-        ghost = client.get(path.replace(rid, "rnd_" + "0" * 32), headers=brand_b.h("pk"))
+        foreign = client.get(path, headers=pk(brand_b))
+        ghost = client.get(path.replace(rid, "rnd_" + "0" * 32), headers=pk(brand_b))
         assert foreign.status_code == ghost.status_code == 404
     for body in ({"spec_hash": spec_hash}, {"snapshot_id": snap}):
-        assert client.post("/api/v1/renders/preview", json=body, headers=brand_b.h("pk")).status_code == 404
-    assert client.post("/api/v1/renders/final", json={"snapshot_id": snap}, headers=brand_b.h()).status_code == 404
+        assert client.post("/api/v1/renders/preview", json=body, headers=pk(brand_b)).status_code == 404
+    assert (
+        client.post("/api/v1/renders/final", json={"snapshot_id": snap}, headers=brand_b.h()).status_code
+        == 404
+    )
 
 
 def test_requests_carry_ids_only(client, brand_a, cat_a):
-    spec_hash = make_spec(client, brand_a, cat_a["DEMO-PENDANT"], _pendant())
+    spec_hash = make_spec(client, brand_a, cat_a["DEMO-PENDANT"], _pendant(), pk(brand_a))
     bad = [
         {"spec_hash": spec_hash, "url": "http://169.254.169.254/"},
         {"spec_hash": spec_hash, "width": 4096},
@@ -269,11 +301,17 @@ def test_requests_carry_ids_only(client, brand_a, cat_a):
         {"spec_hash": "../../etc/passwd"},
     ]
     for body in bad:
-        r = client.post("/api/v1/renders/preview", json=body, headers=brand_a.h("pk"))
+        r = client.post("/api/v1/renders/preview", json=body, headers=pk(brand_a))
         assert r.status_code == 422, (body, r.text)
-    assert client.post("/api/v1/renders/preview", json={"spec_hash": "a" * 64}, headers=brand_a.h("pk")).status_code == 404
+    assert (
+        client.post("/api/v1/renders/preview", json={"spec_hash": "a" * 64}, headers=pk(brand_a)).status_code
+        == 404
+    )
     # Publishable keys may preview but not order a (paid) final render.
-    assert client.post("/api/v1/renders/final", json={"snapshot_id": "snap_x"}, headers=brand_a.h("pk")).status_code == 403
+    assert (
+        client.post("/api/v1/renders/final", json={"snapshot_id": "snap_x"}, headers=pk(brand_a)).status_code
+        == 403
+    )
 
 
 # --------------------------------------------------------------------------- final renders and credits
@@ -283,7 +321,9 @@ def test_final_is_charged_once_and_refunded_when_it_fails_for_good(client, brand
     from luneo.platform.tenancy import bind_tenant
 
     photo = upload_png(client, brand_a)
-    spec_hash = make_spec(client, brand_a, cat_a["DEMO-MUG"], demo_inputs(client, brand_a, "DEMO-MUG", photo["id"]))
+    spec_hash = make_spec(
+        client, brand_a, cat_a["DEMO-MUG"], demo_inputs(client, brand_a, "DEMO-MUG", photo["id"])
+    )
     snap = make_snapshot(client, brand_a, spec_hash)
     set_balance(brand_a.id, 0)
     poor = client.post("/api/v1/renders/final", json={"snapshot_id": snap}, headers=brand_a.h())
@@ -297,7 +337,9 @@ def test_final_is_charged_once_and_refunded_when_it_fails_for_good(client, brand
     assert balance(brand_a.id) == 12 and count_jobs(db, "render_final") == 1  # 8 credits, once
 
     # The upload disappears behind the snapshot's back (the catalog itself refuses: it is in use).
-    assert client.delete(f"/api/v1/assets/{photo['id']}", headers=brand_a.h()).json()["code"] == "asset_in_use"
+    assert (
+        client.delete(f"/api/v1/assets/{photo['id']}", headers=brand_a.h()).json()["code"] == "asset_in_use"
+    )
     from luneo.designs.resources import _stored_bytes
 
     _stored_bytes.cache_clear()
@@ -327,11 +369,11 @@ def test_final_success_is_kept_and_not_charged_again(client, brand_a, cat_a, db)
     assert done.status_code == 200 and set(done.json()["outputs"]) == {"print", "svg", "png"}  # no 3D model
     assert balance(brand_a.id) == 12 and count_jobs(db, "render_final") == 1
     svg_url = done.json()["outputs"]["svg"]
-    svg = client.get(svg_url[svg_url.index("/files/"):])
+    svg = client.get(svg_url[svg_url.index("/files/") :])
     assert svg.content.startswith(b"<?xml") and "attachment" in svg.headers["content-disposition"]
     # Print PNG at the product's DPI (300 by default): 300 mm ⇒ 3543 px.
     print_url = done.json()["outputs"]["print"]
-    png = Image.open(io.BytesIO(client.get(print_url[print_url.index("/files/"):]).content))
+    png = Image.open(io.BytesIO(client.get(print_url[print_url.index("/files/") :]).content))
     assert png.size[0] == round(300 / 25.4 * 300)
 
 
@@ -341,12 +383,17 @@ def test_job_that_died_at_its_time_limit_is_reported_failed_and_refunded(client,
 
     set_balance(brand_a.id, 8)
     snap = make_snapshot(client, brand_a, make_spec(client, brand_a, cat_a["DEMO-PENDANT"], _pendant()))
-    rid = client.post("/api/v1/renders/final", json={"snapshot_id": snap}, headers=brand_a.h()).json()["render_id"]
+    rid = client.post("/api/v1/renders/final", json={"snapshot_id": snap}, headers=brand_a.h()).json()[
+        "render_id"
+    ]
     assert balance(brand_a.id) == 0
     with db.transaction() as s:  # what the sweeper leaves after the last attempt timed out
         bind_system(s)
-        s.execute(sa.update(Job).where(Job.actor == "render_final").values(
-            status="failed", attempts=4, error="time limit of 300s exceeded"))
+        s.execute(
+            sa.update(Job)
+            .where(Job.actor == "render_final")
+            .values(status="failed", attempts=4, error="time limit of 300s exceeded")
+        )
     st = client.get(f"/api/v1/renders/{rid}/status", headers=brand_a.h()).json()
     assert st["status"] == "failed" and "time limit" in st["error"]
     assert balance(brand_a.id) == 8
@@ -373,14 +420,19 @@ def test_asset_convert_and_cleanup_keep_what_is_referenced(client, brand_a, cat_
         bind_tenant(s, brand_a.id)
         variants = service.asset_variants(s, used["id"])
         assert set(variants) == {"web_jpeg", "web_webp", "thumb_webp"}
-        sizes = {v.variant: (v.width_px, v.height_px) for v in s.execute(
-            sa.select(AssetVariant).where(AssetVariant.asset_id == used["id"])).scalars()}
+        sizes = {
+            v.variant: (v.width_px, v.height_px)
+            for v in s.execute(sa.select(AssetVariant).where(AssetVariant.asset_id == used["id"])).scalars()
+        }
     assert sizes == {"web_jpeg": (2048, 1024), "web_webp": (2048, 1024), "thumb_webp": (400, 200)}
 
-    spec_hash = make_spec(client, brand_a, cat_a["DEMO-MUG"], demo_inputs(client, brand_a, "DEMO-MUG", used["id"]))
+    spec_hash = make_spec(
+        client, brand_a, cat_a["DEMO-MUG"], demo_inputs(client, brand_a, "DEMO-MUG", used["id"])
+    )
     make_snapshot(client, brand_a, spec_hash)
-    old_preview = client.post("/api/v1/renders/preview", json={"spec_hash": spec_hash, "width": 64},
-                              headers=brand_a.h()).json()["render_id"]
+    old_preview = client.post(
+        "/api/v1/renders/preview", json={"spec_hash": spec_hash, "width": 64}, headers=brand_a.h()
+    ).json()["render_id"]
     run_jobs(db)
     with db.transaction(write=False) as s:
         bind_system(s)
@@ -409,44 +461,109 @@ def test_cli_renders_files_and_rejects_bad_input(client, brand_a, cat_a, tmp_pat
     Image.new("RGB", (1400, 1000), "#118844").save(photo)
     out = tmp_path / "out"
     runner = CliRunner()
-    res = runner.invoke(app, ["render", "--product", "DEMO-MUG", "--set", "name=Zoé", "--set", f"photo=@{photo}",
-                              "--formats", "png,webp,svg,glb,usdz,pdf,dxf,pack", "--out", str(out),
-                              "--brand", brand_a.slug, "--width", "400"])
+    res = runner.invoke(
+        app,
+        [
+            "render",
+            "--product",
+            "DEMO-MUG",
+            "--set",
+            "name=Zoé",
+            "--set",
+            f"photo=@{photo}",
+            "--formats",
+            "png,webp,svg,glb,usdz,pdf,dxf,pack",
+            "--out",
+            str(out),
+            "--brand",
+            brand_a.slug,
+            "--width",
+            "400",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "spec_hash " in res.stdout
     names = {p.name for p in out.iterdir()}
-    assert names == {"preview.png", "preview.webp", "design.svg", "model.glb", "model.usdz", "design.pdf",
-                     "design.dxf", "pack.zip"}
+    assert names == {
+        "preview.png",
+        "preview.webp",
+        "design.svg",
+        "model.glb",
+        "model.usdz",
+        "design.pdf",
+        "design.dxf",
+        "pack.zip",
+    }
     assert Image.open(out / "preview.png").size[0] == 400
-    assert (out / "model.glb").read_bytes()[:4] == b"glTF" and (out / "design.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (out / "model.glb").read_bytes()[:4] == b"glTF" and (out / "design.pdf").read_bytes()[
+        :5
+    ] == b"%PDF-"
     for name in names:
         assert f"{out / name}\t{(out / name).stat().st_size} bytes" in res.stdout
     # Same inputs, same bytes (the spec hash is printed identically).
-    again = runner.invoke(app, ["render", "--product", "DEMO-MUG", "--set", "name=Zoé", "--set", f"photo=@{photo}",
-                                "--formats", "png", "--out", str(tmp_path / "again"), "--brand", brand_a.slug,
-                                "--width", "400"])
+    again = runner.invoke(
+        app,
+        [
+            "render",
+            "--product",
+            "DEMO-MUG",
+            "--set",
+            "name=Zoé",
+            "--set",
+            f"photo=@{photo}",
+            "--formats",
+            "png",
+            "--out",
+            str(tmp_path / "again"),
+            "--brand",
+            brand_a.slug,
+            "--width",
+            "400",
+        ],
+    )
     assert again.exit_code == 0
     assert (tmp_path / "again" / "preview.png").read_bytes() == (out / "preview.png").read_bytes()
 
-    bad = runner.invoke(app, ["render", "--product", "DEMO-PENDANT", "--set", "initial=ab", "--set",
-                              "ghost=x", "--out", str(tmp_path / "bad"), "--brand", brand_a.slug])
+    bad = runner.invoke(
+        app,
+        [
+            "render",
+            "--product",
+            "DEMO-PENDANT",
+            "--set",
+            "initial=ab",
+            "--set",
+            "ghost=x",
+            "--out",
+            str(tmp_path / "bad"),
+            "--brand",
+            brand_a.slug,
+        ],
+    )
     assert bad.exit_code == 1
     assert "violation  initial" in bad.output and "violation  ghost  unknown_zone" in bad.output
     assert not (tmp_path / "bad").exists()
-    missing = runner.invoke(app, ["render", "--product", "NOPE", "--out", str(tmp_path / "x"), "--brand", brand_a.slug])
+    missing = runner.invoke(
+        app, ["render", "--product", "NOPE", "--out", str(tmp_path / "x"), "--brand", brand_a.slug]
+    )
     assert missing.exit_code == 2
 
 
 def test_preview_of_a_saved_design_respects_the_shopper_token(client, brand_a, cat_a, db):
     token = "shopper-token-0123456789"
-    d = client.post("/api/v1/designs", json={"name": "mine", "product_id": cat_a["DEMO-PENDANT"], "inputs": _pendant()},
-                    headers=brand_a.h("pk", **{"X-Shopper-Token": token}))
+    d = client.post(
+        "/api/v1/designs",
+        json={"name": "mine", "product_id": cat_a["DEMO-PENDANT"], "inputs": _pendant()},
+        headers=brand_a.h("pk", **{"X-Shopper-Token": token}),
+    )
     assert d.status_code == 201, d.text
     body = {"design_id": d.json()["id"], "width": 64}
     assert client.post("/api/v1/renders/preview", json=body, headers=brand_a.h("pk")).status_code == 422
     other = brand_a.h("pk", **{"X-Shopper-Token": "another-shopper-token-99"})
     assert client.post("/api/v1/renders/preview", json=body, headers=other).status_code == 404
-    r = client.post("/api/v1/renders/preview", json=body, headers=brand_a.h("pk", **{"X-Shopper-Token": token}))
+    r = client.post(
+        "/api/v1/renders/preview", json=body, headers=brand_a.h("pk", **{"X-Shopper-Token": token})
+    )
     assert r.status_code == 202, r.text
     run_jobs(db)
     st = client.get(f"/api/v1/renders/{r.json()['render_id']}/status", headers=brand_a.h()).json()

@@ -73,7 +73,9 @@ def test_local_round_trip_is_content_addressed_and_atomic(local: LocalStorage) -
     local.delete(obj.key)  # idempotent
 
 
-@pytest.mark.parametrize("bad", ["../etc/passwd", "/abs", "a/../b", "a//b", "", "a\\b", "x.meta.json", "a/./b"])
+@pytest.mark.parametrize(
+    "bad", ["../etc/passwd", "/abs", "a/../b", "a//b", "", "a\\b", "x.meta.json", "a/./b"]
+)
 def test_keys_that_escape_the_store_are_rejected(local: LocalStorage, bad: str) -> None:
     with pytest.raises(ValueError):
         validate_key(bad)
@@ -128,7 +130,9 @@ def test_tampered_and_expired_signatures_are_rejected(local: LocalStorage, clien
     expired = local.url(a.key, expires_s=-1)
     r = client.get(path_of(expired))
     assert r.status_code == 403
-    assert not local.verify_signature(a.key, int(time.time()) - 1, local._sign(a.key, int(time.time()) - 1, None))
+    assert not local.verify_signature(
+        a.key, int(time.time()) - 1, local._sign(a.key, int(time.time()) - 1, None)
+    )
     other = LocalStorage(local.root, "another-secret-0123456789abcdef", "http://testserver")
     assert not other.verify_signature(a.key, exp, sig)
 
@@ -142,8 +146,11 @@ def test_signed_url_for_missing_file_is_404(local: LocalStorage, client: TestCli
 def test_storage_from_settings(tmp_path: Path) -> None:
     s = storage_from_settings(Settings(data_dir=tmp_path, storage_url=None))
     assert isinstance(s, LocalStorage) and s.root == tmp_path / "storage"
-    s3 = storage_from_settings(Settings(data_dir=tmp_path, storage_url="s3://bucket/some/prefix",
-                                        s3_endpoint_url="http://127.0.0.1:9"))
+    s3 = storage_from_settings(
+        Settings(
+            data_dir=tmp_path, storage_url="s3://bucket/some/prefix", s3_endpoint_url="http://127.0.0.1:9"
+        )
+    )
     assert isinstance(s3, S3Storage) and s3.bucket == "bucket" and s3.prefix == "some/prefix/"
     with pytest.raises(ValueError):
         storage_from_settings(Settings(data_dir=tmp_path, storage_url="ftp://x"))

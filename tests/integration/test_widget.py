@@ -40,14 +40,14 @@ def test_shopper_upload_checked_like_any_upload(client, brand_a):
     r = client.post(
         "/api/v1/widget/uploads",
         files={"file": ("me.png", buf.getvalue(), "image/png")},
-        headers=brand_a.h("pk"),
+        headers=brand_a.h("pk", **{"X-Shopper-Token": "shopper-token-0123456789"}),
     )
     assert r.status_code == 201, r.text
     assert r.json()["width_px"] == 640 and r.json()["asset_id"].startswith("ast_")
     bad = client.post(
         "/api/v1/widget/uploads",
         files={"file": ("x.png", b"not an image at all", "image/png")},
-        headers=brand_a.h("pk"),
+        headers=brand_a.h("pk", **{"X-Shopper-Token": "shopper-token-0123456789"}),
     )
     assert bad.status_code in (415, 422) and bad.headers["content-type"] == "application/problem+json"
 

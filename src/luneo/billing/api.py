@@ -12,7 +12,9 @@ from luneo.billing.plans import PLANS
 from luneo.billing.schemas import CheckoutIn, CheckoutOut, PlanOut, PortalOut, SubscriptionOut
 from luneo.credits.api import checkout_request, customer_email, start_checkout
 from luneo.platform.auth import Tenant, guard
+from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
+from luneo.platform.errors import NotFound
 from luneo.platform.ids import new_id
 from luneo.platform.pagination import Page
 from luneo.platform.tenancy import bind_tenant
@@ -64,7 +66,9 @@ def portal(t: Tenant = guard("billing:manage")) -> PortalOut:
 
 @pages_router.get("/billing/portal/dev", response_class=HTMLResponse)
 def dev_portal(token: str = "") -> HTMLResponse:
-    """A read-only subscription summary reached through a signed, one-hour link."""
+    """A read-only subscription summary reached through a signed, one-hour link (not in production)."""
+    if get_settings().is_production:
+        raise NotFound("page", "/billing/portal/dev")
     brand_id = service.verify_portal_token(token)
     if brand_id is None:
         return HTMLResponse(

@@ -281,7 +281,13 @@ def invoice_paid(session: Session, payload: dict[str, Any]) -> CreditTransaction
 
 
 def activate_from_checkout(session: Session, payload: dict[str, Any]) -> Subscription | None:
-    """A completed subscription checkout activates the plan (credits come with `billing.invoice_paid`)."""
+    """A completed *and paid* subscription checkout activates the plan (credits come with
+    `billing.invoice_paid`).
+
+    The plan is one of the server's `PLANS` (named by `POST /billing/create-checkout-session`;
+    callers can never set `plan` in metadata), the checkout's `payment_status` must be `paid`, and
+    the event's own amount and currency must equal the plan's price; otherwise nothing changes.
+    """
     meta = payload.get("metadata") or {}
     brand_id = payload.get("brand_id") or meta.get("brand_id")
     plan = meta.get("plan")
@@ -293,6 +299,33 @@ def activate_from_checkout(session: Session, payload: dict[str, Any]) -> Subscri
     )
     if not brand_id or plan not in PLANS or not sub_id:
         log.warning("billing_checkout_ignored", event_id=payload.get("event_id"))
+        return None
+    if payload.get("payment_status") != "paid":
+        log.info(
+            "billing_checkout_not_paid",
+            event_id=payload.get("event_id"),
+            payment_status=payload.get("payment_status"),
+        )
+        return None
+    price = PLANS[plan]
+    amount, currency = payload.get("amount"), payload.get("currency")
+    if (
+        not isinstance(amount, int)
+        or isinstance(amount, bool)
+        or amount != price.price_cents
+        or not isinstance(currency, str)
+        or currency.upper() != price.currency
+    ):
+        log.error(
+            "billing_checkout_mismatch",
+            event_id=payload.get("event_id"),
+            brand_id=brand_id,
+            plan=plan,
+            paid=amount,
+            paid_currency=currency,
+            price=price.price_cents,
+            currency=price.currency,
+        )
         return None
     row = get_subscription(session, brand_id)
     if (
@@ -358,7 +391,8 @@ def verify_portal_token(token: str) -> str | None:
 
 
 def portal_url(session: Session, brand_id: str) -> str:
-    """Stripe's billing portal for a Stripe customer when Stripe is configured, else the local dev page."""
+    """Stripe's billing portal for a Stripe customer when Stripe is configured, else the local dev page
+    (outside production only: there, 503 `billing_portal_not_configured`)."""
     settings = get_settings()
     base = settings.public_base_url.rstrip("/")
     row = get_subscription(session, brand_id)
@@ -377,6 +411,12 @@ def portal_url(session: Session, brand_id: str) -> str:
             api_key=settings.stripe_secret_key.get_secret_value(),
         )
         return str(portal.url)
+    if settings.is_production:
+        raise Problem(
+            503,
+            "billing_portal_not_configured",
+            "No billing portal is configured: set LUNEO_STRIPE_SECRET_KEY to manage subscriptions.",
+        )
     return f"{base}/billing/portal/dev?token={portal_token(brand_id)}"
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
-from luneo.catalog import service
+from luneo.catalog import service, shoppers
 from luneo.catalog.models import Asset, BrandFont, Product, ProductZone
 from luneo.catalog.schemas import (
     AssetOut,
@@ -20,6 +20,7 @@ from luneo.catalog.schemas import (
     ZoneOut,
     ZonePatch,
 )
+from luneo.catalog.upload_limits import limit_uploads
 from luneo.design.fonts import BUNDLED_FONTS, BundledFont
 from luneo.design.model import ProductDef
 from luneo.platform.auth import Tenant, guard
@@ -43,12 +44,18 @@ def _read_upload(file: UploadFile) -> bytes:
 
 
 @router.get("/products", response_model=Page[ProductOut])
-def list_products(status: Status | None = None, production_method: Method | None = None,
-                  q: str | None = Query(default=None, max_length=200), cursor: str | None = None,
-                  limit: int = 50, t: Tenant = guard("catalog:read")) -> Page[ProductOut]:
+def list_products(
+    status: Status | None = None,
+    production_method: Method | None = None,
+    q: str | None = Query(default=None, max_length=200),
+    cursor: str | None = None,
+    limit: int = 50,
+    t: Tenant = guard("catalog:read"),
+) -> Page[ProductOut]:
     """Products, newest first; filter by `status`, `production_method`, and `q` (name or SKU)."""
-    page = service.list_products(t.session, status=status, production_method=production_method, q=q,
-                                 cursor=cursor, limit=limit)
+    page = service.list_products(
+        t.session, status=status, production_method=production_method, q=q, cursor=cursor, limit=limit
+    )
     return page.map(ProductOut.model_validate)
 
 
@@ -104,8 +111,9 @@ def get_zone(product_id: str, zone_id: str, t: Tenant = guard("catalog:read")) -
 
 
 @router.patch("/products/{product_id}/zones/{zone_id}", response_model=ZoneOut)
-def patch_zone(product_id: str, zone_id: str, body: ZonePatch,
-               t: Tenant = guard("catalog:write")) -> ProductZone:
+def patch_zone(
+    product_id: str, zone_id: str, body: ZonePatch, t: Tenant = guard("catalog:write")
+) -> ProductZone:
     return service.update_zone(t.session, product_id, zone_id, body)
 
 
@@ -120,45 +128,83 @@ def delete_zone(product_id: str, zone_id: str, t: Tenant = guard("catalog:write"
 
 def _bundled_out(f: BundledFont) -> FontOut:
     fmt = "otf" if f.filename.endswith(".otf") else "ttf"
-    return FontOut(id=f.id, source="bundled", family=f.family, style=f.style, format=fmt, sha256=f.sha256,
-                   licence=f.licence, role=f.role)
-
-
-def _brand_out(f: BrandFont) -> FontOut:
     return FontOut(
-        id=f.id, source="brand", family=f.family, style=f.style, format=f.format, sha256=f.sha256,
-        glyph_coverage=f.glyph_coverage, licence_note=f.licence_note, size_bytes=f.size_bytes,
-        url=get_storage().url(f.storage_key, expires_s=get_settings().signed_url_ttl_s),
-        original_filename=f.original_filename, created_at=f.created_at,
+        id=f.id,
+        source="bundled",
+        family=f.family,
+        style=f.style,
+        format=fmt,
+        sha256=f.sha256,
+        licence=f.licence,
+        role=f.role,
     )
 
 
+def _brand_out(f: BrandFont, *, with_file: bool = True) -> FontOut:
+    """A brand font; the file URL only for brand credentials (a widget gets metadata only: glyphs
+    reach shoppers as server-rendered previews, never as a downloadable font file)."""
+    url = get_storage().url(f.storage_key, expires_s=get_settings().signed_url_ttl_s) if with_file else None
+    return FontOut(
+        id=f.id,
+        source="brand",
+        family=f.family,
+        style=f.style,
+        format=f.format,
+        sha256=f.sha256,
+        glyph_coverage=f.glyph_coverage,
+        licence_note=f.licence_note,
+        size_bytes=f.size_bytes,
+        url=url,
+        original_filename=f.original_filename if with_file else None,
+        created_at=f.created_at,
+    )
+
+
+def _with_file(t: Tenant) -> bool:
+    return t.principal.kind != "publishable_key"
+
+
 @router.get("/fonts", response_model=Page[FontOut])
-def list_fonts(cursor: str | None = None, limit: int = 50,
-               t: Tenant = guard("catalog:read")) -> Page[FontOut]:
-    """Bundled fonts (first page) followed by the brand's uploaded fonts, newest first."""
+def list_fonts(
+    cursor: str | None = None, limit: int = 50, t: Tenant = guard("catalog:read")
+) -> Page[FontOut]:
+    """Bundled fonts (first page) followed by the brand's uploaded fonts, newest first.
+
+    A publishable key gets the metadata without the file `url`."""
     page = service.list_brand_fonts(t.session, cursor=cursor, limit=limit)
     bundled = [] if cursor else [_bundled_out(f) for f in BUNDLED_FONTS.values()]
-    return Page(data=[*bundled, *(_brand_out(f) for f in page.data)], next_cursor=page.next_cursor)
+    files = _with_file(t)
+    return Page(
+        data=[*bundled, *(_brand_out(f, with_file=files) for f in page.data)], next_cursor=page.next_cursor
+    )
 
 
-@router.post("/fonts", response_model=FontOut, status_code=201)
-def upload_font(file: UploadFile = File(...), family: str | None = Form(default=None, max_length=200),
-                style: str | None = Form(default=None, max_length=100),
-                licence_note: str = Form(default="", max_length=2000),
-                t: Tenant = guard("catalog:write")) -> FontOut:
+@router.post("/fonts", response_model=FontOut, status_code=201, dependencies=[Depends(limit_uploads)])
+def upload_font(
+    file: UploadFile = File(...),
+    family: str | None = Form(default=None, max_length=200),
+    style: str | None = Form(default=None, max_length=100),
+    licence_note: str = Form(default="", max_length=2000),
+    t: Tenant = guard("catalog:write"),
+) -> FontOut:
     """Upload a TTF, OTF, WOFF or WOFF2 font (web fonts are stored as TTF/OTF for HarfBuzz)."""
-    font = service.create_font(t.session, _read_upload(file), filename=file.filename, family=family,
-                               style=style, licence_note=licence_note)
+    font = service.create_font(
+        t.session,
+        _read_upload(file),
+        filename=file.filename,
+        family=family,
+        style=style,
+        licence_note=licence_note,
+    )
     return _brand_out(font)
 
 
 @router.get("/fonts/{font_id}", response_model=FontOut)
 def get_font(font_id: str, t: Tenant = guard("catalog:read")) -> FontOut:
-    """A bundled or brand font."""
+    """A bundled or brand font (a publishable key gets no file `url`)."""
     if font_id in BUNDLED_FONTS:
         return _bundled_out(BUNDLED_FONTS[font_id])
-    return _brand_out(service.get_brand_font(t.session, font_id))
+    return _brand_out(service.get_brand_font(t.session, font_id), with_file=_with_file(t))
 
 
 @router.delete("/fonts/{font_id}", status_code=204)
@@ -172,31 +218,49 @@ def delete_font(font_id: str, t: Tenant = guard("catalog:write")) -> Response:
 
 
 def _asset_out(a: Asset) -> AssetOut:
-    return AssetOut(id=a.id, url=service.asset_url(a), sha256=a.sha256, content_type=a.content_type,
-                    bytes=a.size_bytes, width_px=a.width_px, height_px=a.height_px,
-                    original_filename=a.original_filename, kind=a.kind, created_at=a.created_at)
+    return AssetOut(
+        id=a.id,
+        url=service.asset_url(a),
+        sha256=a.sha256,
+        content_type=a.content_type,
+        bytes=a.size_bytes,
+        width_px=a.width_px,
+        height_px=a.height_px,
+        original_filename=a.original_filename,
+        kind=a.kind,
+        created_at=a.created_at,
+    )
 
 
-@router.post("/assets", response_model=AssetOut, status_code=201)
-def upload_asset(file: UploadFile = File(...),
-                 kind: Literal["upload", "mockup", "model"] = Form(default="upload"),
-                 t: Tenant = guard("catalog:write")) -> AssetOut:
+@router.post("/assets", response_model=AssetOut, status_code=201, dependencies=[Depends(limit_uploads)])
+def upload_asset(
+    file: UploadFile = File(...),
+    kind: Literal["upload", "mockup", "model"] = Form(default="upload"),
+    t: Tenant = guard("catalog:write"),
+) -> AssetOut:
     """Upload an image (PNG/JPEG/WebP; `upload` or `mockup`) or a GLB (`model`). Same bytes ⇒ same asset."""
-    asset = service.create_asset(t.session, _read_upload(file), filename=file.filename, kind=kind,
-                                 created_by=t.principal.actor)
+    asset = service.create_asset(
+        t.session, _read_upload(file), filename=file.filename, kind=kind, created_by=t.principal.actor
+    )
     return _asset_out(asset)
 
 
 @router.get("/assets", response_model=Page[AssetOut])
-def list_assets(kind: Literal["upload", "mockup", "model", "font", "derived"] | None = None,
-                cursor: str | None = None, limit: int = 50,
-                t: Tenant = guard("catalog:read")) -> Page[AssetOut]:
-    """The brand's assets, newest first."""
+def list_assets(
+    kind: Literal["upload", "mockup", "model", "font", "derived"] | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+    t: Tenant = guard("catalog:read"),
+) -> Page[AssetOut]:
+    """The brand's assets, newest first (brand credentials only: 403 for a publishable key)."""
+    shoppers.forbid_widget(t, "list assets")
     return service.list_assets(t.session, kind=kind, cursor=cursor, limit=limit).map(_asset_out)
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut)
 def get_asset(asset_id: str, t: Tenant = guard("catalog:read")) -> AssetOut:
+    """An asset; a publishable key reads only what its own shopper uploaded (404 otherwise)."""
+    shoppers.require(t.session, shoppers.scope_of(t), "asset", asset_id, "asset")
     return _asset_out(service.get_asset(t.session, asset_id))
 
 
@@ -205,4 +269,3 @@ def delete_asset(asset_id: str, t: Tenant = guard("catalog:write")) -> Response:
     """Delete an asset (409 `asset_in_use` while a product or another record references it)."""
     service.delete_asset(t.session, asset_id)
     return Response(status_code=204)
-

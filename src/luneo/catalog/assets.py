@@ -8,24 +8,63 @@ allocated (a 50 000 × 50 000 PNG of a few hundred bytes is refused at once), th
 rotated upright from EXIF, and re-encoded without metadata (ICC profile kept): PNG stays
 PNG, JPEG becomes a quality-95 JPEG, WebP stays WebP (lossless when the source was). The
 SHA-256 is that of the stored bytes. Every failure is a problem with a stable `code`.
+
+Shopper photos (widget uploads through a publishable key) have a lower pixel cap
+(`SHOPPER_MAX_PIXELS`), and every image decode takes one of a bounded number of slots
+(`LUNEO_UPLOAD_DECODE_SLOTS`): past `DECODE_WAIT_S` of waiting the upload answers 503
+`uploads_busy` with `Retry-After`, so a burst of uploads cannot exhaust memory or CPU.
 """
 
 from __future__ import annotations
 
 import io
-import json
+import os
 import struct
+import threading
 import warnings
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from PIL import Image, ImageFile, ImageOps
 
+from luneo.design.models3d import load_gltf_json
 from luneo.platform.errors import Problem
 
 MAX_PIXELS = 60_000_000  # 60 MP: above this an upload is refused
 BOMB_PIXELS = 2 * MAX_PIXELS  # declared sizes above this are decompression bombs
 MAX_SIDE_PX = 30_000
+SHOPPER_MAX_PIXELS = 25_000_000  # 25 MP for shopper photos (publishable keys)
+DECODE_WAIT_S = 2.0  # how long an upload waits for a decoding slot before a 503
+
+
+def _decode_slots() -> int:
+    try:
+        return max(1, int(os.environ.get("LUNEO_UPLOAD_DECODE_SLOTS", "") or (os.cpu_count() or 2)))
+    except ValueError:
+        return max(1, os.cpu_count() or 2)
+
+
+_DECODE_SLOTS = threading.BoundedSemaphore(_decode_slots())
+
+
+@contextmanager
+def decoding_slot() -> Iterator[None]:
+    """Hold one of the bounded image-decoding slots (503 `uploads_busy` when none frees up)."""
+    slots = _DECODE_SLOTS
+    if not slots.acquire(timeout=DECODE_WAIT_S):
+        raise Problem(
+            503,
+            "uploads_busy",
+            "Too many images are being processed; retry shortly.",
+            headers={"Retry-After": "2"},
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -62,8 +101,10 @@ def _too_large(limit: int) -> Problem:
     return Problem(413, "file_too_large", f"The file exceeds {limit} bytes.", limit_bytes=limit)
 
 
-def check_upload(data: bytes, *, kind: str, max_bytes: int) -> CheckedFile:
-    """Validate and normalise an upload for an asset of `kind` (upload | mockup | model)."""
+def check_upload(data: bytes, *, kind: str, max_bytes: int, max_pixels: int = MAX_PIXELS) -> CheckedFile:
+    """Validate and normalise an upload for an asset of `kind` (upload | mockup | model).
+
+    `max_pixels` lowers the pixel cap (shopper photos); it never raises it above `MAX_PIXELS`."""
     if len(data) > max_bytes:
         raise _too_large(max_bytes)
     if not data:
@@ -72,38 +113,49 @@ def check_upload(data: bytes, *, kind: str, max_bytes: int) -> CheckedFile:
     wanted = MODEL_TYPES if kind == "model" else IMAGE_TYPES
     if ctype is None or ctype not in wanted:
         accepted = "binary glTF (.glb)" if kind == "model" else "PNG, JPEG or WebP"
-        raise Problem(415, "unsupported_media_type", f"Unsupported file type: send {accepted}.",
-                      accepted=list(wanted))
+        raise Problem(
+            415, "unsupported_media_type", f"Unsupported file type: send {accepted}.", accepted=list(wanted)
+        )
     if ctype == "model/gltf-binary":
         check_glb(data)
         return CheckedFile(data=data, content_type=ctype)
-    return normalise_image(data, ctype)
+    with decoding_slot():
+        return normalise_image(data, ctype, max_pixels=min(max_pixels, MAX_PIXELS))
 
 
 # --------------------------------------------------------------------------- images
 
 
 def _bomb(w: int, h: int) -> Problem:
-    return Problem(422, "decompression_bomb",
-                   f"The image declares {w}×{h} pixels: refused as a decompression bomb.",
-                   width_px=w, height_px=h, max_pixels=MAX_PIXELS)
+    return Problem(
+        422,
+        "decompression_bomb",
+        f"The image declares {w}×{h} pixels: refused as a decompression bomb.",
+        width_px=w,
+        height_px=h,
+        max_pixels=MAX_PIXELS,
+    )
 
 
 def _corrupt(reason: str) -> Problem:
     return Problem(422, "image_corrupt", f"The image cannot be decoded: {reason}.")
 
 
-def check_dimensions(w: int, h: int) -> None:
+def check_dimensions(w: int, h: int, max_pixels: int = MAX_PIXELS) -> None:
     """Refuse sizes before decoding: bombs (> 2× the limit) and merely too large images."""
     if w <= 0 or h <= 0:
         raise _corrupt("empty dimensions")
     if w * h > BOMB_PIXELS:
         raise _bomb(w, h)
-    if w * h > MAX_PIXELS or max(w, h) > MAX_SIDE_PX:
-        raise Problem(422, "image_too_large",
-                      f"The image is {w}×{h} pixels; at most {MAX_PIXELS // 1_000_000} MP "
-                      f"and {MAX_SIDE_PX} px a side.",
-                      width_px=w, height_px=h, max_pixels=MAX_PIXELS)
+    if w * h > max_pixels or max(w, h) > MAX_SIDE_PX:
+        raise Problem(
+            422,
+            "image_too_large",
+            f"The image is {w}×{h} pixels; at most {max_pixels // 1_000_000} MP and {MAX_SIDE_PX} px a side.",
+            width_px=w,
+            height_px=h,
+            max_pixels=max_pixels,
+        )
 
 
 def _open(data: bytes) -> Image.Image:
@@ -118,11 +170,11 @@ def _open(data: bytes) -> Image.Image:
             raise _corrupt(type(exc).__name__) from exc
 
 
-def _decode(data: bytes, fmt: str) -> Image.Image:
+def _decode(data: bytes, fmt: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
     img = _open(data)
     if (img.format or "").upper() != fmt:
         raise _corrupt(f"not a {fmt} file")
-    check_dimensions(*img.size)
+    check_dimensions(*img.size, max_pixels=max_pixels)
     if fmt == "PNG":
         check_png_data(data)
     if getattr(img, "n_frames", 1) > 1:
@@ -132,7 +184,7 @@ def _decode(data: bytes, fmt: str) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img.verify()  # structure and CRCs (PNG); the object is unusable afterwards
             img = Image.open(io.BytesIO(data))
-            check_dimensions(*img.size)
+            check_dimensions(*img.size, max_pixels=max_pixels)
             if ImageFile.LOAD_TRUNCATED_IMAGES:  # never accept a partial decode
                 raise _corrupt("truncated images are not accepted")
             img.load()  # every pixel: a header that lies about the size fails here
@@ -171,7 +223,7 @@ def check_png_data(data: bytes) -> None:
     pos, ihdr, idat = 8, None, []
     while pos + 8 <= len(data):
         length, tag = struct.unpack_from(">I4s", data, pos)
-        body = data[pos + 8:pos + 8 + length]
+        body = data[pos + 8 : pos + 8 + length]
         if tag == b"IHDR":
             ihdr = body
         elif tag == b"IDAT":
@@ -203,8 +255,8 @@ def _webp_lossless(data: bytes) -> bool:
     """Whether a WebP file carries a lossless (VP8L) bitstream."""
     pos = 12
     while pos + 8 <= len(data):
-        tag = data[pos:pos + 4]
-        size = struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        tag = data[pos : pos + 4]
+        size = struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         if tag == b"VP8L":
             return True
         if tag == b"VP8 ":
@@ -213,10 +265,10 @@ def _webp_lossless(data: bytes) -> bool:
     return False
 
 
-def normalise_image(data: bytes, ctype: str) -> CheckedFile:
+def normalise_image(data: bytes, ctype: str, max_pixels: int = MAX_PIXELS) -> CheckedFile:
     """Decode fully, apply EXIF orientation, re-encode without metadata (keeping ICC)."""
     fmt = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}[ctype]
-    img = _decode(data, fmt)
+    img = _decode(data, fmt, max_pixels)
     icc = img.info.get("icc_profile")
     try:
         upright = ImageOps.exif_transpose(img)
@@ -244,8 +296,9 @@ def normalise_image(data: bytes, ctype: str) -> CheckedFile:
                 upright.save(out, "WEBP", quality=95, method=4, **extra)
     except Exception as exc:
         raise _corrupt(f"cannot re-encode ({exc})") from exc
-    return CheckedFile(data=out.getvalue(), content_type=ctype, width_px=upright.width,
-                       height_px=upright.height)
+    return CheckedFile(
+        data=out.getvalue(), content_type=ctype, width_px=upright.width, height_px=upright.height
+    )
 
 
 # --------------------------------------------------------------------------- GLB
@@ -276,10 +329,10 @@ def check_glb(data: bytes) -> None:
             if chunk_type != 0x4E4F534A:  # JSON
                 raise bad("first chunk is not JSON")
             try:
-                doc = json.loads(data[pos + 8:end].decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as exc:
-                raise bad("invalid JSON chunk") from exc
-            if not isinstance(doc, dict) or not isinstance(doc.get("asset"), dict):
+                doc = load_gltf_json(data[pos + 8 : end])  # bounded: deep nesting is refused
+            except ValueError as exc:
+                raise bad(str(exc)) from exc
+            if not isinstance(doc.get("asset"), dict):
                 raise bad("missing asset block")
             first = False
         pos = end

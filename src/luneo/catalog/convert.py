@@ -33,15 +33,18 @@ def product_def(product: Product, zones: list[ProductZone], asset_sha256: Mappin
         m: dict[str, Any] = product.mockup
         mockup = MockupDef(
             asset_sha256=asset_sha256[m["asset_id"]],
-            width_px=m["width_px"], height_px=m["height_px"],
-            offset_x_px=m.get("offset_x_px", 0.0), offset_y_px=m.get("offset_y_px", 0.0),
+            width_px=m["width_px"],
+            height_px=m["height_px"],
+            offset_x_px=m.get("offset_x_px", 0.0),
+            offset_y_px=m.get("offset_y_px", 0.0),
             px_per_mm=m["px_per_mm"],
         )
     model3d: Model3DDef | None = None
     if product.model3d:
         d: dict[str, Any] = product.model3d
         model3d = Model3DDef(
-            kind=d["kind"], shape=d.get("shape"),
+            kind=d["kind"],
+            shape=d.get("shape"),
             asset_sha256=asset_sha256[d["asset_id"]] if d.get("asset_id") else None,
             print_material=d.get("print_material", "print"),
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from luneo.platform.clock import utcnow
 from luneo.platform.database import Base, TenantMixin, TimestampMixin
 from luneo.platform.ids import new_id
 
@@ -49,8 +51,11 @@ class Product(TimestampMixin, TenantMixin, Base):
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
 
     zones: Mapped[list[ProductZone]] = relationship(
-        back_populates="product", cascade="all, delete-orphan", passive_deletes=True,
-        order_by=lambda: [ProductZone.sort_order, ProductZone.id], lazy="selectin",
+        back_populates="product",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by=lambda: [ProductZone.sort_order, ProductZone.id],
+        lazy="selectin",
     )
 
     __table_args__ = (
@@ -66,8 +71,9 @@ class ProductZone(TimestampMixin, TenantMixin, Base):
     __tablename__ = "product_zones"
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("zon"))
-    product_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("products.id", ondelete="CASCADE"),
-                                            index=True)
+    product_id: Mapped[str] = mapped_column(
+        sa.String(40), sa.ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
     key: Mapped[str] = mapped_column(sa.String(64))
     label: Mapped[str] = mapped_column(sa.String(200), default="")
     kind: Mapped[str] = mapped_column(sa.String(12))
@@ -91,8 +97,9 @@ class ProductMapping(TimestampMixin, TenantMixin, Base):
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("pmap"))
     integration: Mapped[str] = mapped_column(sa.String(40))
     external_id: Mapped[str] = mapped_column(sa.String(200))
-    product_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("products.id", ondelete="CASCADE"),
-                                            index=True)
+    product_id: Mapped[str] = mapped_column(
+        sa.String(40), sa.ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
 
     __table_args__ = (sa.UniqueConstraint("brand_id", "integration", "external_id"),)
 
@@ -136,4 +143,29 @@ class Asset(TimestampMixin, TenantMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("brand_id", "sha256"),
         sa.CheckConstraint("kind in ('upload','mockup','model','font','derived')", name="kind"),
+    )
+
+
+SHOPPER_OBJECT_TYPES = ("asset", "spec", "snapshot", "render")
+
+
+class ShopperGrant(TenantMixin, Base):
+    """That an anonymous shopper (the SHA-256 of their `X-Shopper-Token`) made or uploaded an object.
+
+    Content-addressed objects (assets, specs, snapshots, renders) are shared by every caller
+    who produces the same bytes, so ownership is a set of grants, not a column: a widget
+    (`pk_`) caller reads an object by id only when its shopper holds a grant for it.
+    """
+
+    __tablename__ = "shopper_grants"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("sgr"))
+    shopper: Mapped[str] = mapped_column(sa.String(64))
+    object_type: Mapped[str] = mapped_column(sa.String(12))
+    object_id: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("brand_id", "shopper", "object_type", "object_id"),
+        sa.CheckConstraint("object_type in ('asset','spec','snapshot','render')", name="object_type"),
     )

@@ -46,8 +46,13 @@ class Model3DIn(StrictIn):
     print_material: str = Field(default="print", min_length=1, max_length=64)
 
 
-ExternalIds = Annotated[dict[Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")],
-                             Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=20)]
+ExternalIds = Annotated[
+    dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")],
+        Annotated[str, Field(min_length=1, max_length=200)],
+    ],
+    Field(max_length=20),
+]
 
 
 class _ProductFields(StrictIn):

@@ -3,7 +3,7 @@
 Every function takes a tenant-bound `Session` (the guard scopes queries to one brand).
 Public and stable for other domains: `get_product`, `get_product_by_sku`,
 `get_product_by_external_id`, `product_def`, `product_def_of`, `get_asset`, `asset_url`,
-`asset_bytes`, `asset_lookup`, `get_asset_by_sha256`, `store_derived_asset`,
+`asset_bytes`, `asset_lookup`, `get_asset_by_sha256`, `store_derived_asset`, `create_shopper_upload`,
 `font_data`, `is_asset_referenced`, `register_asset_reference_checker`,
 `is_product_referenced`, `register_product_reference_checker`.
 """
@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from luneo.catalog import assets as upload_checks
-from luneo.catalog import convert
+from luneo.catalog import convert, shoppers
 from luneo.catalog import fonts as font_checks
-from luneo.catalog.models import Asset, BrandFont, Product, ProductMapping, ProductZone
+from luneo.catalog.models import Asset, BrandFont, Product, ProductMapping, ProductZone, ShopperGrant
 from luneo.catalog.schemas import MAX_ZONES, MockupIn, Model3DIn, ProductIn, ProductPatch, ZoneIn, ZonePatch
 from luneo.design.fonts import BUNDLED_FONTS
 from luneo.design.model import ProductDef, ZoneGeometry, ZoneRules
@@ -34,7 +34,7 @@ from luneo.platform.events import publish
 from luneo.platform.ids import new_id
 from luneo.platform.pagination import Page, paginate
 from luneo.platform.storage import get_storage
-from luneo.platform.tenancy import get_or_404
+from luneo.platform.tenancy import get_or_404, system_scope
 
 ReferenceChecker = Callable[[Session, str], bool]
 _ASSET_REF_CHECKERS: list[ReferenceChecker] = []
@@ -61,7 +61,8 @@ def register_product_reference_checker(fn: ReferenceChecker) -> ReferenceChecker
 @register_asset_reference_checker
 def _used_by_products(session: Session, asset_id: str) -> bool:
     stmt = select(Product.id).where(
-        or_(Product.mockup_asset_id == asset_id, Product.model3d_asset_id == asset_id))
+        or_(Product.mockup_asset_id == asset_id, Product.model3d_asset_id == asset_id)
+    )
     return session.execute(stmt.limit(1)).first() is not None
 
 
@@ -101,12 +102,25 @@ def _check_zone_fonts(session: Session, zone: ProductZone, field: str) -> list[d
     bad = sorted({f for f in wanted if not _font_known(session, f)})
     errs = [_violation(f"{field}.fonts", "unknown_font", f"Unknown font {f!r}.") for f in bad]
     if zone.default_font and rules.allowed_fonts and zone.default_font not in rules.allowed_fonts:
-        errs.append(_violation(f"{field}.default_font", "font_not_allowed",
-                               "default_font must be one of rules.allowed_fonts."))
-    if zone.default_color and rules.allowed_colors and zone.default_color.lower() not in {
-            c.lower() for c in rules.allowed_colors}:
-        errs.append(_violation(f"{field}.default_color", "color_not_allowed",
-                               "default_color must be one of rules.allowed_colors."))
+        errs.append(
+            _violation(
+                f"{field}.default_font",
+                "font_not_allowed",
+                "default_font must be one of rules.allowed_fonts.",
+            )
+        )
+    if (
+        zone.default_color
+        and rules.allowed_colors
+        and zone.default_color.lower() not in {c.lower() for c in rules.allowed_colors}
+    ):
+        errs.append(
+            _violation(
+                f"{field}.default_color",
+                "color_not_allowed",
+                "default_color must be one of rules.allowed_colors.",
+            )
+        )
     return errs
 
 
@@ -119,11 +133,20 @@ def _check_bounds(product: Product, zone: ProductZone, field: str) -> list[dict[
         if g.radius_mm is not None and g.radius_mm <= 0:
             return [_violation(f"{field}.geometry.radius_mm", "invalid", "radius_mm must be > 0.")]
     else:
-        ok = (g.x_mm >= -tol and g.y_mm >= -tol
-              and g.x_mm + g.width_mm <= w + tol and g.y_mm + g.height_mm <= h + tol)
+        ok = (
+            g.x_mm >= -tol
+            and g.y_mm >= -tol
+            and g.x_mm + g.width_mm <= w + tol
+            and g.y_mm + g.height_mm <= h + tol
+        )
     if not ok:
-        return [_violation(f"{field}.geometry", "zone_out_of_bounds",
-                           f"Zone {zone.key!r} does not fit on the {w:g}×{h:g} mm product.")]
+        return [
+            _violation(
+                f"{field}.geometry",
+                "zone_out_of_bounds",
+                f"Zone {zone.key!r} does not fit on the {w:g}×{h:g} mm product.",
+            )
+        ]
     return []
 
 
@@ -139,8 +162,9 @@ def _validate(session: Session, product: Product) -> ProductDef:
     errs: list[dict[str, Any]] = []
     half = min(product.width_mm, product.height_mm) / 2
     if product.shape == "rounded_rect" and product.corner_radius_mm > half:
-        errs.append(_violation("corner_radius_mm", "too_large",
-                               "corner_radius_mm is at most half the shorter side."))
+        errs.append(
+            _violation("corner_radius_mm", "too_large", "corner_radius_mm is at most half the shorter side.")
+        )
     zones = list(product.zones)
     if len(zones) > MAX_ZONES:
         errs.append(_violation("zones", "too_many", f"A product has at most {MAX_ZONES} zones."))
@@ -169,11 +193,17 @@ def _touch(product: Product) -> None:
 def _mockup_json(session: Session, m: MockupIn) -> dict[str, Any]:
     asset = session.execute(select(Asset).where(Asset.id == m.asset_id)).scalar_one_or_none()
     if asset is None:
-        raise Invalid("unknown_asset", f"Asset {m.asset_id} not found.",
-                      errors=[_violation("mockup.asset_id", "unknown_asset", "No such asset.")])
+        raise Invalid(
+            "unknown_asset",
+            f"Asset {m.asset_id} not found.",
+            errors=[_violation("mockup.asset_id", "unknown_asset", "No such asset.")],
+        )
     if asset.content_type not in upload_checks.IMAGE_TYPES:
-        raise Invalid("invalid_mockup", "A mockup must be an image asset.",
-                      errors=[_violation("mockup.asset_id", "not_an_image", "The asset is not an image.")])
+        raise Invalid(
+            "invalid_mockup",
+            "A mockup must be an image asset.",
+            errors=[_violation("mockup.asset_id", "not_an_image", "The asset is not an image.")],
+        )
     return {
         "asset_id": asset.id,
         "width_px": m.width_px or asset.width_px,
@@ -187,18 +217,25 @@ def _mockup_json(session: Session, m: MockupIn) -> dict[str, Any]:
 def _model3d_json(session: Session, m: Model3DIn) -> dict[str, Any]:
     if m.kind == "procedural":
         if m.shape is None or m.asset_id is not None:
-            raise Invalid("invalid_model3d", "A procedural model names a shape and no asset.",
-                          errors=[_violation("model3d.shape", "missing",
-                                             "shape is required for procedural models.")])
+            raise Invalid(
+                "invalid_model3d",
+                "A procedural model names a shape and no asset.",
+                errors=[_violation("model3d.shape", "missing", "shape is required for procedural models.")],
+            )
         return {"kind": "procedural", "shape": m.shape, "asset_id": None, "print_material": m.print_material}
     if m.asset_id is None:
-        raise Invalid("invalid_model3d", "A GLB model names an uploaded model asset.",
-                      errors=[_violation("model3d.asset_id", "missing",
-                                         "asset_id is required for glb models.")])
+        raise Invalid(
+            "invalid_model3d",
+            "A GLB model names an uploaded model asset.",
+            errors=[_violation("model3d.asset_id", "missing", "asset_id is required for glb models.")],
+        )
     asset = session.execute(select(Asset).where(Asset.id == m.asset_id)).scalar_one_or_none()
     if asset is None or asset.content_type not in upload_checks.MODEL_TYPES:
-        raise Invalid("invalid_model3d", "The model asset does not exist or is not a GLB.",
-                      errors=[_violation("model3d.asset_id", "unknown_asset", "No such GLB asset.")])
+        raise Invalid(
+            "invalid_model3d",
+            "The model asset does not exist or is not a GLB.",
+            errors=[_violation("model3d.asset_id", "unknown_asset", "No such GLB asset.")],
+        )
     return {"kind": "glb", "shape": None, "asset_id": asset.id, "print_material": m.print_material}
 
 
@@ -216,14 +253,26 @@ def _sync_mappings(session: Session, product: Product, external_ids: dict[str, s
     """Keep `product_mappings` equal to the product's `external_ids` (409 if another product has one)."""
     wanted = {(k, str(v)) for k, v in external_ids.items()}
     for integration, ext in sorted(wanted):
-        other = session.execute(select(ProductMapping.product_id).where(
-            ProductMapping.integration == integration, ProductMapping.external_id == ext,
-            ProductMapping.product_id != product.id)).first()
+        other = session.execute(
+            select(ProductMapping.product_id).where(
+                ProductMapping.integration == integration,
+                ProductMapping.external_id == ext,
+                ProductMapping.product_id != product.id,
+            )
+        ).first()
         if other is not None:
-            raise Conflict("external_id_taken", f"{integration} id {ext} is mapped to another product.",
-                           integration=integration, external_id=ext)
-    current = {(m.integration, m.external_id): m for m in session.execute(
-        select(ProductMapping).where(ProductMapping.product_id == product.id)).scalars()}
+            raise Conflict(
+                "external_id_taken",
+                f"{integration} id {ext} is mapped to another product.",
+                integration=integration,
+                external_id=ext,
+            )
+    current = {
+        (m.integration, m.external_id): m
+        for m in session.execute(
+            select(ProductMapping).where(ProductMapping.product_id == product.id)
+        ).scalars()
+    }
     for key, row in current.items():
         if key not in wanted:
             session.delete(row)
@@ -246,18 +295,40 @@ def _flush_unique(session: Session, code: str, detail: str) -> None:
 
 def _zone_row(product: Product, z: ZoneIn) -> ProductZone:
     zone = ProductZone(
-        key=z.key, label=z.label, kind=z.kind, sort_order=z.sort_order,
-        geometry=z.geometry.model_dump(mode="json"), rules=z.rules.model_dump(mode="json"),
-        default_font=z.default_font, default_color=z.default_color, role=z.role,
+        key=z.key,
+        label=z.label,
+        kind=z.kind,
+        sort_order=z.sort_order,
+        geometry=z.geometry.model_dump(mode="json"),
+        rules=z.rules.model_dump(mode="json"),
+        default_font=z.default_font,
+        default_color=z.default_color,
+        role=z.role,
     )
     product.zones.append(zone)  # cascades the new zone into the session with its product
     return zone
 
 
 _SIMPLE_FIELDS = (
-    "sku", "name", "description", "status", "price_cents", "currency", "width_mm", "height_mm", "shape",
-    "corner_radius_mm", "production_method", "bleed_mm", "crop_marks", "color_mode", "output_dpi",
-    "min_image_dpi", "min_stroke_mm", "background_color", "palette",
+    "sku",
+    "name",
+    "description",
+    "status",
+    "price_cents",
+    "currency",
+    "width_mm",
+    "height_mm",
+    "shape",
+    "corner_radius_mm",
+    "production_method",
+    "bleed_mm",
+    "crop_marks",
+    "color_mode",
+    "output_dpi",
+    "min_image_dpi",
+    "min_stroke_mm",
+    "background_color",
+    "palette",
 )
 
 
@@ -273,8 +344,9 @@ def create_product(session: Session, data: ProductIn) -> Product:
     if _sku_taken(session, data.sku):
         raise Conflict("sku_taken", f"SKU {data.sku} is already used by another product.", sku=data.sku)
     with session.no_autoflush:
-        product = Product(id=new_id("prd"), **{f: getattr(data, f) for f in _SIMPLE_FIELDS}, external_ids={},
-                          version=1)
+        product = Product(
+            id=new_id("prd"), **{f: getattr(data, f) for f in _SIMPLE_FIELDS}, external_ids={}, version=1
+        )
         product.palette = list(data.palette)
         _set_mockup(session, product, data.mockup)
         _set_model3d(session, product, data.model3d)
@@ -295,8 +367,11 @@ def update_product(session: Session, product_id: str, data: ProductPatch) -> Pro
     non_nullable = set(_SIMPLE_FIELDS) - {"background_color"}
     nulls = [k for k in sent if sent[k] is None and k in non_nullable]
     if nulls:
-        raise Invalid("invalid_product", "These fields cannot be null.",
-                      errors=[_violation(k, "null", f"{k} cannot be null.") for k in nulls])
+        raise Invalid(
+            "invalid_product",
+            "These fields cannot be null.",
+            errors=[_violation(k, "null", f"{k} cannot be null.") for k in nulls],
+        )
     if "sku" in sent and _sku_taken(session, sent["sku"], exclude=product.id):
         raise Conflict("sku_taken", f"SKU {sent['sku']} is already used by another product.", sku=sent["sku"])
     before = _snapshot(product)
@@ -326,10 +401,19 @@ def _snapshot(product: Product) -> tuple[Any, ...]:
 def delete_product(session: Session, product_id: str) -> None:
     """Delete a product with its zones and mappings; 409 when another domain still references it."""
     product = get_product(session, product_id)
+    in_use = Conflict(
+        "product_in_use", "The product is referenced (e.g. by carts or orders): archive it instead."
+    )
     if is_product_referenced(session, product.id):
-        raise Conflict("product_in_use", "The product is referenced (e.g. by orders): archive it instead.")
-    session.delete(product)
-    session.flush()
+        raise in_use
+    try:
+        with session.begin_nested():
+            session.delete(product)
+            session.flush()
+    except IntegrityError as exc:
+        # Cart lines and order items keep a foreign key to the product: the database is the
+        # one registry every domain's references go through, whatever registers a checker.
+        raise in_use from exc
 
 
 def get_product(session: Session, product_id: str) -> Product:
@@ -347,13 +431,23 @@ def get_product_by_sku(session: Session, sku: str) -> Product:
 
 def get_product_by_external_id(session: Session, integration: str, external_id: str) -> Product | None:
     """The product mapped to an external store id (e.g. `("shopify", "7890")`), or None."""
-    row = session.execute(select(ProductMapping.product_id).where(
-        ProductMapping.integration == integration, ProductMapping.external_id == str(external_id))).first()
+    row = session.execute(
+        select(ProductMapping.product_id).where(
+            ProductMapping.integration == integration, ProductMapping.external_id == str(external_id)
+        )
+    ).first()
     return session.get(Product, row[0]) if row else None
 
 
-def list_products(session: Session, *, status: str | None = None, production_method: str | None = None,
-                  q: str | None = None, cursor: str | None = None, limit: int = 50) -> Page[Product]:
+def list_products(
+    session: Session,
+    *,
+    status: str | None = None,
+    production_method: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Product]:
     """Products newest first, filtered by status, production method and a name/SKU search."""
     stmt = select(Product)
     if status:
@@ -362,8 +456,12 @@ def list_products(session: Session, *, status: str | None = None, production_met
         stmt = stmt.where(Product.production_method == production_method)
     if q:
         pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(func.lower(Product.name).like(pattern, escape="\\"),
-                              func.lower(Product.sku).like(pattern, escape="\\")))
+        stmt = stmt.where(
+            or_(
+                func.lower(Product.name).like(pattern, escape="\\"),
+                func.lower(Product.sku).like(pattern, escape="\\"),
+            )
+        )
     return paginate(session, stmt, Product, cursor, limit)
 
 
@@ -409,11 +507,17 @@ def update_zone(session: Session, product_id: str, zone_id: str, data: ZonePatch
     product = get_product(session, product_id)
     zone = get_zone(session, product.id, zone_id)
     sent = data.model_dump(exclude_unset=True)
-    nulls = [k for k in ("key", "label", "kind", "sort_order", "geometry", "rules", "role") if k in sent
-             and sent[k] is None]
+    nulls = [
+        k
+        for k in ("key", "label", "kind", "sort_order", "geometry", "rules", "role")
+        if k in sent and sent[k] is None
+    ]
     if nulls:
-        raise Invalid("invalid_zone", "These fields cannot be null.",
-                      errors=[_violation(k, "null", f"{k} cannot be null.") for k in nulls])
+        raise Invalid(
+            "invalid_zone",
+            "These fields cannot be null.",
+            errors=[_violation(k, "null", f"{k} cannot be null.") for k in nulls],
+        )
     if "key" in sent and any(z.key == sent["key"] and z.id != zone.id for z in product.zones):
         raise Conflict("zone_key_taken", f"The product already has a zone {sent['key']!r}.", key=sent["key"])
     with session.no_autoflush:
@@ -447,13 +551,15 @@ def _max_bytes() -> int:
 
 def _delete_blob_after_commit(session: Session, key: str) -> None:
     """Remove a stored object once the transaction commits, unless another row (any brand) uses it."""
-    shared = session.execute(
-        select(func.count()).select_from(Asset).where(Asset.storage_key == key),
-        execution_options={"luneo_skip_guard": True},
-    ).scalar_one() + session.execute(
-        select(func.count()).select_from(BrandFont).where(BrandFont.storage_key == key),
-        execution_options={"luneo_skip_guard": True},
-    ).scalar_one()
+    with system_scope(session):  # storage is content-addressed across brands (guard and RLS lifted)
+        shared = (
+            session.execute(
+                select(func.count()).select_from(Asset).where(Asset.storage_key == key)
+            ).scalar_one()
+            + session.execute(
+                select(func.count()).select_from(BrandFont).where(BrandFont.storage_key == key)
+            ).scalar_one()
+        )
     if shared:
         return
 
@@ -469,24 +575,42 @@ def _delete_blob_after_commit(session: Session, key: str) -> None:
 
 def asset_url(asset: Asset, *, expires_s: int | None = None, filename: str | None = None) -> str:
     """A short-lived signed URL of the asset's bytes."""
-    return get_storage().url(asset.storage_key, expires_s=expires_s or get_settings().signed_url_ttl_s,
-                             filename=filename)
+    return get_storage().url(
+        asset.storage_key, expires_s=expires_s or get_settings().signed_url_ttl_s, filename=filename
+    )
 
 
 def get_asset_by_sha256(session: Session, sha256: str) -> Asset | None:
     return session.execute(select(Asset).where(Asset.sha256 == sha256)).scalar_one_or_none()
 
 
-def _store_asset(session: Session, data: bytes, *, content_type: str, kind: str, width_px: int | None,
-                 height_px: int | None, filename: str | None, created_by: str | None) -> Asset:
+def _store_asset(
+    session: Session,
+    data: bytes,
+    *,
+    content_type: str,
+    kind: str,
+    width_px: int | None,
+    height_px: int | None,
+    filename: str | None,
+    created_by: str | None,
+) -> Asset:
     sha = hashlib.sha256(data).hexdigest()
     existing = get_asset_by_sha256(session, sha)
     if existing is not None:
         return existing
     stored = get_storage().put(data, content_type=content_type)
-    asset = Asset(sha256=stored.sha256, storage_key=stored.key, content_type=content_type,
-                  size_bytes=stored.size, width_px=width_px, height_px=height_px, kind=kind,
-                  created_by=created_by, original_filename=(filename or "")[:255] or None)
+    asset = Asset(
+        sha256=stored.sha256,
+        storage_key=stored.key,
+        content_type=content_type,
+        size_bytes=stored.size,
+        width_px=width_px,
+        height_px=height_px,
+        kind=kind,
+        created_by=created_by,
+        original_filename=(filename or "")[:255] or None,
+    )
     try:
         with session.begin_nested():
             session.add(asset)
@@ -501,23 +625,73 @@ def _store_asset(session: Session, data: bytes, *, content_type: str, kind: str,
     return asset
 
 
-def create_asset(session: Session, data: bytes, *, filename: str | None = None, kind: str = "upload",
-                 created_by: str | None = None) -> Asset:
+def create_asset(
+    session: Session,
+    data: bytes,
+    *,
+    filename: str | None = None,
+    kind: str = "upload",
+    created_by: str | None = None,
+) -> Asset:
     """Check and store an upload (`upload`/`mockup`: PNG/JPEG/WebP; `model`: GLB); same bytes ⇒ same asset."""
     if kind not in ("upload", "mockup", "model"):
         raise Problem(422, "invalid_asset_kind", "kind is upload, mockup or model.")
     checked = upload_checks.check_upload(data, kind=kind, max_bytes=_max_bytes())
-    return _store_asset(session, checked.data, content_type=checked.content_type, kind=kind,
-                        width_px=checked.width_px, height_px=checked.height_px, filename=filename,
-                        created_by=created_by)
+    return _store_asset(
+        session,
+        checked.data,
+        content_type=checked.content_type,
+        kind=kind,
+        width_px=checked.width_px,
+        height_px=checked.height_px,
+        filename=filename,
+        created_by=created_by,
+    )
 
 
-def store_derived_asset(session: Session, data: bytes, *, content_type: str, width_px: int | None = None,
-                        height_px: int | None = None, filename: str | None = None,
-                        created_by: str | None = None) -> Asset:
+def create_shopper_upload(
+    session: Session, data: bytes, *, shopper: str, filename: str | None = None, created_by: str | None = None
+) -> Asset:
+    """A shopper's photo (widget): the upload checks with the lower shopper pixel cap, stored
+    content-addressed and granted to `shopper` (only they, and the brand, read it by id)."""
+    checked = upload_checks.check_upload(
+        data, kind="upload", max_bytes=_max_bytes(), max_pixels=upload_checks.SHOPPER_MAX_PIXELS
+    )
+    asset = _store_asset(
+        session,
+        checked.data,
+        content_type=checked.content_type,
+        kind="upload",
+        width_px=checked.width_px,
+        height_px=checked.height_px,
+        filename=filename,
+        created_by=created_by,
+    )
+    shoppers.grant(session, shopper, "asset", asset.id)
+    return asset
+
+
+def store_derived_asset(
+    session: Session,
+    data: bytes,
+    *,
+    content_type: str,
+    width_px: int | None = None,
+    height_px: int | None = None,
+    filename: str | None = None,
+    created_by: str | None = None,
+) -> Asset:
     """Store server-made bytes (AI output, renders) as a `derived` asset; same bytes ⇒ same asset."""
-    return _store_asset(session, data, content_type=content_type, kind="derived", width_px=width_px,
-                        height_px=height_px, filename=filename, created_by=created_by)
+    return _store_asset(
+        session,
+        data,
+        content_type=content_type,
+        kind="derived",
+        width_px=width_px,
+        height_px=height_px,
+        filename=filename,
+        created_by=created_by,
+    )
 
 
 def get_asset(session: Session, asset_id: str) -> Asset:
@@ -537,8 +711,9 @@ def asset_lookup(session: Session, asset_id: str) -> tuple[str, int, int] | None
     return asset.sha256, asset.width_px, asset.height_px
 
 
-def list_assets(session: Session, *, kind: str | None = None, cursor: str | None = None,
-                limit: int = 50) -> Page[Asset]:
+def list_assets(
+    session: Session, *, kind: str | None = None, cursor: str | None = None, limit: int = 50
+) -> Page[Asset]:
     stmt = select(Asset)
     if kind:
         stmt = stmt.where(Asset.kind == kind)
@@ -551,6 +726,9 @@ def delete_asset(session: Session, asset_id: str) -> None:
     if is_asset_referenced(session, asset.id):
         raise Conflict("asset_in_use", "The asset is in use (e.g. a product's mockup) and cannot be deleted.")
     key = asset.storage_key
+    session.execute(
+        sa.delete(ShopperGrant).where(ShopperGrant.object_type == "asset", ShopperGrant.object_id == asset.id)
+    )
     session.delete(asset)
     session.flush()
     _delete_blob_after_commit(session, key)
@@ -559,8 +737,15 @@ def delete_asset(session: Session, asset_id: str) -> None:
 # --------------------------------------------------------------------------- fonts
 
 
-def create_font(session: Session, data: bytes, *, filename: str | None = None, family: str | None = None,
-                style: str | None = None, licence_note: str = "") -> BrandFont:
+def create_font(
+    session: Session,
+    data: bytes,
+    *,
+    filename: str | None = None,
+    family: str | None = None,
+    style: str | None = None,
+    licence_note: str = "",
+) -> BrandFont:
     """Check (and unwrap WOFF/WOFF2) an uploaded font and store it; same font twice ⇒ same font id."""
     checked = font_checks.check_font(data, max_bytes=_max_bytes())
     sha = hashlib.sha256(checked.data).hexdigest()
@@ -569,9 +754,15 @@ def create_font(session: Session, data: bytes, *, filename: str | None = None, f
         return existing
     stored = get_storage().put(checked.data, content_type=f"font/{checked.format}")
     font = BrandFont(
-        family=(family or checked.family)[:200], style=(style or checked.style)[:100], sha256=sha,
-        storage_key=stored.key, format=checked.format, source_format=checked.source_format,
-        size_bytes=stored.size, licence_note=licence_note, glyph_coverage=checked.glyph_coverage,
+        family=(family or checked.family)[:200],
+        style=(style or checked.style)[:100],
+        sha256=sha,
+        storage_key=stored.key,
+        format=checked.format,
+        source_format=checked.source_format,
+        size_bytes=stored.size,
+        licence_note=licence_note,
+        glyph_coverage=checked.glyph_coverage,
         original_filename=(filename or "")[:255] or None,
     )
     try:
@@ -618,8 +809,9 @@ def delete_font(session: Session, font_id: str) -> None:
     font = get_brand_font(session, font_id)
     used = _zones_using_font(session, font.id)
     if used:
-        raise Conflict("font_in_use", "Zones still offer this font; remove it from them first.",
-                       zones=used[:20])
+        raise Conflict(
+            "font_in_use", "Zones still offer this font; remove it from them first.", zones=used[:20]
+        )
     key = font.storage_key
     session.delete(font)
     session.flush()

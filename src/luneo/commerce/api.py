@@ -33,6 +33,7 @@ from luneo.commerce.schemas import (
     TransitionIn,
 )
 from luneo.platform.auth import Tenant, guard
+from luneo.platform.errors import Problem
 from luneo.platform.pagination import Page, paginate
 
 router = APIRouter(tags=["commerce"])
@@ -63,6 +64,8 @@ def _cart_out(view: service.CartView) -> CartOut:
             product_sku=line.priced.product.sku,
             product_name=line.priced.product.name,
             snapshot_id=line.item.snapshot_id,
+            spec_hash=line.item.spec_hash
+            or (line.priced.snapshot.spec_hash if line.priced.snapshot else None),
             quantity=line.item.quantity,
             unit_price_cents=line.priced.unit_price_cents,
             total_cents=line.total_cents,
@@ -145,9 +148,19 @@ def get_cart(t: Tenant = guard("cart:use")) -> CartOut:
 
 @router.post("/cart/add", response_model=CartOut, status_code=201)
 def add_to_cart(body: CartAddIn, t: Tenant = guard("cart:use")) -> CartOut:
-    """Add a product (and its personalization snapshot); the unit price is computed here."""
+    """Add a product (and its personalization snapshot); the unit price is computed here. A product
+    with required zones needs a snapshot filling them (422 `personalization_required`); `spec_hash`,
+    when sent, must be the snapshot's (409 `spec_mismatch`)."""
     owner = _owner(t)
-    service.add_to_cart(t.session, owner, body.product_id, body.quantity, body.snapshot_id, body.metadata)
+    service.add_to_cart(
+        t.session,
+        owner,
+        body.product_id,
+        body.quantity,
+        body.snapshot_id,
+        body.metadata,
+        spec_hash=body.spec_hash,
+    )
     return _cart_out(service.view_cart(t.session, owner))
 
 
@@ -271,7 +284,15 @@ def get_order(order_id: str, t: Tenant = guard("orders:read")) -> OrderOut:
 @router.post("/orders/{order_id}/transition", response_model=OrderOut)
 def transition_order(order_id: str, body: TransitionIn, t: Tenant = guard("orders:write")) -> OrderOut:
     """Move the order along pending → paid → in_production → shipped → delivered (or cancelled /
-    refunded); an invalid move is a 409 `invalid_transition`."""
+    refunded); an invalid move is a 409 `invalid_transition`.
+
+    `to: paid` records an offline payment (bank transfer, cash): owners and admins only (403),
+    with `amount` (minor units), `currency` and `note` (422 `offline_payment_required`) equal to the
+    order total (422 `offline_payment_mismatch`); it is audited as `payment.offline_recorded`."""
+    if body.to == "paid" and not t.principal.can("payments:offline"):
+        raise Problem(
+            403, "forbidden", "Only an owner or admin can record an offline payment (payments:offline)."
+        )
     order = service.transition(
         t.session,
         order_id,
@@ -280,6 +301,8 @@ def transition_order(order_id: str, body: TransitionIn, t: Tenant = guard("order
         note=body.note,
         tracking_number=body.tracking_number,
         carrier=body.carrier,
+        amount=body.amount,
+        currency=body.currency,
     )
     return _order_out(order)
 

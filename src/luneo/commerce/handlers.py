@@ -58,21 +58,44 @@ def on_payment_captured(session: Session, payload: dict[str, Any]) -> None:
     if payload.get("payment_status") not in ("paid", "no_payment_required", "succeeded"):
         return  # checkout finished but the money is not captured yet (async methods)
     order = _order_for(session, payload)
-    if order is None or order.status != "pending":
+    if order is None:
         return
+    if order.status != "pending":
+        _capture_for_closed_order(session, order, payload)
+        return
+    # The event's own amount and currency (never the payment row's) must be the order's total.
     amount, currency = payload.get("amount"), payload.get("currency")
-    if (amount is not None and amount != order.total_cents) or (
-        currency and currency.upper() != order.currency
+    if (
+        not isinstance(amount, int)
+        or amount != order.total_cents
+        or not isinstance(currency, str)
+        or currency.upper() != order.currency
     ):
         order.payment_status = "mismatch"
         _note(order, "payment_mismatch", payload, amount=amount, currency=currency)
-        log.warning(
+        log.error(
             "order_payment_mismatch",
             order_id=order.id,
             amount=amount,
             currency=currency,
             expected=order.total_cents,
+            expected_currency=order.currency,
         )
+        if not payload.get("flag"):  # payments has not alerted about this capture yet
+            from luneo.payments import service as payments
+
+            payments.alert(
+                session,
+                order.brand_id,
+                "amount_mismatch",
+                f"A payment for order {order.number} does not match its total; the order was not paid.",
+                payment_id=payload.get("payment_id"),
+                provider=payload.get("provider"),
+                event_id=payload.get("event_id"),
+                reference=order.id,
+                expected=(order.total_cents, order.currency),
+                received=(amount, currency),
+            )
         return
     service.mark_paid(
         session,
@@ -81,6 +104,29 @@ def on_payment_captured(session: Session, payload: dict[str, Any]) -> None:
         payment_ref=payload.get("payment_ref"),
         actor=f"{payload.get('provider')}:{payload.get('event_id')}",
     )
+
+
+def _capture_for_closed_order(session: Session, order: Any, payload: dict[str, Any]) -> None:
+    """Money captured for an order that can no longer take it (cancelled, refunded, or already paid
+    by another payment): recorded on the order, the payment flagged and refunded, the brand alerted.
+    A re-announcement of the payment that paid the order is not one of these."""
+    if payload.get("payment_status") != "succeeded":
+        return  # act once, on `payment.succeeded` (the checkout completion precedes it)
+    if order.status not in ("cancelled", "refunded") and payload.get("payment_id") == order.payment_id:
+        return
+    from luneo.payments import service as payments
+
+    _note(
+        order,
+        "payment_after_close",
+        payload,
+        payment_id=payload.get("payment_id"),
+        amount=payload.get("amount"),
+        currency=payload.get("currency"),
+        order_status=order.status,
+    )
+    why = "was already paid" if order.status not in ("cancelled", "refunded") else f"is {order.status}"
+    payments.refund_unpayable_capture(session, {**payload, "reference": f"order {order.number}"}, why)
 
 
 @subscribe("payment.failed")
@@ -98,6 +144,16 @@ def on_payment_refunded(session: Session, payload: dict[str, Any]) -> None:
 
     order = _order_for(session, payload)
     if order is None:
+        return
+    if payload.get("payment_id") and order.payment_id and payload["payment_id"] != order.payment_id:
+        # the refund of another payment (e.g. a late or duplicate capture): the order is unchanged
+        _note(
+            order,
+            "other_payment_refunded",
+            payload,
+            payment_id=payload["payment_id"],
+            amount=payload.get("amount"),
+        )
         return
     full = payload.get("payment_status") == "refunded"
     if not full:

@@ -52,6 +52,7 @@ class CartItem(TimestampMixin, TenantMixin, Base):
     )
     product_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("products.id"), index=True)
     snapshot_id: Mapped[str | None] = mapped_column(sa.String(40), sa.ForeignKey("snapshots.id"), index=True)
+    spec_hash: Mapped[str | None] = mapped_column(sa.String(64))  # the design the shopper approved
     quantity: Mapped[int] = mapped_column(sa.Integer)
     unit_price_cents: Mapped[int] = mapped_column(sa.Integer)
     currency: Mapped[str] = mapped_column(sa.String(3))

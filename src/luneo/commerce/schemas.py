@@ -27,6 +27,12 @@ class CartAddIn(StrictIn):
     product_id: str = Field(min_length=1, max_length=40)
     quantity: Quantity
     snapshot_id: str | None = Field(default=None, min_length=1, max_length=40)
+    spec_hash: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="The spec_hash of the preview the shopper approved; must be the snapshot's "
+        "(409 `spec_mismatch` otherwise). The cart line records it.",
+    )
     metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
 
 
@@ -40,6 +46,7 @@ class CartItemOut(Out):
     product_sku: str
     product_name: str
     snapshot_id: str | None
+    spec_hash: str | None = None
     quantity: int
     unit_price_cents: int
     total_cents: int
@@ -122,9 +129,23 @@ class CartCheckoutIn(OrderFromCartIn):
 
 class TransitionIn(StrictIn):
     to: OrderStatus
-    note: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(
+        default=None, max_length=500, description="Required with `to: paid` (what was received, how)."
+    )
     tracking_number: str | None = Field(default=None, max_length=100)
     carrier: str | None = Field(default=None, max_length=100)
+    amount: int | None = Field(
+        default=None,
+        ge=0,
+        le=99_999_999_999,
+        description="`to: paid` only (an offline payment, owner / admin): the amount received in minor "
+        "units; must equal the order total.",
+    )
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{3}$",
+        description="`to: paid` only: ISO 4217 code of the amount received; must be the order's.",
+    )
 
 
 class ProductRef(Out):

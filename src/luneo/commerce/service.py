@@ -17,11 +17,13 @@ from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
+from luneo.catalog import service as catalog
 from luneo.catalog.models import Product
 from luneo.commerce import coupons as coupon_rules
 from luneo.commerce import pricing
 from luneo.commerce.models import Cart, CartItem, Coupon, Order, OrderCounter, OrderItem, ShopSettings
 from luneo.commerce.status import STAMPS, check_transition
+from luneo.designs import service as designs
 from luneo.designs.models import Snapshot
 from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
@@ -102,6 +104,61 @@ def price_item(session: Session, product_id: str, snapshot_id: str | None) -> Pr
     return price_items(session, [(product_id, snapshot_id)])[0]
 
 
+def personalization_required(product_id: str, name: str, zones: list[str], **extra: Any) -> Problem:
+    """422 `personalization_required`: the item leaves these required zones empty."""
+    return Invalid(
+        "personalization_required",
+        f"{name or product_id} must be personalized before it is sold: "
+        f"required zone(s) {', '.join(zones)} not filled by a validated snapshot.",
+        product_id=product_id,
+        zones=zones,
+        **extra,
+    )
+
+
+def check_personalized(session: Session, items: list[tuple[str, str, str | None]]) -> None:
+    """Refuse (`personalization_required`, naming the zones) the first of the (product id, product
+    name, snapshot id) items whose product, as it is now, has required zones that the item's snapshot
+    does not fill — every required zone when there is no snapshot. Snapshots are only ever made from
+    specs that passed the rules, so a filled zone in a snapshot is a validated one."""
+    defs: dict[str, Any] = {}
+    for index, (product_id, name, snapshot_id) in enumerate(items):
+        if product_id not in defs:
+            defs[product_id] = catalog.product_def(session, product_id)
+        if not any(z.rules.required for z in defs[product_id].zones):
+            continue
+        snap = designs.get_snapshot(session, snapshot_id) if snapshot_id else None
+        missing = designs.unfilled_required_zones(defs[product_id], snap)
+        if missing:
+            raise personalization_required(product_id, name, missing, line=index, snapshot_id=snapshot_id)
+
+
+def _check_priced(session: Session, priced: list[Priced]) -> None:
+    check_personalized(
+        session, [(p.product.id, p.product.name, p.snapshot.id if p.snapshot else None) for p in priced]
+    )
+
+
+def check_spec_hash(priced: Priced, spec_hash: str | None) -> None:
+    """The spec_hash the shopper saw must be the snapshot's (409 `spec_mismatch` otherwise)."""
+    if spec_hash is None:
+        return
+    if priced.snapshot is None:
+        raise Invalid(
+            "spec_mismatch",
+            "A spec_hash is checked against a snapshot: send the snapshot_id too.",
+            spec_hash=spec_hash,
+        )
+    if priced.snapshot.spec_hash != spec_hash:
+        raise Conflict(
+            "spec_mismatch",
+            "The snapshot is not the design on screen (its spec_hash differs); refresh the preview.",
+            spec_hash=spec_hash,
+            snapshot_spec_hash=priced.snapshot.spec_hash,
+            snapshot_id=priced.snapshot.id,
+        )
+
+
 def _currency_mismatch(expected: str, got: str) -> Problem:
     return Invalid(
         "currency_mismatch",
@@ -168,10 +225,19 @@ def add_to_cart(
     quantity: int,
     snapshot_id: str | None = None,
     metadata: dict[str, str] | None = None,
+    spec_hash: str | None = None,
 ) -> CartItem:
-    """Add a server-priced line (merged with an identical line: same product, snapshot, metadata)."""
+    """Add a server-priced line (merged with an identical line: same product, snapshot, metadata).
+
+    A product with required zones needs a snapshot filling them (422 `personalization_required`);
+    `spec_hash` (the design the shopper saw) must be the snapshot's (409 `spec_mismatch`). The line
+    records the snapshot's spec_hash. A widget shopper may only add a snapshot it made (404)."""
     _check_quantity(quantity)
+    if snapshot_id and owner.kind == "shopper":  # a widget shopper buys only its own snapshots
+        designs.get_snapshot(session, snapshot_id, owner.id)
     priced = price_item(session, product_id, snapshot_id)
+    check_spec_hash(priced, spec_hash)
+    _check_priced(session, [priced])
     cart = get_or_create_cart(session, owner)
     currencies = {i.currency for i in cart.items}
     if currencies and priced.currency not in currencies:
@@ -188,6 +254,7 @@ def add_to_cart(
         cart_id=cart.id,
         product_id=product_id,
         snapshot_id=snapshot_id,
+        spec_hash=priced.snapshot.spec_hash if priced.snapshot else None,
         quantity=quantity,
         unit_price_cents=priced.unit_price_cents,
         currency=priced.currency,
@@ -369,12 +436,14 @@ def next_order_number(session: Session, brand_id: str) -> int:
 def quote(
     session: Session, lines: list[LineRequest], coupon_code: str | None = None
 ) -> tuple[list[Priced], pricing.Totals, Coupon | None]:
-    """Price lines, check one currency, resolve the coupon (without claiming it) and compute totals."""
+    """Price lines, check one currency and personalization, resolve the coupon (without claiming
+    it) and compute totals."""
     if not lines:
         raise Invalid("empty_order", "An order needs at least one item.")
     for line in lines:
         _check_quantity(line.quantity)
     priced = price_items(session, [(ln.product_id, ln.snapshot_id) for ln in lines])
+    _check_priced(session, priced)
     currency = priced[0].currency
     for p in priced[1:]:
         if p.currency != currency:
@@ -587,13 +656,14 @@ def mark_paid(
     payment_id: str | None = None,
     payment_ref: str | None = None,
     actor: str | None = None,
+    note: str | None = None,
 ) -> bool:
     """pending → paid with its effects (confirmation email, `order.paid`); False when not pending."""
     if order.status != "pending":
         return False
     from luneo.notifications.service import queue_email
 
-    _stamp(order, "paid", actor, payment_ref=payment_ref)
+    _stamp(order, "paid", actor, payment_ref=payment_ref, payment_id=payment_id, note=note)
     order.payment_status = "paid"
     if payment_id:
         order.payment_id = payment_id
@@ -625,6 +695,53 @@ def _refund_payment(session: Session, order: Order) -> None:
             payments.refund_payment(session, payment.id)
 
 
+def pay_offline(
+    session: Session,
+    order: Order,
+    *,
+    amount: int | None,
+    currency: str | None,
+    note: str | None,
+    actor: str | None,
+) -> None:
+    """Mark a pending order paid by hand: money received outside any provider. The amount (minor
+    units), currency and a note are required (422 `offline_payment_required`) and must be the order's
+    total (422 `offline_payment_mismatch`); the payment is recorded (provider `offline`) and audited."""
+    from luneo.payments import service as payments
+
+    given = {"amount": amount, "currency": currency, "note": (note or "").strip() or None}
+    missing = [k for k, v in given.items() if v is None]
+    if missing:
+        raise Problem(
+            422,
+            "offline_payment_required",
+            "Marking an order paid records an offline payment: send amount (minor units), currency and note.",
+            missing=missing,
+        )
+    assert amount is not None and currency is not None and note is not None
+    if amount != order.total_cents or currency.upper() != order.currency:
+        raise Problem(
+            422,
+            "offline_payment_mismatch",
+            f"Order {order.number} is due {order.total_cents} {order.currency} (minor units); "
+            f"{amount} {currency.upper()} was given.",
+            expected_amount=order.total_cents,
+            expected_currency=order.currency,
+        )
+    payment = payments.record_offline_payment(
+        session,
+        order.brand_id,
+        reference=order.id,
+        amount=amount,
+        currency=currency,
+        note=note.strip(),
+        actor=actor,
+    )
+    mark_paid(
+        session, order, payment_id=payment.id, payment_ref=payment.payment_ref, actor=actor, note=note.strip()
+    )
+
+
 def transition(
     session: Session,
     order_id: str,
@@ -634,14 +751,17 @@ def transition(
     note: str | None = None,
     tracking_number: str | None = None,
     carrier: str | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
 ) -> Order:
     """Move an order along the status machine (409 `invalid_transition` otherwise), with side effects:
-    paid → confirmation + `order.paid`; cancelled → coupon use released, captured payment refunded;
-    refunded → captured payment refunded + `order.refunded`; shipped → `order_shipped` email."""
+    paid → an offline payment (see `pay_offline`) + confirmation + `order.paid`; cancelled → coupon
+    use released, captured payment refunded; refunded → captured payment refunded + `order.refunded`;
+    shipped → `order_shipped` email."""
     order = get_order(session, order_id, lock=True)
     check_transition(order.status, to)
     if to == "paid":
-        mark_paid(session, order, actor=actor)
+        pay_offline(session, order, amount=amount, currency=currency, note=note, actor=actor)
         return order
     if to == "refunded":
         _refund_payment(session, order)
@@ -726,6 +846,7 @@ def start_checkout(
         raise Conflict(
             "order_not_payable", f"Order {order.number} is {order.status}; only pending orders are paid."
         )
+    check_personalized(session, [(i.product_id, i.product_name, i.snapshot_id) for i in order.items])
     active = active_provider_name()
     if provider is not None and provider != active:
         raise Invalid(

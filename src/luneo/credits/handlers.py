@@ -11,7 +11,7 @@ from luneo.platform.events import subscribe
 
 # A checkout can complete before the money is captured (Stripe delayed methods: "unpaid";
 # PayPal: "approved"): those purchases are credited on `payment.succeeded` instead.
-PAID_STATUSES = (None, "paid", "no_payment_required", "succeeded")
+PAID_STATUSES = ("paid", "no_payment_required", "succeeded")
 
 
 def _is_credits(payload: dict[str, Any]) -> bool:
@@ -29,7 +29,7 @@ def on_checkout_completed(session: Session, payload: dict[str, Any]) -> None:
 @subscribe("payment.succeeded")
 def on_payment_succeeded(session: Session, payload: dict[str, Any]) -> None:
     """Same purchase, announced by the capture: the shared reference makes it a no-op if already credited."""
-    if _is_credits(payload):
+    if _is_credits(payload) and payload.get("payment_status") in PAID_STATUSES:
         service.complete_purchase(session, payload)
 
 

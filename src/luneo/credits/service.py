@@ -489,7 +489,14 @@ def purchase_reference(checkout_reference: str) -> str:
 
 
 def complete_purchase(session: Session, payload: dict[str, Any]) -> CreditTransaction | None:
-    """Credit a paid pack once (handler of `payment.checkout_completed` with kind credits)."""
+    """Credit a paid pack once (handler of `payment.checkout_completed` / `payment.succeeded` with
+    kind credits).
+
+    What is credited comes only from the pack row named by the purchase (`pack_id`, written by
+    `POST /credits/buy`; callers can never set it): never from `credits` / `price_cents` in
+    metadata. The event's own amount and currency must equal the pack's price exactly; anything
+    else (missing, under- or overpaid, another currency) credits nothing and is logged as an error.
+    """
     meta = payload.get("metadata") or {}
     brand_id = payload.get("brand_id") or meta.get("brand_id")
     reference = payload.get("reference") or payload.get("payment_ref")
@@ -501,39 +508,47 @@ def complete_purchase(session: Session, payload: dict[str, Any]) -> CreditTransa
     if meta.get("brand_id") and meta["brand_id"] != brand_id:
         log.warning("credits_purchase_ignored", reason="brand mismatch", event_id=payload.get("event_id"))
         return None
-    try:
-        credits_n = int(meta.get("credits") or 0)
-        price = int(meta["price_cents"]) if meta.get("price_cents") else None
-    except (TypeError, ValueError):
-        credits_n, price = 0, None
     pack_id = str(meta.get("pack_id") or "")
-    if credits_n <= 0:
-        pack = session.get(CreditPack, pack_id) if pack_id else None
-        if pack is None:
-            log.warning("credits_purchase_ignored", reason="unknown pack", pack_id=pack_id)
-            return None
-        credits_n, price = pack.credits, pack.price_cents
-    amount = payload.get("amount")
-    if price is not None and amount is not None and int(amount) < price:
-        log.warning(
-            "credits_purchase_ignored", reason="underpaid", paid=amount, price=price, reference=reference
+    if pack_id:
+        ensure_default_packs(session)
+    pack = session.get(CreditPack, pack_id) if pack_id else None
+    if pack is None:
+        log.error("credits_purchase_ignored", reason="unknown pack", pack_id=pack_id, reference=reference)
+        return None
+    amount, currency = payload.get("amount"), payload.get("currency")
+    if (
+        not isinstance(amount, int)
+        or isinstance(amount, bool)
+        or amount != pack.price_cents
+        or not isinstance(currency, str)
+        or currency.upper() != pack.currency.upper()
+    ):
+        log.error(
+            "credits_purchase_mismatch",
+            reference=reference,
+            pack_id=pack.id,
+            paid=amount,
+            paid_currency=currency,
+            price=pack.price_cents,
+            currency=pack.currency,
+            event_id=payload.get("event_id"),
         )
         return None
     return credit(
         session,
         brand_id,
-        credits_n,
+        pack.credits,
         purchase_reference(str(reference)),
         type="purchase",
         actor=f"{payload.get('provider') or 'payments'}",
         metadata={
             k: v
             for k, v in {
-                "pack_id": pack_id,
+                "pack_id": pack.id,
                 "payment_ref": payload.get("payment_ref"),
                 "event_id": payload.get("event_id"),
                 "amount": amount,
-                "currency": payload.get("currency"),
+                "currency": currency.upper(),
                 "provider": payload.get("provider"),
             }.items()
             if v is not None

@@ -58,7 +58,8 @@ class ZoneRules(Strict):
     max_chars: int | None = Field(default=None, ge=1)
     max_lines: int = Field(default=1, ge=1)
     allowed_chars: str | None = None
-    blocked_words: list[str] = Field(default_factory=list)
+    # Whole words or phrases, matched after confusable folding; `word*` matches a prefix.
+    blocked_words: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=2000)
     auto_fit: bool = True
     price_flat_cents: int = Field(default=0, ge=0)
     price_per_char_cents: int = Field(default=0, ge=0)

@@ -8,8 +8,10 @@ Pure numpy, deterministic.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -72,6 +74,47 @@ class PrintMap:
     def uv(self, x_mm: np.ndarray, y_mm: np.ndarray) -> np.ndarray:
         cw, ch = self.width_mm + 2 * self.bleed_mm, self.height_mm + 2 * self.bleed_mm
         return np.stack([(x_mm + self.bleed_mm) / cw, (y_mm + self.bleed_mm) / ch], axis=-1)
+
+
+# ---------------------------------------------------------------- glTF JSON
+
+MAX_GLTF_JSON_DEPTH = 64  # glTF's own structure nests < 10 levels; `extras` gets the rest
+
+
+def json_depth(doc: Any) -> int:
+    """How deeply arrays and objects nest in a decoded JSON value (iterative: any depth)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth + 1)
+            stack.extend((item, depth + 1) for item in value if isinstance(item, (dict, list)))
+    return deepest
+
+
+def load_gltf_json(chunk: bytes, *, max_depth: int = MAX_GLTF_JSON_DEPTH) -> dict[str, Any]:
+    """Decode the JSON chunk of a GLB with bounded work, whatever the bytes.
+
+    The decoder stops at the interpreter's recursion limit (a RecursionError, never a crash);
+    anything nesting deeper than `max_depth` is refused too, so later readers (writers, trimesh)
+    never recurse without bound. Raises ValueError naming the fault.
+    """
+    try:
+        doc = json.loads(chunk.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError("the JSON chunk is not UTF-8") from exc
+    except RecursionError as exc:
+        raise ValueError(f"the JSON chunk nests deeper than {max_depth} levels") from exc
+    except ValueError as exc:
+        raise ValueError("the JSON chunk is not valid JSON") from exc
+    if not isinstance(doc, dict):
+        raise ValueError("the JSON chunk is not an object")
+    if json_depth(doc) > max_depth:
+        raise ValueError(f"the JSON chunk nests deeper than {max_depth} levels")
+    return doc
 
 
 # ---------------------------------------------------------------- mesh helpers

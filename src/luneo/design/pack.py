@@ -58,8 +58,16 @@ def _check_name(name: str) -> None:
 
 
 # Already-compressed formats are stored as they are: deflating them again costs time for nothing.
-_STORED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/tiff", "application/pdf", "application/zip",
-                 "model/gltf-binary", "model/vnd.usdz+zip")
+_STORED_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/tiff",
+    "application/pdf",
+    "application/zip",
+    "model/gltf-binary",
+    "model/vnd.usdz+zip",
+)
 
 
 def _method(media_type: str) -> int:

@@ -5,17 +5,30 @@ code, so the widget can show it next to the field. `validate_inputs` never raise
 arbitrary Unicode and broken fonts all come back as violations.
 
 Codes (errors): invalid_product, invalid_input, unknown_zone, kind_mismatch, required,
-invalid_chars, control_chars, bidi_control, invisible_chars, too_long, too_many_lines,
-chars_not_allowed, chars_not_in_font, blocked_word, unknown_font, font_not_allowed,
-font_size_out_of_range, text_overflow, color_not_allowed, unknown_asset, image_dpi_too_low.
+text_too_large, too_long, too_many_lines, too_many_marks, cluster_too_long, invalid_chars,
+control_chars, bidi_control, invisible_chars, chars_not_allowed, chars_not_in_font,
+blocked_word, unknown_font, font_not_allowed, font_size_out_of_range, text_overflow,
+color_not_allowed, unknown_asset, image_dpi_too_low.
 Codes (warnings): font_fallback, image_dpi_low, image_size_unknown.
+
+Text validation is bounded work: a text over `MAX_TEXT_BYTES` (UTF-8) is refused
+(`text_too_large`) before it is even normalised, and a text over the zone's `max_chars` (never
+more than `MAX_TEXT_GRAPHEMES`) or `max_lines`, with more than `MAX_MARKS_PER_GRAPHEME`
+combining marks on one character (`too_many_marks`, "zalgo") or more than
+`MAX_CODEPOINTS_PER_GRAPHEME` code points in one character (`cluster_too_long`) is refused
+before any font lookup, shaping or auto-fit.
+
+Blocked words match whole words after confusable folding (see `luneo.design.wordfilter`):
+the zone's `blocked_words` plus the brand's, minus the brand's allowed words (names).
+Replacement (U+FFFD, U+FFFC) and private-use characters are refused like characters no font
+draws (`chars_not_in_font`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +40,16 @@ from luneo.design.glyph_cache import font_handle
 from luneo.design.model import ColourInput, ImageInput, ProductDef, TextInput, ZoneDef, ZoneInput
 from luneo.design.text import auto_fit, layout_text
 from luneo.design.text_shaping import chars_report, is_default_ignorable
+from luneo.design.wordfilter import word_filter
 
 FontDataLookup = Callable[[str], bytes | None]
 AssetLookup = Callable[[str], tuple[str, int, int] | None]
 
 WARN_DPI = 300.0
+MAX_TEXT_BYTES = 4096  # UTF-8 bytes of one zone's text, whatever the zone allows
+MAX_TEXT_GRAPHEMES = 1000  # characters of one zone's text, even when the zone sets no (or a larger) max_chars
+MAX_MARKS_PER_GRAPHEME = 4  # combining marks (Mn/Me, viramas not counted) on one character
+MAX_CODEPOINTS_PER_GRAPHEME = 16  # the longest emoji sequences use 11
 ZWJ, ZWNJ, VS15, VS16 = 0x200D, 0x200C, 0xFE0E, 0xFE0F
 BIDI_CONTROLS = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
 _ZWNJ_SCRIPTS = frozenset(
@@ -109,11 +127,9 @@ def grapheme_count(s: str) -> int:
     return sum(1 for g in _GRAPHEME.findall(s) if g != "\n")
 
 
-def fold_for_matching(s: str) -> str:
-    """Case-, accent- and separator-insensitive form used for blocked words."""
-    s = unicodedata.normalize("NFKD", s).casefold()
-    out = [c for c in unicodedata.normalize("NFKD", s) if unicodedata.category(c)[0] in "LN"]
-    return "".join(out)
+def _marks(g: str) -> int:
+    """Combining marks stacked in one grapheme (viramas, which join consonants, not counted)."""
+    return sum(1 for c in g if unicodedata.category(c) in ("Mn", "Me") and unicodedata.combining(c) != 9)
 
 
 def _u(ch: str) -> str:
@@ -210,6 +226,8 @@ class _Ctx:
     font_data_lookup: FontDataLookup | None
     asset_lookup: AssetLookup | None
     result: ValidationResult
+    blocked_words: tuple[str, ...] = ()
+    allowed_words: tuple[str, ...] = ()
 
     def err(self, zone: str | None, code: str, message: str, /, **params: Any) -> None:
         self.result.violations.append(Violation(zone, code, message, params))
@@ -262,30 +280,37 @@ def _resolve_font(ctx: _Ctx, zone: ZoneDef, font_id: str) -> tuple[str | None, b
     return None
 
 
-def _check_text(ctx: _Ctx, zone: ZoneDef, inp: TextInput) -> TextInput | None:
-    key, rules = zone.key, zone.rules
-    text = normalize_text(inp.text)
-    if not text:
-        if rules.required:
-            ctx.err(key, "required", "This field is required.")
-        return None
-    before = len(ctx.result.violations)
-    bad = classify_chars(text)
-    rejected: set[str] = set()
-    for code, chars in bad.items():
-        rejected.update(chars)
-        ctx.err(key, code, _CHAR_MESSAGES[code], chars=[_u(c) for c in chars])
-    n = grapheme_count(text)
-    if rules.max_chars is not None and n > rules.max_chars:
-        ctx.err(
-            key,
-            "too_long",
-            f"Text is too long: {n} characters, at most {rules.max_chars}.",
-            max=rules.max_chars,
-            actual=n,
-        )
+def _too_large(ctx: _Ctx, key: str, raw: str) -> bool:
+    """O(1) for any text over the cap (a code point is at least one UTF-8 byte)."""
+    if len(raw) > MAX_TEXT_BYTES:
+        size: int | None = None
+    else:
+        size = len(raw.encode("utf-8", "surrogatepass"))
+        if size <= MAX_TEXT_BYTES:
+            return False
+    ctx.err(
+        key,
+        "text_too_large",
+        f"Text is too large: at most {MAX_TEXT_BYTES} bytes.",
+        max_bytes=MAX_TEXT_BYTES,
+        actual_bytes=size,
+        actual_chars=len(raw),
+    )
+    return True
+
+
+def _check_sizes(ctx: _Ctx, key: str, rules: Any, text: str) -> bool:
+    """Length, lines and per-character complexity; True when all are within the rules."""
+    ok = True
+    clusters = [g for g in _GRAPHEME.findall(text) if g != "\n"]
+    n = len(clusters)
+    limit = min(rules.max_chars or MAX_TEXT_GRAPHEMES, MAX_TEXT_GRAPHEMES)
+    if n > limit:
+        ok = False
+        ctx.err(key, "too_long", f"Text is too long: {n} characters, at most {limit}.", max=limit, actual=n)
     lines = text.count("\n") + 1
     if lines > rules.max_lines:
+        ok = False
         ctx.err(
             key,
             "too_many_lines",
@@ -293,6 +318,45 @@ def _check_text(ctx: _Ctx, zone: ZoneDef, inp: TextInput) -> TextInput | None:
             max=rules.max_lines,
             actual=lines,
         )
+    marked = [g for g in clusters if len(g) > 1 and _marks(g) > MAX_MARKS_PER_GRAPHEME]
+    if marked:
+        ok = False
+        ctx.err(
+            key,
+            "too_many_marks",
+            f"Too many accents on one character: at most {MAX_MARKS_PER_GRAPHEME}.",
+            max=MAX_MARKS_PER_GRAPHEME,
+            chars=list(dict.fromkeys(g[0] for g in marked))[:20],
+        )
+    long = [g for g in clusters if len(g) > MAX_CODEPOINTS_PER_GRAPHEME]
+    if long:
+        ok = False
+        ctx.err(
+            key,
+            "cluster_too_long",
+            f"A character is built from more than {MAX_CODEPOINTS_PER_GRAPHEME} code points.",
+            max=MAX_CODEPOINTS_PER_GRAPHEME,
+            actual=max(len(g) for g in long),
+        )
+    return ok
+
+
+def _check_text(ctx: _Ctx, zone: ZoneDef, inp: TextInput) -> TextInput | None:
+    key, rules = zone.key, zone.rules
+    if _too_large(ctx, key, inp.text):
+        return None
+    text = normalize_text(inp.text)
+    if not text:
+        if rules.required:
+            ctx.err(key, "required", "This field is required.")
+        return None
+    before = len(ctx.result.violations)
+    sizes_ok = _check_sizes(ctx, key, rules, text)
+    bad = classify_chars(text)
+    rejected: set[str] = set()
+    for code, chars in bad.items():
+        rejected.update(chars)
+        ctx.err(key, code, _CHAR_MESSAGES[code], chars=[_u(c) for c in chars])
     if rules.allowed_chars is not None:
         allowed = set(unicodedata.normalize("NFC", rules.allowed_chars))
         extra = [c for c in dict.fromkeys(text) if c != "\n" and c not in allowed and c not in rejected]
@@ -304,8 +368,8 @@ def _check_text(ctx: _Ctx, zone: ZoneDef, inp: TextInput) -> TextInput | None:
                 chars=extra,
                 codepoints=[_u(c) for c in extra],
             )
-    folded = fold_for_matching(text)
-    hits = [w for w in rules.blocked_words if (fw := fold_for_matching(w)) and fw in folded]
+    blocked = (*rules.blocked_words, *ctx.blocked_words)
+    hits = word_filter(blocked, ctx.allowed_words).find(text) if blocked else []
     if hits:
         ctx.err(key, "blocked_word", "Text contains a word that is not allowed.", words=hits)
 
@@ -348,6 +412,8 @@ def _check_text(ctx: _Ctx, zone: ZoneDef, inp: TextInput) -> TextInput | None:
             actual=inp.size_pt,
         )
 
+    if not sizes_ok:  # never shape or fit a text already refused for its size
+        return None
     resolved = _resolve_font(ctx, zone, font_id)
     if resolved is None:
         return None
@@ -494,11 +560,15 @@ def validate_inputs(
     *,
     font_data_lookup: FontDataLookup | None = None,
     asset_lookup: AssetLookup | None = None,
+    blocked_words: Sequence[str] = (),
+    allowed_words: Sequence[str] = (),
 ) -> ValidationResult:
     """Check every zone's input; never raises. `resolved` holds normalised inputs of valid zones.
 
     `font_data_lookup(font_id)` gives bytes of non-bundled (brand) fonts; `asset_lookup(asset_id)`
     gives (sha256, width_px, height_px) of an uploaded image, or None when it doesn't exist.
+    `blocked_words` (added to every text zone's own list) and `allowed_words` (names that are
+    never refused as blocked words) are the brand's lists.
     """
     result = ValidationResult()
     if not isinstance(product, ProductDef):
@@ -507,7 +577,14 @@ def validate_inputs(
         except Exception:
             result.violations.append(Violation(None, "invalid_product", "Product definition is not valid."))
             return result
-    ctx = _Ctx(product, font_data_lookup, asset_lookup, result)
+    ctx = _Ctx(
+        product,
+        font_data_lookup,
+        asset_lookup,
+        result,
+        tuple(w for w in blocked_words if isinstance(w, str)),
+        tuple(w for w in allowed_words if isinstance(w, str)),
+    )
     if not isinstance(inputs, Mapping):
         ctx.err(None, "invalid_input", "Inputs must be an object keyed by zone.", type=type(inputs).__name__)
         return result

@@ -11,7 +11,7 @@ import copy
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,14 +57,24 @@ def build_spec(
     font_sha_lookup: Callable[[str], str | None] | None = None,
     asset_lookup: AssetLookup | None = None,
     font_data_lookup: FontDataLookup | None = None,
+    blocked_words: Sequence[str] = (),
+    allowed_words: Sequence[str] = (),
 ) -> BuildResult:
     """Validate, resolve and freeze a design. Never raises on bad inputs (see `violations`).
 
     Brand (non-bundled) fonts need `font_data_lookup` (bytes, to check coverage and fit);
     `font_sha_lookup` may pin their stored SHA-256 (else the SHA-256 of the bytes is used).
     `asset_lookup(asset_id) -> (sha256, width_px, height_px)`; an unknown asset is a violation.
+    `blocked_words`/`allowed_words`: the brand's lists, as in `validate_inputs`.
     """
-    res = validate_inputs(product, inputs, font_data_lookup=font_data_lookup, asset_lookup=asset_lookup)
+    res = validate_inputs(
+        product,
+        inputs,
+        font_data_lookup=font_data_lookup,
+        asset_lookup=asset_lookup,
+        blocked_words=blocked_words,
+        allowed_words=allowed_words,
+    )
     fail = BuildResult(None, None, b"", res.violations, res.warnings, res.sizes)
     if res.violations:
         return fail

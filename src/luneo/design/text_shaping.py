@@ -40,6 +40,16 @@ def is_default_ignorable(cp: int) -> bool:
     )
 
 
+REPLACEMENT_CHARS = frozenset({0xFFFC, 0xFFFD})  # OBJECT REPLACEMENT, REPLACEMENT CHARACTER
+
+
+def is_unprintable(cp: int) -> bool:
+    """Characters never drawn even when a font maps them: replacement characters (what a
+    broken decoder leaves behind) and private-use code points (no shared meaning). They are
+    reported as missing, like characters no font draws."""
+    return cp in REPLACEMENT_CHARS or 0xE000 <= cp <= 0xF8FF or cp >= 0xF0000
+
+
 # ---------------------------------------------------------------- bidi (UAX #9, implicit levels)
 
 _STRONG = {"L": "L", "R": "R", "AL": "R", "EN": "R", "AN": "R"}
@@ -213,6 +223,9 @@ def assign_fonts(line: str, primary: FontHandle, font_id: str) -> list[Cluster]:
         pos = end
         if not need:
             out.append(Cluster(start, end, primary, (), False))
+            continue
+        if any(is_unprintable(cp) for cp in need):
+            out.append(Cluster(start, end, None, tuple(dict.fromkeys(chr(cp) for cp in need)), False))
             continue
         cands = chain
         if VS16 in cps:  # emoji presentation requested: prefer the emoji font

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
+from luneo.catalog import shoppers
 from luneo.design.spec import spec_json_schema
 from luneo.designs import service
 from luneo.designs.models import DesignSpecRow, SavedDesign, Snapshot
@@ -33,7 +34,31 @@ from luneo.platform.errors import Problem
 from luneo.platform.pagination import Page, paginate
 from luneo.platform.tenancy import bind_system
 
-router = APIRouter(tags=["designs"])
+PUBLIC_JSON_BODY_BYTES = 64 * 1024  # widget (pk_) bodies on these routes; servers keep the general limit
+
+
+def public_body_cap(request: Request) -> None:
+    """A publishable-key (widget) caller's body over `PUBLIC_JSON_BODY_BYTES` is a 413 problem,
+    before the route does any work. The key is not verified here: claiming `pk_` only makes the
+    limit smaller, and authentication still happens in the guard."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip().startswith("pk_"):
+        return
+    raw = request.scope.get("state", {}).get("raw_body")
+    try:
+        size = len(raw) if raw is not None else int(request.headers.get("content-length") or 0)
+    except ValueError:
+        size = 0
+    if size > PUBLIC_JSON_BODY_BYTES:
+        raise Problem(
+            413,
+            "payload_too_large",
+            f"The body exceeds {PUBLIC_JSON_BODY_BYTES} bytes (publishable key).",
+            max_bytes=PUBLIC_JSON_BODY_BYTES,
+        )
+
+
+router = APIRouter(tags=["designs"], dependencies=[Depends(public_body_cap)])
 
 
 def _spec_out(
@@ -60,20 +85,22 @@ def spec_schema() -> dict[str, Any]:
 @router.post("/specs", response_model=SpecOut, status_code=201)
 def create_spec(body: DesignInputs, t: Tenant = guard("designs:validate")) -> SpecOut:
     """Validate the inputs against the product's rules and store the canonical spec (by hash)."""
-    row, result = service.create_spec(t.session, body.product_id, body.inputs)
+    row, result = service.create_spec(t.session, body.product_id, body.inputs, shoppers.scope_of(t))
     return _spec_out(row, [w.as_dict() for w in result.warnings], result.sizes)
 
 
 @router.get("/specs/{spec_hash}", response_model=SpecOut)
 def get_spec(spec_hash: str, t: Tenant = guard("designs:validate")) -> SpecOut:
-    """A stored spec by its SHA-256."""
-    return _spec_out(service.get_spec(t.session, spec_hash))
+    """A stored spec by its SHA-256 (a publishable key: only one its shopper built)."""
+    return _spec_out(service.get_spec(t.session, spec_hash, shoppers.scope_of(t)))
 
 
 @router.post("/specs/validate", response_model=SpecValidateOut)
 def validate_spec(body: SpecValidateIn, t: Tenant = guard("designs:validate")) -> SpecValidateOut:
     """Check a whole DesignSpec document (schema, current product, rules) and give its hash."""
-    spec_hash, violations, warnings = service.validate_document(t.session, body.spec)
+    spec_hash, violations, warnings = service.validate_document(
+        t.session, body.spec, shoppers.scope_of(t, required=False)
+    )
     return SpecValidateOut(
         valid=not violations, spec_hash=spec_hash, violations=violations, warnings=warnings
     )  # type: ignore[arg-type]
@@ -82,7 +109,9 @@ def validate_spec(body: SpecValidateIn, t: Tenant = guard("designs:validate")) -
 @router.post("/personalization/validate", response_model=ValidationOut)
 def validate_personalization(body: DesignInputs, t: Tenant = guard("designs:validate")) -> ValidationOut:
     """Every rule violation per zone (`{zone, code, message, params}`) — writes nothing."""
-    result = service.check_inputs(t.session, body.product_id, body.inputs)
+    result = service.check_inputs(
+        t.session, body.product_id, body.inputs, shoppers.scope_of(t, required=False)
+    )
     return ValidationOut(
         valid=result.ok,
         violations=[v.as_dict() for v in result.violations],  # type: ignore[misc]
@@ -136,10 +165,13 @@ def auto_fit(body: AutoFitIn, t: Tenant = guard("designs:validate")) -> AutoFitO
 @router.post("/snapshots", response_model=SnapshotOut, status_code=201)
 def create_snapshot(
     body: SnapshotIn, request: Request, response: Response, t: Tenant = guard("designs:snapshot")
-) -> Snapshot:
-    """Freeze a design (idempotent on spec_hash: the same spec returns the same snapshot, 200)."""
+) -> SnapshotOut:
+    """Freeze a design (idempotent on spec_hash: the same spec returns the same snapshot, 200).
+
+    A publishable key names only specs its shopper built, and the snapshot is bound to that shopper."""
+    shopper = shoppers.scope_of(t)
     row = service.resolve_spec(
-        t.session, spec_hash=body.spec_hash, product_id=body.product_id, inputs=body.inputs
+        t.session, spec_hash=body.spec_hash, product_id=body.product_id, inputs=body.inputs, shopper=shopper
     )
     provenance = {
         **body.provenance.model_dump(),
@@ -147,18 +179,30 @@ def create_snapshot(
         "user_agent": (request.headers.get("user-agent") or "")[:300],
         "credential": t.principal.kind,
     }
+    if shopper is not None:  # never store a shopper's bearer token: record who by a digest of it
+        provenance["session_id"] = shoppers.public_id(shopper)
     snap, created = service.create_snapshot(
-        t.session, spec_row=row, actor=t.principal.actor, provenance=provenance
+        t.session, spec_row=row, actor=t.principal.actor, provenance=provenance, shopper=shopper
     )
     if not created:
         response.status_code = 200
-    return snap
+    return _snapshot_out(snap, shopper)
+
+
+def _snapshot_out(snap: Snapshot, shopper: str | None) -> SnapshotOut:
+    """A widget caller sees the snapshot without who made it (another shopper may have, first)."""
+    out = SnapshotOut.model_validate(snap)
+    if shopper is None:
+        return out
+    source = (snap.provenance or {}).get("source")
+    return out.model_copy(update={"provenance": {"source": source}, "created_by": None})
 
 
 @router.get("/snapshots/{snapshot_id}", response_model=SnapshotOut)
-def get_snapshot(snapshot_id: str, t: Tenant = guard("designs:snapshot")) -> Snapshot:
-    """A snapshot with its immutable spec and rendered files."""
-    return service.get_snapshot(t.session, snapshot_id)
+def get_snapshot(snapshot_id: str, t: Tenant = guard("designs:snapshot")) -> SnapshotOut:
+    """A snapshot with its immutable spec and rendered files (a publishable key: its shopper's only)."""
+    shopper = shoppers.scope_of(t)
+    return _snapshot_out(service.get_snapshot(t.session, snapshot_id, shopper), shopper)
 
 
 @router.post("/snapshots/{snapshot_id}/lock", response_model=SnapshotOut)
@@ -198,7 +242,7 @@ def save_design(body: DesignIn, t: Tenant = guard("designs:snapshot")) -> Design
     """Save a named design (from a spec hash or product + inputs) so no work is lost."""
     shopper, _ = _shopper(t)
     row = service.resolve_spec(
-        t.session, spec_hash=body.spec_hash, product_id=body.product_id, inputs=body.inputs
+        t.session, spec_hash=body.spec_hash, product_id=body.product_id, inputs=body.inputs, shopper=shopper
     )
     return _design_out(
         service.save_design(

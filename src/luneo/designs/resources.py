@@ -10,6 +10,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from luneo.catalog import shoppers
 from luneo.catalog.models import Asset, BrandFont
 from luneo.platform.storage import get_storage
 
@@ -17,8 +18,10 @@ from luneo.platform.storage import get_storage
 class BrandResources:
     """Fonts and images of one brand (the session's brand), cached for one unit of work."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, shopper: str | None = None) -> None:
+        """`shopper`: a widget caller's token; its designs may only name images it uploaded."""
         self.session = session
+        self.shopper = shopper
         self._fonts: dict[str, BrandFont | None] = {}
         self._assets: dict[str, Asset | None] = {}
 
@@ -31,10 +34,19 @@ class BrandResources:
 
     def _asset(self, asset_id: str) -> Asset | None:
         if asset_id not in self._assets:
-            self._assets[asset_id] = self.session.execute(
-                select(Asset).where(Asset.id == asset_id)
-            ).scalar_one_or_none()
+            found = self.session.execute(select(Asset).where(Asset.id == asset_id)).scalar_one_or_none()
+            if found is not None and not shoppers.holds(self.session, self.shopper, "asset", asset_id):
+                found = None  # another shopper's photo: as unknown as another brand's
+            self._assets[asset_id] = found
         return self._assets[asset_id]
+
+    # -- the brand's word lists (settings.blocked_words / settings.allowed_words) ---------
+    def word_lists(self) -> dict[str, tuple[str, ...]]:
+        """`blocked_words` and `allowed_words` keyword arguments for the rules engine."""
+        from luneo.tenancy.service import brand_word_lists
+
+        blocked, allowed = brand_word_lists(self.session)
+        return {"blocked_words": blocked, "allowed_words": allowed}
 
     # -- build_spec lookups ---------------------------------------------------------------
     def font_sha(self, font_id: str) -> str | None:

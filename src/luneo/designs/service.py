@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from luneo.catalog import service as catalog
+from luneo.catalog import shoppers
 from luneo.design.canonical import spec_hash as hash_of
 from luneo.design.model import DesignSpec, ProductDef
 from luneo.design.rules import normalize_text, validate_inputs
@@ -29,12 +30,19 @@ def product_definition(session: Session, product_id: str) -> ProductDef:
     return catalog.product_def(session, product_id)
 
 
-def check_inputs(session: Session, product_id: str, inputs: dict[str, Any]) -> BuildResult:
-    """Validate and resolve without storing anything."""
+def check_inputs(
+    session: Session, product_id: str, inputs: dict[str, Any], shopper: str | None = None
+) -> BuildResult:
+    """Validate and resolve without storing anything (a `shopper` may only name its own uploads)."""
     product = product_definition(session, product_id)
-    res = BrandResources(session)
+    res = BrandResources(session, shopper)
     return build_spec(
-        product, inputs, font_sha_lookup=res.font_sha, asset_lookup=res.asset, font_data_lookup=res.font_bytes
+        product,
+        inputs,
+        font_sha_lookup=res.font_sha,
+        asset_lookup=res.asset,
+        font_data_lookup=res.font_bytes,
+        **res.word_lists(),
     )
 
 
@@ -75,25 +83,29 @@ def store_spec(session: Session, result: BuildResult) -> DesignSpecRow:
 
 
 def create_spec(
-    session: Session, product_id: str, inputs: dict[str, Any]
+    session: Session, product_id: str, inputs: dict[str, Any], shopper: str | None = None
 ) -> tuple[DesignSpecRow, BuildResult]:
-    result = check_inputs(session, product_id, inputs)
+    """Validate and store a spec; a widget `shopper` is granted it (it alone may name it by hash)."""
+    result = check_inputs(session, product_id, inputs, shopper)
     if not result.ok:
         raise _violation_problem(result)
-    return store_spec(session, result), result
+    row = store_spec(session, result)
+    shoppers.grant(session, shopper, "spec", row.spec_hash)
+    return row, result
 
 
-def get_spec(session: Session, spec_hash: str) -> DesignSpecRow:
+def get_spec(session: Session, spec_hash: str, shopper: str | None = None) -> DesignSpecRow:
+    """A stored spec by hash; for a widget `shopper`, only one it built itself (404 otherwise)."""
     row = session.execute(
         select(DesignSpecRow).where(DesignSpecRow.spec_hash == spec_hash)
     ).scalar_one_or_none()
-    if row is None:
+    if row is None or not shoppers.holds(session, shopper, "spec", row.spec_hash):
         raise NotFound("spec", spec_hash)
     return row
 
 
 def validate_document(
-    session: Session, document: dict[str, Any]
+    session: Session, document: dict[str, Any], shopper: str | None = None
 ) -> tuple[str | None, list[dict[str, Any]], list[dict[str, Any]]]:
     """Check a whole DesignSpec document: schema, product is ours and current, rules pass.
 
@@ -123,12 +135,13 @@ def validate_document(
                 "params": {},
             }
         )
-    res = BrandResources(session)
+    res = BrandResources(session, shopper)
     outcome = validate_inputs(
         spec.product,
         {k: v.model_dump(mode="json") for k, v in spec.inputs.items()},
         font_data_lookup=res.font_bytes,
         asset_lookup=res.asset,
+        **res.word_lists(),
     )
     violations += [v.as_dict() for v in outcome.violations]
     return hash_of(spec), violations, [w.as_dict() for w in outcome.warnings]
@@ -156,9 +169,24 @@ def _audit(
 
 
 def create_snapshot(
+    session: Session,
+    *,
+    spec_row: DesignSpecRow,
+    actor: str,
+    provenance: dict[str, Any],
+    shopper: str | None = None,
+) -> tuple[Snapshot, bool]:
+    """Idempotent: the same spec in the same brand returns the same snapshot. (snapshot, created)
+
+    A widget `shopper` is granted the snapshot; `created` then means "new to this shopper"."""
+    snap, created = _create_snapshot(session, spec_row=spec_row, actor=actor, provenance=provenance)
+    granted = shoppers.grant(session, shopper, "snapshot", snap.id)
+    return snap, (granted if shopper is not None else created)
+
+
+def _create_snapshot(
     session: Session, *, spec_row: DesignSpecRow, actor: str, provenance: dict[str, Any]
 ) -> tuple[Snapshot, bool]:
-    """Idempotent: the same spec in the same brand returns the same snapshot. (snapshot, created)"""
     existing = session.execute(
         select(Snapshot).where(Snapshot.spec_hash == spec_row.spec_hash)
     ).scalar_one_or_none()
@@ -183,9 +211,10 @@ def create_snapshot(
     return snap, True
 
 
-def get_snapshot(session: Session, snapshot_id: str) -> Snapshot:
+def get_snapshot(session: Session, snapshot_id: str, shopper: str | None = None) -> Snapshot:
+    """A snapshot of the session's brand; for a widget `shopper`, only one it made (404 otherwise)."""
     snap = session.execute(select(Snapshot).where(Snapshot.id == snapshot_id)).scalar_one_or_none()
-    if snap is None:
+    if snap is None or not shoppers.holds(session, shopper, "snapshot", snap.id):
         raise NotFound("snapshot", snapshot_id)
     return snap
 
@@ -208,6 +237,7 @@ def validate_snapshot(session: Session, snapshot_id: str, actor: str) -> Snapsho
         {k: v.model_dump(mode="json") for k, v in spec.inputs.items()},
         font_data_lookup=res.font_bytes,
         asset_lookup=res.asset,
+        **res.word_lists(),
     )
     if outcome.violations:
         raise Problem(
@@ -229,14 +259,19 @@ def attach_assets(session: Session, snapshot_id: str, refs: dict[str, Any]) -> S
 
 
 def resolve_spec(
-    session: Session, *, spec_hash: str | None, product_id: str | None, inputs: dict[str, Any] | None
+    session: Session,
+    *,
+    spec_hash: str | None,
+    product_id: str | None,
+    inputs: dict[str, Any] | None,
+    shopper: str | None = None,
 ) -> DesignSpecRow:
-    """An existing spec by hash, or a new one built from product + inputs."""
+    """An existing spec by hash (a widget `shopper`'s own), or a new one built from product + inputs."""
     if spec_hash:
-        return get_spec(session, spec_hash)
+        return get_spec(session, spec_hash, shopper)
     if product_id is None or inputs is None:
         raise Problem(422, "spec_required", "Give a spec_hash, or a product_id with inputs.")
-    row, _ = create_spec(session, product_id, inputs)
+    row, _ = create_spec(session, product_id, inputs, shopper)
     return row
 
 
@@ -293,3 +328,21 @@ def shared_design(session: Session, token: str) -> tuple[SavedDesign, DesignSpec
 def ensure_mutable(snapshot: Snapshot) -> None:
     if snapshot.locked_at is not None:
         raise Conflict("snapshot_locked", "This snapshot is locked.")
+
+
+def _zone_filled(kind: str, value: Any) -> bool:
+    if not isinstance(value, dict) or value.get("kind", kind) != kind:
+        return False
+    if kind == "text":
+        return isinstance(value.get("text"), str) and bool(value["text"].strip())
+    if kind == "image":
+        return bool(value.get("asset_sha256") or value.get("asset_id"))
+    return bool(value.get("color"))
+
+
+def unfilled_required_zones(product: ProductDef, snapshot: Snapshot | None) -> list[str]:
+    """Keys of the product's required zones (as the product is now) that the snapshot leaves empty —
+    all of them without a snapshot. An item with any is not producible: commerce refuses to sell it,
+    manufacturing flags it `needs_attention`."""
+    inputs = ((snapshot.spec or {}).get("inputs") or {}) if snapshot is not None else {}
+    return [z.key for z in product.zones if z.rules.required and not _zone_filled(z.kind, inputs.get(z.key))]

@@ -1,4 +1,5 @@
-"""Routes: work orders (list, get, create, transition, export, override checks), export packs, bundles."""
+"""Routes: work orders (list, get, create, transition, attach a snapshot, export, override checks), export
+packs, bundles."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from luneo.manufacturing import service
 from luneo.manufacturing.export import PackOptions
 from luneo.manufacturing.models import ProductionPack, WorkOrder
 from luneo.manufacturing.schemas import (
+    AttachSnapshotIn,
     DownloadOut,
     ExportPackIn,
     ExportPackOut,
@@ -135,6 +137,16 @@ def transition(
 ) -> WorkOrderDetailOut:
     """Move a work order (invalid moves → 409 `invalid_transition` with the allowed targets)."""
     wo = service.transition(t.session, work_order_id, body.to, t.principal.actor, body.note)
+    return _detail(t, wo)
+
+
+@router.post("/manufacturing/work-orders/{work_order_id}/snapshot", response_model=WorkOrderDetailOut)
+def attach_snapshot(
+    work_order_id: str, body: AttachSnapshotIn, t: Tenant = guard("production:write")
+) -> WorkOrderDetailOut:
+    """Resume a `needs_attention` work order with a snapshot of its product that fills every
+    required zone (422 `personalization_required` otherwise): → queued → exporting."""
+    wo = service.attach_snapshot(t.session, work_order_id, body.snapshot_id, t.principal.actor)
     return _detail(t, wo)
 
 

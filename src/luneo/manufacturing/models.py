@@ -15,6 +15,7 @@ WORK_ORDER_STATUSES = (
     "queued",
     "exporting",
     "needs_review",
+    "needs_attention",
     "ready",
     "in_production",
     "done",
@@ -59,8 +60,9 @@ class WorkOrder(TimestampMixin, TenantMixin, Base):
     order_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # commerce id, no FK
     order_item_id: Mapped[str] = mapped_column(sa.String(64))
     order_number: Mapped[str | None] = mapped_column(sa.String(64))
-    snapshot_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("snapshots.id"), index=True)
-    spec_hash: Mapped[str] = mapped_column(sa.String(64))
+    # empty only while `needs_attention` (a paid item without a producible snapshot)
+    snapshot_id: Mapped[str | None] = mapped_column(sa.String(40), sa.ForeignKey("snapshots.id"), index=True)
+    spec_hash: Mapped[str | None] = mapped_column(sa.String(64))
     product_id: Mapped[str] = mapped_column(sa.String(40), index=True)
     product_sku: Mapped[str] = mapped_column(sa.String(100), default="")
     production_method: Mapped[str] = mapped_column(sa.String(16), index=True)
@@ -91,8 +93,8 @@ class WorkOrder(TimestampMixin, TenantMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("brand_id", "order_item_id"),
         sa.CheckConstraint(
-            "status in ('queued','exporting','needs_review','ready','in_production','done','failed',"
-            "'cancelled')",
+            "status in ('queued','exporting','needs_review','needs_attention','ready','in_production','done',"
+            "'failed','cancelled')",
             name="status",
         ),
         sa.CheckConstraint("quantity >= 1", name="quantity"),

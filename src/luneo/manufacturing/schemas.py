@@ -10,7 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from luneo.manufacturing.export import MAX_KERF_MM
 
 WorkOrderStatus = Literal[
-    "queued", "exporting", "needs_review", "ready", "in_production", "done", "failed", "cancelled"
+    "queued",
+    "exporting",
+    "needs_review",
+    "needs_attention",
+    "ready",
+    "in_production",
+    "done",
+    "failed",
+    "cancelled",
 ]
 
 
@@ -40,8 +48,8 @@ class WorkOrderOut(BaseModel):
     order_id: str | None
     order_item_id: str
     order_number: str | None
-    snapshot_id: str
-    spec_hash: str
+    snapshot_id: str | None
+    spec_hash: str | None
     product_id: str
     product_sku: str
     production_method: str
@@ -105,6 +113,14 @@ class OrderIn(BaseModel):
     order_id: str = Field(min_length=1, max_length=64)
     number: str | None = Field(default=None, max_length=64)
     items: list[OrderItemIn] = Field(min_length=1, max_length=1000)
+
+
+class AttachSnapshotIn(BaseModel):
+    """The snapshot a `needs_attention` work order is made from (it must fill the required zones)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    snapshot_id: str = Field(min_length=1, max_length=40)
 
 
 class WorkOrderPatch(BaseModel):

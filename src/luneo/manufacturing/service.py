@@ -7,12 +7,16 @@ Work-order statuses (see `TRANSITIONS`):
                   │  └──────────┼── re-export (from failed / needs_review / ready)
                   ├──▶ needs_review ──(override-checks)──▶ ready
                   └──▶ failed ──▶ queued (retry)
+    needs_attention ──(attach a producible snapshot)──▶ queued
     any state but done ──▶ cancelled
 
 `exporting → ready | needs_review | failed` and `needs_review → ready` are made by the system
 (export job) and by the override-checks route; operators move the rest with `transition`.
 A print check of severity "error" sends the work order to `needs_review` instead of `ready`
 (and emails the brand's production contact) until an operator overrides the checks.
+A paid order item without a producible snapshot (none, another brand's or product's, or one
+that leaves a required zone empty) becomes a `needs_attention` work order with the reason,
+and the brand is emailed, never skipped; attaching a good snapshot resumes it.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from luneo.catalog import service as catalog
 from luneo.catalog.models import Product
+from luneo.design.model import ProductDef
 from luneo.design.pack import build_bundle, sha256_hex
+from luneo.designs import service as designs
 from luneo.designs.models import Snapshot
 from luneo.manufacturing.export import PackOptions
 from luneo.manufacturing.models import ProductionPack, WorkOrder, WorkOrderEvent
@@ -52,6 +59,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"cancelled"}),
     "exporting": frozenset({"failed", "cancelled"}),
     "needs_review": frozenset({"cancelled"}),
+    "needs_attention": frozenset({"cancelled"}),
     "ready": frozenset({"in_production", "cancelled"}),
     "in_production": frozenset({"done", "ready", "failed", "cancelled"}),
     "failed": frozenset({"queued", "cancelled"}),
@@ -197,41 +205,182 @@ def create_from_order(
 ) -> list[WorkOrder]:
     """Work orders for every item of an `order.paid`-shaped payload (idempotent per item).
 
-    From an event, an item whose snapshot is not in the brand is logged and skipped (the
-    payment's transaction must not fail because of production); from the API it is a 404.
+    An item without a producible snapshot becomes a `needs_attention` work order with the
+    reason (and an email to the brand), never a silent skip; from the API, a snapshot id that
+    is not in the brand stays a 404. Only an item of a product with no required zone and no
+    snapshot has nothing to make here (logged).
     """
     out: list[WorkOrder] = []
     for item in payload.get("items") or []:
-        if not item.get("snapshot_id"):
-            log.info(
-                "work_order_skipped",
-                order_id=payload.get("order_id"),
-                item=item.get("order_item_id"),
-                reason="no snapshot: nothing personalized to produce",
-            )
-            continue
-        if source == "event" and not session.execute(
-            select(Snapshot.id).where(Snapshot.id == str(item["snapshot_id"]))
-        ).first():
-            log.warning(
-                "work_order_skipped",
-                order_id=payload.get("order_id"),
-                item=item.get("order_item_id"),
-                reason="snapshot not found in this brand",
-            )
-            continue
-        wo, _ = create_work_order(
-            session,
-            snapshot_id=str(item["snapshot_id"]),
-            quantity=int(item.get("quantity") or 1),
-            actor=actor,
-            order_id=str(payload["order_id"]),
-            order_item_id=str(item["order_item_id"]),
-            order_number=str(payload["number"]) if payload.get("number") is not None else None,
-            source=source,
-        )
-        out.append(wo)
+        wo = _work_order_for_item(session, payload, item, actor, source)
+        if wo is not None:
+            out.append(wo)
     return out
+
+
+def _by_order_item(session: Session, order_item_id: str) -> WorkOrder | None:
+    return session.execute(
+        select(WorkOrder).where(WorkOrder.order_item_id == order_item_id)
+    ).scalar_one_or_none()
+
+
+def _product_def(session: Session, product_id: str | None) -> ProductDef | None:
+    if not product_id:
+        return None
+    try:
+        return catalog.product_def(session, product_id)
+    except NotFound:
+        return None
+
+
+def _work_order_for_item(
+    session: Session, payload: dict[str, Any], item: dict[str, Any], actor: str, source: str
+) -> WorkOrder | None:
+    item_id = str(item["order_item_id"])
+    existing = _by_order_item(session, item_id)
+    if existing is not None:
+        return existing
+    snapshot_id = str(item["snapshot_id"]) if item.get("snapshot_id") else None
+    named = str(item["product_id"]) if item.get("product_id") else None
+    snap: Snapshot | None = None
+    reason: str | None = None
+    if snapshot_id is not None:
+        try:
+            snap = designs.get_snapshot(session, snapshot_id)
+        except NotFound:
+            if source != "event":
+                raise
+            reason = f"snapshot {snapshot_id} not found in this brand: nothing approved to produce"
+    product = _product_def(session, named)
+    if snap is not None and product is not None and snap.product_id != product.id:
+        reason = f"snapshot {snap.id} personalizes another product than {product.sku}"
+        snap = None
+    elif snap is not None and product is None:
+        product = _product_def(session, snap.product_id)
+    if reason is None and product is not None:
+        missing = designs.unfilled_required_zones(product, snap)
+        if missing:
+            zones = ", ".join(missing)
+            reason = (
+                f"snapshot {snap.id} leaves required zone(s) {zones} empty"
+                if snap is not None
+                else f"no personalization for required zone(s) {zones}: nothing approved to produce"
+            )
+    if reason is None and snap is None:
+        if product is None:
+            reason = "no snapshot and no known product: nothing to produce"
+        else:
+            log.info(
+                "work_order_not_needed",
+                order_id=payload.get("order_id"),
+                item=item_id,
+                reason="product has no required zone and the item no snapshot",
+            )
+            return None
+    if reason is not None:
+        return _needs_attention(session, payload, item, item_id, actor, source, snap, product, named, reason)
+    assert snap is not None
+    wo, _ = create_work_order(
+        session,
+        snapshot_id=snap.id,
+        quantity=int(item.get("quantity") or 1),
+        actor=actor,
+        order_id=str(payload["order_id"]),
+        order_item_id=item_id,
+        order_number=str(payload["number"]) if payload.get("number") is not None else None,
+        source=source,
+    )
+    return wo
+
+
+def _needs_attention(
+    session: Session,
+    payload: dict[str, Any],
+    item: dict[str, Any],
+    item_id: str,
+    actor: str,
+    source: str,
+    snap: Snapshot | None,
+    product: ProductDef | None,
+    named_product: str | None,
+    reason: str,
+) -> WorkOrder:
+    """A visible work order for a paid item that cannot be made as it is; the brand is emailed."""
+    wo = WorkOrder(
+        order_id=str(payload["order_id"]),
+        order_item_id=item_id,
+        order_number=str(payload["number"]) if payload.get("number") is not None else None,
+        snapshot_id=snap.id if snap is not None else None,
+        spec_hash=snap.spec_hash if snap is not None else None,
+        product_id=product.id if product is not None else (named_product or "")[:40],
+        product_sku=product.sku if product is not None else "",
+        production_method=product.production_method if product is not None else "print",
+        quantity=max(1, int(item.get("quantity") or 1)),
+        status="needs_attention",
+        notes="",
+        print_checks=[],
+        checks_blocked=False,
+        error=reason,
+        source=source,
+        created_by=actor,
+    )
+    try:
+        with session.begin_nested():
+            session.add(wo)
+            session.flush()
+    except IntegrityError:
+        raced = _by_order_item(session, item_id)
+        if raced is None:
+            raise
+        return raced
+    _record(session, wo, None, "needs_attention", actor, reason[:500])
+    log.warning(
+        "work_order_needs_attention",
+        work_order_id=wo.id,
+        order_id=wo.order_id,
+        item=item_id,
+        reason=reason,
+    )
+    notify_production_error(session, wo, "needs_attention", error=reason)
+    return wo
+
+
+def attach_snapshot(session: Session, work_order_id: str, snapshot_id: str, actor: str) -> WorkOrder:
+    """Resume a `needs_attention` work order with a producible snapshot of its product: the
+    snapshot must fill every required zone (422 `personalization_required`); → queued → export."""
+    wo = get_work_order(session, work_order_id)
+    if wo.status != "needs_attention":
+        raise Conflict(
+            "invalid_transition",
+            f"Only a work order in needs_attention takes a snapshot this way (this one is {wo.status}).",
+            current=wo.status,
+            to="queued",
+            allowed=sorted(TRANSITIONS.get(wo.status, ())),
+        )
+    snap = designs.get_snapshot(session, snapshot_id)
+    if wo.product_id and snap.product_id != wo.product_id:
+        raise Problem(
+            422,
+            "snapshot_product_mismatch",
+            f"Snapshot {snapshot_id} personalizes another product than this work order's.",
+        )
+    product = catalog.product_def(session, snap.product_id)
+    missing = designs.unfilled_required_zones(product, snap)
+    if missing:
+        raise Problem(
+            422,
+            "personalization_required",
+            f"Snapshot {snapshot_id} leaves required zone(s) {', '.join(missing)} empty.",
+            product_id=product.id,
+            zones=missing,
+            snapshot_id=snapshot_id,
+        )
+    wo.snapshot_id, wo.spec_hash = snap.id, snap.spec_hash
+    wo.product_id, wo.product_sku, wo.production_method = product.id, product.sku, product.production_method
+    wo.error = None
+    _move(session, wo, "queued", actor, f"snapshot {snap.id} attached")
+    start_export(session, wo, actor)
+    return wo
 
 
 def cancel_order(
@@ -429,6 +578,12 @@ def start_export(session: Session, wo: WorkOrder, actor: str, *, kerf_mm: float 
             to="exporting",
             allowed=sorted(TRANSITIONS.get(wo.status, ())),
         )
+    if wo.snapshot_id is None:
+        raise Conflict(
+            "snapshot_required",
+            "This work order has no snapshot to export; attach one first.",
+            current=wo.status,
+        )
     if kerf_mm is not None:
         wo.kerf_mm = kerf_mm
     if wo.status != "exporting":
@@ -578,27 +733,44 @@ def notify_production_error(
     error: str | None = None,
     issues: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Queue the `production_error` email to the brand's production contact (if it has one)."""
+    """Queue the `production_error` email to the brand's production contact, else to its owners."""
     from luneo.notifications.service import queue_email
 
-    brand = session.get(Brand, wo.brand_id)
-    if brand is None or not brand.production_email:
-        log.info("production_error_not_emailed", work_order_id=wo.id, reason="no production_email")
-        return
-    queue_email(
-        session,
-        wo.brand_id,
-        brand.production_email,
-        "production_error",
-        {
-            "reason": reason,
-            "work_order_id": wo.id,
-            "order_id": wo.order_id,
-            "order_number": wo.order_number,
-            "product_sku": wo.product_sku,
-            "quantity": wo.quantity,
-            "production_method": wo.production_method,
-            "error": (error or "")[:500],
-            "issues": issues or [],
-        },
+    context = {
+        "reason": reason,
+        "work_order_id": wo.id,
+        "order_id": wo.order_id,
+        "order_number": wo.order_number,
+        "product_sku": wo.product_sku,
+        "quantity": wo.quantity,
+        "production_method": wo.production_method,
+        "error": (error or "")[:500],
+        "issues": issues or [],
+    }
+    recipients = production_recipients(session, wo.brand_id)
+    if not recipients:
+        log.warning(
+            "production_error_not_emailed", work_order_id=wo.id, reason="no production email or owner"
+        )
+    for to in recipients:
+        try:
+            with session.begin_nested():  # an email problem never fails the payment's transaction
+                queue_email(session, wo.brand_id, to, "production_error", context)
+        except Exception as exc:
+            log.warning("production_error_email_failed", work_order_id=wo.id, error=str(exc))
+
+
+def production_recipients(session: Session, brand_id: str) -> list[str]:
+    """The brand's production contact, else its owners' emails."""
+    from luneo.tenancy.models import Membership, User
+
+    brand = session.get(Brand, brand_id)
+    if brand is not None and brand.production_email:
+        return [brand.production_email]
+    stmt = (
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.brand_id == brand_id, Membership.role == "owner")
+        .order_by(User.email)
     )
+    return list(session.execute(stmt).scalars())

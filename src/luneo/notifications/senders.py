@@ -124,7 +124,9 @@ class SmtpConfig:
         parts = urlsplit(url)
         security = {"smtp": "none", "smtp+starttls": "starttls", "smtps": "tls"}.get(parts.scheme)
         if security is None or not parts.hostname:
-            raise ValueError("LUNEO_SMTP_URL must look like smtp[+starttls]://user:pass@host:port or smtps://…")
+            raise ValueError(
+                "LUNEO_SMTP_URL must look like smtp[+starttls]://user:pass@host:port or smtps://…"
+            )
         default_port = {"none": 25, "starttls": 587, "tls": 465}[security]
         return cls(
             host=parts.hostname,
@@ -150,8 +152,9 @@ class SmtpSender:
         try:
             smtp: smtplib.SMTP
             if cfg.security == "tls":
-                smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout_s,
-                                        context=ssl.create_default_context())
+                smtp = smtplib.SMTP_SSL(
+                    cfg.host, cfg.port, timeout=self.timeout_s, context=ssl.create_default_context()
+                )
             else:
                 smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=self.timeout_s)
             with smtp:
@@ -179,8 +182,14 @@ class SendGridSender:
 
     name = "sendgrid"
 
-    def __init__(self, api_key: str, api_base: str = "https://api.sendgrid.com", *,
-                 timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str = "https://api.sendgrid.com",
+        *,
+        timeout_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self._api_key = api_key
         self.api_base = api_base.rstrip("/")
         self.timeout_s = timeout_s
@@ -244,4 +253,3 @@ def from_address(settings: Settings) -> tuple[str, str]:
     """(display name, address) of `LUNEO_EMAIL_FROM`."""
     name, addr = parseaddr(settings.email_from)
     return name, addr or "no-reply@luneo.local"
-

@@ -68,7 +68,7 @@ def _on_colour(hex_colour: str) -> str:
     h = hex_colour.lstrip("#")
     if len(h) == 3:
         h = "".join(c * 2 for c in h)
-    channels = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    channels = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
     return "#000000" if luminance > 0.179 else "#ffffff"
@@ -93,8 +93,9 @@ def brand_theme(brand: Brand) -> dict[str, Any]:
 def render_email(template: str, context: dict[str, Any], brand: Brand) -> RenderedEmail:
     """Render subject, text and HTML parts of `template` for `brand`."""
     if template not in available_templates():
-        raise Invalid("unknown_email_template", f"no email template named {template!r}",
-                      available=available_templates())
+        raise Invalid(
+            "unknown_email_template", f"no email template named {template!r}", available=available_templates()
+        )
     env = _env()
     variables = {**context, "brand": brand_theme(brand)}
     text_tpl = env.get_template(f"{template}.txt.j2")
@@ -116,8 +117,9 @@ def normalize_address(to: str) -> str:
         raise Invalid("invalid_email", f"invalid email address: {exc}") from None
 
 
-def queue_email(session: Session, brand_id: str, to: str, template: str,
-                context: dict[str, Any] | None = None) -> EmailMessage:
+def queue_email(
+    session: Session, brand_id: str, to: str, template: str, context: dict[str, Any] | None = None
+) -> EmailMessage:
     """Write an outbox row and enqueue its `send_email` job (dispatched after commit).
 
     The session must be bound to `brand_id` (or be system work).
@@ -130,12 +132,20 @@ def queue_email(session: Session, brand_id: str, to: str, template: str,
     address = normalize_address(to)
     ctx = jobs.jsonable(context or {})
     rendered = render_email(template, ctx, brand)  # fails now, not in the worker, on bad input
-    message = EmailMessage(brand_id=brand_id, to=address, template=template, context=ctx,
-                           subject=rendered.subject, status="queued", attempts=0)
+    message = EmailMessage(
+        brand_id=brand_id,
+        to=address,
+        template=template,
+        context=ctx,
+        subject=rendered.subject,
+        status="queued",
+        attempts=0,
+    )
     session.add(message)
     session.flush()
-    jobs.enqueue(session, SEND_ACTOR, f"{SEND_ACTOR}:{message.id}", {"message_id": message.id},
-                 brand_id=brand_id)
+    jobs.enqueue(
+        session, SEND_ACTOR, f"{SEND_ACTOR}:{message.id}", {"message_id": message.id}, brand_id=brand_id
+    )
     return message
 
 
@@ -150,6 +160,12 @@ def outgoing_email(message: EmailMessage, brand: Brand, settings: Settings) -> O
         except Invalid:
             reply_to = None
     return OutgoingEmail(
-        message_id=message.id, from_name=brand.name, from_addr=from_addr, to=message.to,
-        subject=rendered.subject, text=rendered.text, html=rendered.html, reply_to=reply_to,
+        message_id=message.id,
+        from_name=brand.name,
+        from_addr=from_addr,
+        to=message.to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        reply_to=reply_to,
     )

@@ -55,8 +55,13 @@ def send_email(ctx: JobContext) -> dict[str, Any]:
                 row.provider = sender.name
                 row.error = f"{type(exc).__name__}: {exc}"[:2000]
                 row.status = "failed" if final else "queued"
-        log.warning("email_send_failed", message_id=message_id, provider=sender.name, final=final,
-                    error=f"{type(exc).__name__}: {exc}")
+        log.warning(
+            "email_send_failed",
+            message_id=message_id,
+            provider=sender.name,
+            final=final,
+            error=f"{type(exc).__name__}: {exc}",
+        )
         raise
     with ctx.transaction() as s:
         row = s.get(EmailMessage, message_id)

@@ -25,7 +25,11 @@ router = APIRouter(tags=["payments"])
 
 @router.post("/billing/payment-intents", response_model=PaymentIntentOut, status_code=201)
 def create_payment_intent(body: PaymentIntentIn, t: Tenant = guard("payments:write")) -> PaymentIntentOut:
-    """Create a payment to confirm client-side (Stripe PaymentIntent, PayPal order, dev intent)."""
+    """Create a payment to confirm client-side (Stripe PaymentIntent, PayPal order, dev intent).
+
+    Metadata may not set a reserved key (422 `reserved_metadata_key`): credits and plans are
+    bought through `POST /credits/buy` and `POST /billing/create-checkout-session`, priced by the
+    server."""
     payment, intent = service.create_payment_intent(
         t.session,
         t.brand_id,
@@ -77,7 +81,9 @@ def _ack(result: service.WebhookResult) -> JSONResponse:
 
 @router.post("/webhooks/stripe", response_model=WebhookAck)
 async def stripe_webhook(request: Request) -> JSONResponse:
-    """Stripe events (and, when Stripe is not configured, the dev provider's), verified on the raw body."""
+    """Stripe events verified on the raw body with the Stripe webhook secret; outside production
+    and only when Stripe is not configured, the dev provider's (`LUNEO_DEV_WEBHOOK_SECRET`). In
+    production without Stripe: 503 `stripe_not_configured`."""
     raw = await request.body()
     try:
         result = await run_in_threadpool(service.handle_stripe_webhook, request.headers, raw)

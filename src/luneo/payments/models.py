@@ -13,6 +13,9 @@ from luneo.platform.ids import new_id
 
 PAYMENT_STATUSES = ("pending", "succeeded", "failed", "partially_refunded", "refunded", "canceled")
 EVENT_STATUSES = ("received", "processed", "failed", "ignored")
+# amount_mismatch: the event's amount or currency is missing or differs from what we asked;
+# order_not_payable: money captured for an order that was cancelled, refunded or already paid.
+PAYMENT_FLAGS = ("amount_mismatch", "order_not_payable")
 
 
 class Payment(TimestampMixin, TenantMixin, Base):
@@ -36,6 +39,9 @@ class Payment(TimestampMixin, TenantMixin, Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     paid_at: Mapped[datetime | None] = mapped_column()
     last_event_id: Mapped[str | None] = mapped_column(sa.String(255))
+    # Set when a captured payment could not be applied as asked (see PAYMENT_FLAGS); the brand
+    # and the operator were alerted. NULL for a payment that went as expected.
+    flag: Mapped[str | None] = mapped_column(sa.String(40))
 
     __table_args__ = (
         sa.CheckConstraint(

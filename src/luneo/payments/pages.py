@@ -1,5 +1,7 @@
 """The dev provider's hosted checkout page (`/checkout/dev/{session_id}`): Pay / Fail buttons
-emit a Stripe-signed event through the same webhook path as real providers."""
+emit a Stripe-signed event through the same webhook path as real providers.
+
+Development only: with `LUNEO_ENV=production` every route here answers 404, as if it did not exist."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from luneo.payments import service
 from luneo.payments.models import PaymentSession
-from luneo.payments.providers import get_provider
+from luneo.payments.providers import dev_provider_allowed, get_provider
 from luneo.payments.providers.base import from_minor
 from luneo.payments.providers.dev import (
     DevProvider,
@@ -42,6 +44,8 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 
 def _load(session_id: str) -> PaymentSession | None:
+    if not dev_provider_allowed():
+        return None  # production: the dev checkout does not exist
     with get_db().transaction(write=False) as s:
         bind_system(s)
         row = s.get(PaymentSession, session_id)

@@ -15,7 +15,12 @@ class StrictIn(BaseModel):
 class PaymentIntentIn(StrictIn):
     amount: int = Field(gt=0, le=99_999_999, description="Amount in minor units (cents).")
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code.")
-    metadata: dict[str, str] = Field(default_factory=dict, max_length=40)
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=40,
+        description="Your own keys. Reserved keys (credits, price_cents, pack_id, order_id, plan, kind, "
+        "brand_id, payment_id, reference) are refused: 422 `reserved_metadata_key`.",
+    )
     reference: str | None = Field(
         default=None,
         min_length=1,
@@ -65,6 +70,10 @@ class PaymentOut(BaseModel):
     payment_ref: str | None
     checkout_url: str | None
     paid_at: datetime | None
+    flag: str | None = Field(
+        default=None,
+        description="amount_mismatch | order_not_payable: captured but not applied as asked (alerted).",
+    )
     created_at: datetime
     updated_at: datetime
 

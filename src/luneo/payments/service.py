@@ -11,8 +11,15 @@ tenant-bound session, and subscribe (``luneo.platform.events.subscribe``) to:
 - ``payment.refunded`` — (part of) a captured payment was refunded.
 
 Payload: ``{provider, event_id, reference, kind, brand_id, metadata, amount, currency,
-payment_ref, raw_type, payment_id, payment_status, amount_refunded}``; handlers run in the
+payment_ref, raw_type, payment_id, payment_status, amount_refunded, flag}``; handlers run in the
 webhook's transaction with the session bound to ``brand_id`` (or system-bound when unknown).
+
+Trust rules (issue 11): ``amount`` / ``currency`` are the event's own, never the payment row's
+(missing stays ``None``), so every consumer compares them with its own row (order total, pack
+price, plan price). A capture whose amount or currency is missing or differs from what we asked
+flags the payment ``amount_mismatch`` and alerts (`alert`). ``metadata`` is the event's overlaid
+with the payment row's (server-written keys win); callers can never write a reserved key
+(`check_caller_metadata`). The dev provider does not exist in production.
 """
 
 from __future__ import annotations
@@ -29,20 +36,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from luneo.payments.models import InboundEvent, Payment, PaymentSession
-from luneo.payments.providers import active_provider_name, get_provider
+from luneo.payments.providers import active_provider_name, dev_provider_allowed, get_provider
 from luneo.payments.providers.base import (
     CheckoutRequest,
     CheckoutSession,
     ProviderError,
     ProviderEvent,
     SignatureError,
+    from_minor,
     to_minor,
 )
 from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
+from luneo.platform.context import current_request_id
 from luneo.platform.database import get_db
 from luneo.platform.errors import Conflict, Problem
 from luneo.platform.events import publish
+from luneo.platform.models import AuditEvent
 from luneo.platform.tenancy import bind_system, bind_tenant, get_or_404
 
 log = structlog.get_logger("luneo.payments")
@@ -52,12 +62,41 @@ SUCCEEDED = "payment.succeeded"
 FAILED = "payment.failed"
 REFUNDED = "payment.refunded"
 PAID_STATES = ("succeeded", "partially_refunded", "refunded")
+OFFLINE = "offline"
+
+#: Metadata keys only the server writes: credits, plans, orders and routing derive from them, so a
+#: caller's metadata may never set them (any case, surrounding spaces ignored).
+RESERVED_METADATA_KEYS = frozenset(
+    {"credits", "price_cents", "pack_id", "order_id", "plan", "kind", "brand_id", "payment_id", "reference"}
+)
 
 
 def _provider_error(exc: ProviderError) -> Problem:
+    if exc.code == "provider_not_configured":
+        return Problem(503, "payments_not_configured", str(exc))
     return Problem(
         502, "payment_provider_error", str(exc), provider_status=exc.status, provider_code=exc.code
     )
+
+
+def _provider(name: str | None = None, *, session: Session | None = None) -> Any:
+    try:
+        return get_provider(name, session=session)
+    except ProviderError as exc:
+        raise _provider_error(exc) from exc
+
+
+def check_caller_metadata(metadata: dict[str, str] | None) -> None:
+    """Raise the 422 `reserved_metadata_key` problem when a caller's metadata sets a server key."""
+    keys = sorted({str(k).strip().lower() for k in metadata or {}} & RESERVED_METADATA_KEYS)
+    if keys:
+        raise Problem(
+            422,
+            "reserved_metadata_key",
+            f"Metadata cannot set {', '.join(keys)}: the server writes these keys itself.",
+            keys=keys,
+            reserved=sorted(RESERVED_METADATA_KEYS),
+        )
 
 
 # --- outbound: checkouts, intents, refunds -----------------------------------------------
@@ -71,7 +110,7 @@ def start_checkout(session: Session, brand_id: str, request: CheckoutRequest) ->
     """
     if request.brand_id != brand_id:
         raise Problem(422, "brand_mismatch", "The checkout request belongs to another brand.")
-    provider = get_provider(session=session)
+    provider = _provider(session=session)
     payment = Payment(
         brand_id=brand_id,
         provider=provider.name,
@@ -111,8 +150,13 @@ def create_payment_intent(
     reference: str | None = None,
     kind: str = "order",
 ) -> tuple[Payment, dict[str, Any]]:
-    """A PaymentIntent (Stripe) / order (PayPal) / dev intent to confirm client-side, saved in `payments`."""
-    provider = get_provider(session=session)
+    """A PaymentIntent (Stripe) / order (PayPal) / dev intent to confirm client-side, saved in `payments`.
+
+    `metadata` is the caller's: it may not set a reserved key (422 `reserved_metadata_key`).
+    Credits and plans are never bought this way: they derive from server rows (packs, plans)
+    through `POST /credits/buy` and `POST /billing/create-checkout-session`."""
+    check_caller_metadata(metadata)
+    provider = _provider(session=session)
     payment = Payment(
         brand_id=brand_id,
         provider=provider.name,
@@ -171,7 +215,9 @@ def refund_payment(session: Session, payment_id: str, amount: int | None = None)
     if amount is not None and not 0 < amount <= remaining:
         raise Problem(422, "invalid_refund_amount", f"Refund between 1 and {remaining} (minor units).")
     refund_amount = remaining if amount is None else amount
-    provider = get_provider(payment.provider, session=session)
+    if payment.provider == OFFLINE:
+        return _refund_offline(session, payment, refund_amount)
+    provider = _provider(payment.provider, session=session)
     key = f"refund-{payment.id}-{payment.amount_refunded}-{refund_amount}"
     try:
         result = provider.refund(payment.payment_ref, amount, currency=payment.currency, idempotency_key=key)
@@ -182,6 +228,220 @@ def refund_payment(session: Session, payment_id: str, amount: int | None = None)
     return {**result, "amount": result.get("amount") or refund_amount, "payment_id": payment.id}
 
 
+def _refund_offline(session: Session, payment: Payment, amount: int) -> dict[str, Any]:
+    """An offline payment is refunded offline too: record it and publish `payment.refunded` now."""
+    actor = session.info.get("actor")
+    payment.amount_refunded += amount
+    payment.status = "refunded" if payment.amount_refunded >= payment.amount else "partially_refunded"
+    refund_id = f"offline_refund_{payment.id}_{payment.amount_refunded}"
+    audit(
+        session,
+        actor,
+        "payment.offline_refunded",
+        payment.id,
+        {"amount": amount, "currency": payment.currency, "reference": payment.reference},
+    )
+    publish(
+        session,
+        REFUNDED,
+        {
+            "provider": OFFLINE,
+            "event_id": refund_id,
+            "reference": payment.reference,
+            "kind": payment.kind,
+            "brand_id": payment.brand_id,
+            "metadata": dict(payment.metadata_ or {}),
+            "amount": amount,
+            "currency": payment.currency,
+            "payment_ref": payment.payment_ref,
+            "raw_type": "offline.refund",
+            "payment_id": payment.id,
+            "payment_status": payment.status,
+            "amount_refunded": payment.amount_refunded,
+        },
+    )
+    return {"id": refund_id, "status": "succeeded", "amount": amount, "payment_id": payment.id}
+
+
+def record_offline_payment(
+    session: Session,
+    brand_id: str,
+    *,
+    reference: str,
+    amount: int,
+    currency: str,
+    note: str,
+    actor: str | None,
+    kind: str = "order",
+) -> Payment:
+    """A payment received outside any provider (bank transfer, cash), recorded by a person:
+    a `payments` row (provider `offline`, succeeded) and a `payment.offline_recorded` audit event.
+    The caller (orders) checks the amount against what is due and applies it."""
+    now = utcnow()
+    payment = Payment(
+        brand_id=brand_id,
+        provider=OFFLINE,
+        reference=reference,
+        kind=kind,
+        amount=amount,
+        currency=currency.upper(),
+        status="succeeded",
+        metadata_={"note": note, "recorded_by": actor or ""},
+        paid_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    payment.payment_ref = f"offline_{payment.id}"
+    audit(
+        session,
+        actor,
+        "payment.offline_recorded",
+        payment.id,
+        {f"{kind}_id": reference, "amount": amount, "currency": payment.currency, "note": note},
+    )
+    return payment
+
+
+# --- audit and alerts ----------------------------------------------------------------------
+
+
+def audit(session: Session, actor: str | None, action: str, payment_id: str, data: dict[str, Any]) -> None:
+    """An `audit_events` row about a payment (the session must be bound to its brand)."""
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            resource_type="payment",
+            resource_id=payment_id,
+            data=data,
+            request_id=current_request_id(),
+            created_at=utcnow(),
+        )
+    )
+
+
+def _alert_recipients(session: Session, brand_id: str) -> list[str]:
+    """The brand's production email, else its owners' emails."""
+    from luneo.tenancy.models import Brand, Membership, User
+
+    brand = session.execute(select(Brand).where(Brand.id == brand_id)).scalar_one_or_none()
+    if brand is not None and brand.production_email:
+        return [brand.production_email]
+    rows = session.execute(
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.brand_id == brand_id, Membership.role == "owner")
+        .order_by(User.email)
+    ).scalars()
+    return [e for e in rows if not e.endswith(".invalid")]
+
+
+def _money(amount: Any, currency: Any) -> str:
+    if not isinstance(amount, int) or not isinstance(currency, str) or not currency:
+        return f"{amount if amount is not None else 'no amount'} {currency or 'no currency'}"
+    return f"{from_minor(amount, currency)} {currency.upper()}"
+
+
+def alert(
+    session: Session,
+    brand_id: str | None,
+    reason: str,
+    summary: str,
+    *,
+    payment_id: str | None = None,
+    provider: str | None = None,
+    event_id: str | None = None,
+    reference: str | None = None,
+    expected: tuple[Any, Any] | None = None,
+    received: tuple[Any, Any] = (None, None),
+    action: str | None = None,
+) -> None:
+    """Tell the operator (an ERROR log line) and the brand (a `payment.alert` audit event and a
+    `payment_alert` email to its production address or owners) that money needs a human.
+    Never raises: an alert must not undo the webhook that raised it."""
+    log.error(
+        "payment_alert",
+        reason=reason,
+        summary=summary,
+        brand_id=brand_id,
+        payment_id=payment_id,
+        provider=provider,
+        event_id=event_id,
+        reference=reference,
+        expected=list(expected) if expected else None,
+        received=list(received),
+        action=action,
+    )
+    if not brand_id:
+        return
+    data = {
+        "reason": reason,
+        "summary": summary,
+        "provider": provider,
+        "event_id": event_id,
+        "reference": reference,
+        "expected": list(expected) if expected else None,
+        "received": list(received),
+        "action": action,
+    }
+    try:
+        with session.begin_nested():
+            audit(session, provider or "payments", "payment.alert", payment_id or event_id or "-", data)
+    except Exception as exc:  # pragma: no cover - defensive: the audit table is always there
+        log.error("payment_alert_audit_failed", brand_id=brand_id, error=str(exc))
+    try:
+        from luneo.notifications.service import queue_email
+    except ModuleNotFoundError:  # pragma: no cover - notifications is always installed
+        return
+    context = {
+        "summary": summary,
+        "reason": reason,
+        "payment_id": payment_id,
+        "provider": provider or "unknown",
+        "event_id": event_id,
+        "reference": reference,
+        "expected": _money(*expected) if expected else None,
+        "received": _money(*received),
+        "action": action,
+    }
+    for to in _alert_recipients(session, brand_id):
+        try:
+            with session.begin_nested():
+                queue_email(session, brand_id, to, "payment_alert", context)
+        except Exception as exc:
+            log.error("payment_alert_email_failed", brand_id=brand_id, to=to, error=str(exc))
+
+
+def refund_unpayable_capture(session: Session, payload: dict[str, Any], why: str) -> None:
+    """Money was captured for something that can no longer take it (a cancelled, refunded or
+    already-paid order): flag the payment, give the money back through its provider, alert.
+
+    `payload` is the `payment.succeeded` payload; the session is bound to its brand."""
+    payment_id = payload.get("payment_id")
+    payment = session.get(Payment, payment_id) if payment_id else None
+    action = "Luneo could not find the payment: refund it with your provider."
+    if payment is not None:
+        payment.flag = "order_not_payable"
+        try:
+            with session.begin_nested():
+                refund_payment(session, payment.id)
+            action = "The payment was refunded in full through the provider."
+        except (Problem, ProviderError) as exc:
+            action = f"The automatic refund failed ({exc}): refund it with your provider."
+    alert(
+        session,
+        payload.get("brand_id"),
+        "order_not_payable",
+        f"A payment was captured for {payload.get('reference')}, which {why}.",
+        payment_id=payment_id,
+        provider=payload.get("provider"),
+        event_id=payload.get("event_id"),
+        reference=payload.get("reference"),
+        received=(payload.get("amount"), payload.get("currency")),
+        action=action,
+    )
+
+
 def _emit_dev_refund_after_commit(session: Session, payment: Payment, amount: int, refund_id: str) -> None:
     from luneo.payments.providers.dev import DevProvider, charge_refunded_object, stripe_event
 
@@ -190,13 +450,20 @@ def _emit_dev_refund_after_commit(session: Session, payment: Payment, amount: in
     assert isinstance(dev, DevProvider)
     headers, body = dev.signed(stripe_event("charge.refunded", obj))
 
-    def deliver(_session: Session) -> None:
+    done: list[bool] = []
+
+    def deliver(committed: Session) -> None:
+        # SQLAlchemy 2.1 also fires after_commit when a SAVEPOINT is released (a webhook applies
+        # its events in one): deliver only once the outermost transaction has committed.
+        if done or committed.in_nested_transaction():
+            return
+        done.append(True)
         try:
             handle_stripe_webhook(headers, body)
         except Exception:
             log.exception("dev_refund_event_failed", payment_id=payment.id)
 
-    sa_event.listen(session, "after_commit", deliver, once=True)
+    sa_event.listen(session, "after_commit", deliver)
 
 
 # --- inbound: webhooks ---------------------------------------------------------------------
@@ -229,13 +496,19 @@ class _Signal:
 
 
 def stripe_route_provider() -> Any:
-    """Who verifies `/webhooks/stripe`: Stripe when configured, else the dev provider (dev secret)."""
+    """Who verifies `/webhooks/stripe`: Stripe (its webhook secret only) when configured; else, outside
+    production only, the dev provider (`LUNEO_DEV_WEBHOOK_SECRET`). In production without Stripe
+    the route answers 503 `stripe_not_configured`: no public default secret is ever trusted."""
     s = get_settings()
-    return get_provider("stripe" if s.stripe_secret_key is not None else "dev")
+    if s.stripe_secret_key is not None:
+        return get_provider("stripe", settings=s)
+    if not dev_provider_allowed(s):
+        raise Problem(503, "stripe_not_configured", "Stripe is not configured on this server.")
+    return get_provider("dev", settings=s)
 
 
 def handle_stripe_webhook(headers: Any, raw_body: bytes) -> WebhookResult:
-    """Verify (Stripe or, when Stripe is not configured, the dev secret) and apply once."""
+    """Verify (Stripe or, outside production when Stripe is not configured, the dev secret) and apply once."""
     return ingest(stripe_route_provider().verify_webhook(headers, raw_body))
 
 
@@ -461,8 +734,11 @@ def _subscription_event(s: Session, ev: ProviderEvent) -> tuple[str, dict[str, A
     status: str | None
     if ev.type == "invoice.paid":
         lines = ((o.get("lines") or {}).get("data") or [{}]) if isinstance(o.get("lines"), dict) else [{}]
-        md = {**_md((o.get("subscription_details") or {}).get("metadata")), **_md(lines[0].get("metadata")),
-              **_md(o.get("metadata"))}
+        md = {
+            **_md((o.get("subscription_details") or {}).get("metadata")),
+            **_md(lines[0].get("metadata")),
+            **_md(o.get("metadata")),
+        }
         period = lines[0].get("period") or {}
         sub_id, invoice_id = o.get("subscription"), o.get("id")
         start, end, status = period.get("start"), period.get("end"), "active"
@@ -474,9 +750,16 @@ def _subscription_event(s: Session, ev: ProviderEvent) -> tuple[str, dict[str, A
     if brand_id is None:
         return None
     return name, {
-        "provider": ev.provider, "event_id": ev.id, "brand_id": brand_id, "subscription_id": sub_id,
-        "plan": md.get("plan"), "status": status, "period_start": start, "period_end": end,
-        "invoice_id": invoice_id, "customer_id": o.get("customer"),
+        "provider": ev.provider,
+        "event_id": ev.id,
+        "brand_id": brand_id,
+        "subscription_id": sub_id,
+        "plan": md.get("plan"),
+        "status": status,
+        "period_start": start,
+        "period_end": end,
+        "invoice_id": invoice_id,
+        "customer_id": o.get("customer"),
         "cancel_at_period_end": bool(o.get("cancel_at_period_end", False)),
     }
 
@@ -502,6 +785,8 @@ def _apply(s: Session, ev: ProviderEvent, published: list[str]) -> tuple[str, st
             bind_tenant(s, brand_id)
         else:
             bind_system(s)
+        if sig.what in ("checkout_completed", "succeeded"):
+            _check_capture(s, ev, sig, payment, brand_id)
         for name, payload in _transition(s, ev, sig, payment, brand_id):
             publish(s, name, payload)
             published.append(name)
@@ -509,9 +794,16 @@ def _apply(s: Session, ev: ProviderEvent, published: list[str]) -> tuple[str, st
 
 
 def _payload(
-    ev: ProviderEvent, sig: _Signal, payment: Payment | None, brand_id: str | None, amount: int | None
+    ev: ProviderEvent,
+    sig: _Signal,
+    payment: Payment | None,
+    brand_id: str | None,
+    amount: int | None,
+    currency: str | None = None,
 ) -> dict[str, Any]:
-    md = {**(payment.metadata_ if payment else {}), **sig.metadata}
+    """The event payload. `amount` / `currency` are the event's own (never the row's); the
+    metadata our server wrote on the payment row wins over what the event carries."""
+    md = {**sig.metadata, **(payment.metadata_ if payment else {})}
     return {
         "provider": ev.provider,
         "event_id": ev.id,
@@ -520,13 +812,51 @@ def _payload(
         "brand_id": brand_id,
         "metadata": md,
         "amount": amount,
-        "currency": (payment.currency if payment else None) or sig.currency,
+        "currency": currency,
         "payment_ref": (payment.payment_ref if payment else None) or sig.payment_ref,
         "raw_type": ev.type,
         "payment_id": payment.id if payment else None,
         "payment_status": payment.status if payment else sig.payment_status,
         "amount_refunded": payment.amount_refunded if payment else sig.refunded_total,
+        "flag": payment.flag if payment else None,
     }
+
+
+_CAPTURED = ("paid", "no_payment_required", "succeeded", "completed")
+
+
+def _check_capture(
+    s: Session, ev: ProviderEvent, sig: _Signal, payment: Payment | None, brand_id: str | None
+) -> None:
+    """A capture must carry its own amount and currency, equal to what we asked for: otherwise the
+    payment is flagged `amount_mismatch` (once) and the brand and operator alerted. Consumers
+    (orders, credits, plans) check the event's amount against their own rows as well."""
+    if payment is None or payment.flag is not None or payment.status in PAID_STATES:
+        return  # nothing to compare with, already flagged, or a later announcement of a capture
+    if sig.what == "checkout_completed" and sig.payment_status not in _CAPTURED:
+        return
+    currency = sig.currency.upper() if sig.currency else None
+    if sig.amount == payment.amount and currency == payment.currency:
+        return
+    payment.flag = "amount_mismatch"
+    missing = [k for k, v in (("amount", sig.amount), ("currency", currency)) if v is None]
+    summary = (
+        f"The {ev.provider} event {ev.id} has no {' or '.join(missing)}"
+        if missing
+        else f"The {ev.provider} event {ev.id} captured a different amount than was asked"
+    )
+    alert(
+        s,
+        brand_id,
+        "amount_mismatch",
+        summary + f" for {payment.reference}; it was not applied.",
+        payment_id=payment.id,
+        provider=ev.provider,
+        event_id=ev.id,
+        reference=payment.reference,
+        expected=(payment.amount, payment.currency),
+        received=(sig.amount, currency),
+    )
 
 
 def _transition(
@@ -541,7 +871,7 @@ def _transition(
     if sig.what == "checkout_completed":
         if payment is not None and ev.provider == "dev":
             _close_dev_session(s, sig.checkout_id, "complete")
-        completed = _payload(ev, sig, payment, brand_id, sig.amount)
+        completed = _payload(ev, sig, payment, brand_id, sig.amount, _cur(sig))
         completed["payment_status"] = sig.payment_status
         out.append((CHECKOUT_COMPLETED, completed))
         if sig.capture and payment is not None and payment.status == "pending" and sig.checkout_id:
@@ -552,8 +882,7 @@ def _transition(
             if payment.status in PAID_STATES:
                 return out
             payment.status, payment.paid_at = "succeeded", utcnow()
-        amount = sig.amount if sig.amount is not None else (payment.amount if payment else None)
-        paid = _payload(ev, sig, payment, brand_id, amount)
+        paid = _payload(ev, sig, payment, brand_id, sig.amount, _cur(sig))
         paid["payment_status"] = "succeeded"
         out.append((SUCCEEDED, paid))
         return out
@@ -564,13 +893,13 @@ def _transition(
             payment.status = "failed"
             if ev.provider == "dev":
                 _close_dev_session(s, sig.checkout_id, "failed")
-        payload = _payload(ev, sig, payment, brand_id, sig.amount)
+        payload = _payload(ev, sig, payment, brand_id, sig.amount, _cur(sig))
         payload["payment_status"], payload["error"] = "failed", sig.error
         out.append((FAILED, payload))
         return out
     # refunded
     if payment is None:
-        out.append((REFUNDED, _payload(ev, sig, None, brand_id, sig.amount or sig.refunded_total)))
+        out.append((REFUNDED, _payload(ev, sig, None, brand_id, sig.amount or sig.refunded_total, _cur(sig))))
         return out
     before = payment.amount_refunded
     total = sig.refunded_total if sig.refunded_total is not None else before + (sig.amount or 0)
@@ -579,8 +908,14 @@ def _transition(
         return out
     payment.amount_refunded = total
     payment.status = "refunded" if total >= payment.amount else "partially_refunded"
-    out.append((REFUNDED, _payload(ev, sig, payment, brand_id, total - before)))
+    out.append(
+        (REFUNDED, _payload(ev, sig, payment, brand_id, total - before, _cur(sig) or payment.currency))
+    )
     return out
+
+
+def _cur(sig: _Signal) -> str | None:
+    return sig.currency.upper() if sig.currency else None
 
 
 def _close_dev_session(s: Session, session_id: str | None, status: str) -> None:
@@ -597,7 +932,7 @@ def _capture_paypal(
     """PayPal approval → capture now (idempotent per order); a completed capture is the success."""
     from luneo.payments.providers.paypal import PayPalProvider
 
-    provider = get_provider("paypal")
+    provider = _provider("paypal")
     assert isinstance(provider, PayPalProvider)
     assert sig.checkout_id is not None
     cap = provider.capture(sig.checkout_id)
@@ -613,23 +948,30 @@ def _capture_paypal(
         payment_ref=cap["id"],
         payment_status="completed",
     )
+    _check_capture(s, ev, done, payment, brand_id)
     return _transition(s, ev, done, payment, brand_id)
 
 
 __all__ = [
     "CHECKOUT_COMPLETED",
     "FAILED",
+    "OFFLINE",
     "REFUNDED",
+    "RESERVED_METADATA_KEYS",
     "SUCCEEDED",
     "SignatureError",
     "WebhookResult",
     "active_provider_name",
+    "alert",
+    "check_caller_metadata",
     "create_payment_intent",
     "get_payment",
     "handle_paypal_webhook",
     "handle_stripe_webhook",
     "ingest",
     "payments_for_reference",
+    "record_offline_payment",
     "refund_payment",
+    "refund_unpayable_capture",
     "start_checkout",
 ]

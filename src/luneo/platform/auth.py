@@ -42,6 +42,7 @@ class Principal:
     api_key_id: str | None = None
     role: str | None = None
     allowed_origins: tuple[str, ...] = field(default=())
+    brand_suspended: bool = False  # the brand is suspended: `authenticate` refuses (403) unless allowed
 
     @property
     def actor(self) -> str:
@@ -116,6 +117,7 @@ class _TTLCache:
 
 
 _key_cache = _TTLCache(ttl_s=5.0)
+_SUSPENDED = "suspended"  # key cache marker: the key's brand is suspended
 _membership_cache = _TTLCache(ttl_s=5.0)
 _last_used_written: dict[str, float] = {}
 
@@ -135,14 +137,16 @@ def _lookup_api_key(token: str) -> Principal:
         with get_db().transaction(write=False) as s:
             bind_system(s)
             row = s.execute(
-                select(ApiKey, Brand.allowed_origins)
+                select(ApiKey, Brand.allowed_origins, Brand.suspended_at)
                 .join(Brand, Brand.id == ApiKey.brand_id)
                 .where(ApiKey.key_hash == digest)
             ).first()
             if row is None or row[0].revoked_at is not None:
                 cached = False
+            elif row[2] is not None:
+                cached = _SUSPENDED
             else:
-                key, brand_origins = row
+                key, brand_origins, _ = row
                 publishable = key.kind == "publishable"
                 base = PUBLISHABLE_SCOPES if publishable else SECRET_SCOPES
                 scopes = frozenset(key.scopes) & base if key.scopes else base
@@ -157,6 +161,8 @@ def _lookup_api_key(token: str) -> Principal:
         _key_cache.put(digest, cached)
     if cached is False:
         raise _unauthorized("The API key is invalid or revoked.", "invalid_api_key")
+    if cached is _SUSPENDED:
+        raise _brand_suspended()
     _touch_key(cached.api_key_id)
     return cached
 
@@ -179,9 +185,9 @@ def _touch_key(key_id: str | None) -> None:
         _last_used_written.pop(key_id, None)
 
 
-def _membership(user_id: str, brand_id: str | None) -> tuple[str, str] | None:
-    """(brand_id, role) for the user in the brand (or their first brand when None)."""
-    from luneo.tenancy.models import Membership, User
+def _membership(user_id: str, brand_id: str | None) -> tuple[str, str, bool] | None:
+    """(brand_id, role, brand suspended) for the user in the brand (or their first brand when None)."""
+    from luneo.tenancy.models import Brand, Membership, User
 
     ck = f"{user_id}:{brand_id}"
     cached = _membership_cache.get(ck)
@@ -193,13 +199,40 @@ def _membership(user_id: str, brand_id: str | None) -> tuple[str, str] | None:
         if user is None or not user.is_active:
             _membership_cache.put(ck, False)
             return None
-        q = select(Membership.brand_id, Membership.role).where(Membership.user_id == user_id)
+        q = (
+            select(Membership.brand_id, Membership.role, Brand.suspended_at)
+            .join(Brand, Brand.id == Membership.brand_id)
+            .where(Membership.user_id == user_id)
+        )
         if brand_id:
             q = q.where(Membership.brand_id == brand_id)
         row = s.execute(q.order_by(Membership.created_at).limit(1)).first()
-    result = (row[0], row[1]) if row else None
+    result = (row[0], row[1], row[2] is not None) if row else None
     _membership_cache.put(ck, result or False)
     return result
+
+
+def _session_active(session_id: str, user_id: str) -> bool:
+    """Whether the login session (`sid`, the refresh-token family) still lives.
+
+    Read from the database on every request, never cached: logout and refresh-token reuse
+    revoke the family, and that must end its access tokens at once, in every process.
+    """
+    from luneo.tenancy.models import RefreshToken
+
+    with get_db().transaction(write=False) as s:
+        bind_system(s)
+        row = s.execute(
+            select(RefreshToken.id)
+            .where(
+                RefreshToken.family_id == session_id,
+                RefreshToken.user_id == user_id,
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > utcnow(),
+            )
+            .limit(1)
+        ).first()
+    return row is not None
 
 
 def _user_principal(request: Request, user_id: str, token_brand: str | None) -> Principal:
@@ -209,19 +242,32 @@ def _user_principal(request: Request, user_id: str, token_brand: str | None) -> 
         if wanted:
             raise Problem(403, "not_a_member", "You are not a member of this brand.")
         return Principal(kind="user", brand_id=None, permissions=frozenset(), user_id=user_id)
-    brand_id, role = found
+    brand_id, role, suspended = found
     return Principal(
-        kind="user", brand_id=brand_id, permissions=ROLE_PERMISSIONS[role], user_id=user_id, role=role
+        kind="user",
+        brand_id=brand_id,
+        permissions=ROLE_PERMISSIONS[role],
+        user_id=user_id,
+        role=role,
+        brand_suspended=suspended,
     )
 
 
 def _user_from_idp(claims: dict[str, Any]) -> str:
     """Link an external identity-provider subject to a local user, creating it on first use."""
+    from sqlalchemy.exc import IntegrityError
+
     from luneo.tenancy.service import link_external_user
 
-    with get_db().transaction() as s:
-        bind_system(s)
-        return link_external_user(s, claims)
+    for attempt in range(2):
+        try:
+            with get_db().transaction() as s:
+                bind_system(s)
+                return link_external_user(s, claims)
+        except IntegrityError:  # a concurrent first request linked it: read the winner's row
+            if attempt:
+                raise _unauthorized("The identity could not be linked; retry.", "invalid_token") from None
+    raise AssertionError("unreachable")
 
 
 def cached_principal(request: Request) -> Principal | None:
@@ -250,11 +296,26 @@ def cached_principal(request: Request) -> Principal | None:
     return principal
 
 
-def authenticate(request: Request) -> Principal:
-    """Resolve the caller from `Authorization: Bearer …`; raise a 401 problem otherwise."""
+def _brand_suspended() -> Problem:
+    return Problem(403, "brand_suspended", "This brand is suspended: its keys and sessions do not work.")
+
+
+def _active(principal: Principal, allow_suspended: bool) -> Principal:
+    if principal.brand_suspended and not allow_suspended:
+        raise _brand_suspended()
+    return principal
+
+
+def authenticate(request: Request, *, allow_suspended: bool = False) -> Principal:
+    """Resolve the caller from `Authorization: Bearer …`; raise a 401 problem otherwise.
+
+    A suspended brand's credentials are refused (403 `brand_suspended`) on every request;
+    `allow_suspended` lets a person through anyway (platform-admin routes, accepting an
+    invitation to another brand) — their principal still carries `brand_suspended`.
+    """
     cached = getattr(request.state, "principal", None)
     if cached is not None:
-        return cached
+        return _active(cached, allow_suspended)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -270,7 +331,6 @@ def authenticate(request: Request) -> Principal:
     else:
         try:
             claims = decode_access_token(settings, token)
-            principal = _user_principal(request, claims["sub"], claims.get("brand"))
         except jwt.ExpiredSignatureError as exc:
             raise _unauthorized("The access token has expired.", "token_expired") from exc
         except jwt.PyJWTError:
@@ -285,8 +345,12 @@ def authenticate(request: Request) -> Principal:
             except jwt.PyJWTError as exc:
                 raise _unauthorized("The access token is invalid.", "invalid_token") from exc
             principal = _user_principal(request, _user_from_idp(idp_claims), None)
+        else:
+            if not _session_active(claims["sid"], claims["sub"]):
+                raise _unauthorized("This session was signed out or revoked.", "session_revoked")
+            principal = _user_principal(request, claims["sub"], claims.get("brand"))
     request.state.principal = principal
-    return principal
+    return _active(principal, allow_suspended)
 
 
 @contextmanager

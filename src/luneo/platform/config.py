@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Public development defaults: never trusted when LUNEO_ENV=production (see `check_production_settings`).
+DEFAULT_SECRET_KEY = "dev-insecure-change-me-0123456789abcdef"
+DEFAULT_DEV_WEBHOOK_SECRET = "whsec_dev_local_only"
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -14,15 +23,20 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LUNEO_", env_file=".env", extra="ignore")
 
-    env: str = Field(default="development", description="development | test | production")
+    env: Literal["development", "test", "production"] = Field(
+        default="development", description="development (default) | test | production"
+    )
     data_dir: Path = Path("./var")
     database_url: str | None = None
+    # PostgreSQL: `SET ROLE` on every pooled connection to a role subject to row-level
+    # security (created by the migrations); empty disables the switch. Ignored on SQLite.
+    database_role: str = "luneo_app"
     redis_url: str | None = None
     storage_url: str | None = None  # s3://bucket/prefix ; None ⇒ local disk under data_dir/storage
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     public_base_url: str = "http://127.0.0.1:8000"
-    secret_key: SecretStr = SecretStr("dev-insecure-change-me-0123456789abcdef")
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19456
     access_token_ttl_s: int = 900
@@ -37,7 +51,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 25 * 1024 * 1024
     max_json_body_bytes: int = 1024 * 1024
     rate_limit_key: str = "600/minute"
-    rate_limit_ip: str = "300/minute"
+    rate_limit_ip: str = "1200/minute"  # every request, whatever its credential
+    rate_limit_login: str = "10/minute"  # POST /auth/login per account (email)
+    rate_limit_upload_ip: str = "30/minute"  # upload routes (photos, assets, fonts) per client IP
+    # Proxies whose X-Forwarded-For is believed: comma-separated IPs / CIDRs (default: none).
+    trusted_proxies: str = ""
+    # When set, GET /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
     idempotency_ttl_s: int = 24 * 3600
     # Jobs
     worker_threads: int = 2
@@ -62,10 +82,34 @@ class Settings(BaseSettings):
     sendgrid_api_base: str = "https://api.sendgrid.com"
     smtp_url: str | None = None  # smtp://user:pass@host:port
     email_from: str = "Luneo <no-reply@luneo.local>"
-    dev_webhook_secret: SecretStr = SecretStr("whsec_dev_local_only")
+    dev_webhook_secret: SecretStr = SecretStr(DEFAULT_DEV_WEBHOOK_SECRET)
     sentry_dsn: SecretStr | None = None
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"LUNEO_TRUSTED_PROXIES: {part!r} is not an IP address or CIDR") from None
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        """`LUNEO_ENV=production`: public defaults and development conveniences are refused."""
+        return self.env == "production"
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """`LUNEO_TRUSTED_PROXIES` parsed (empty: X-Forwarded-For is never believed)."""
+        return tuple(
+            ipaddress.ip_network(p, strict=False)
+            for p in (part.strip() for part in self.trusted_proxies.split(","))
+            if p
+        )
 
     @property
     def resolved_database_url(self) -> str:
@@ -105,6 +149,61 @@ class Settings(BaseSettings):
             "redis": self.redis_url is not None,
             "postgresql": not self.is_sqlite,
         }
+
+
+class InsecureConfiguration(RuntimeError):
+    """The process refuses to start: a production setting is unsafe (the message says which)."""
+
+
+def production_problems(settings: Settings, *, seeding_demo: bool = False) -> list[str]:
+    """What makes `settings` unsafe for production, one line per setting to fix (empty: fine)."""
+    if not settings.is_production:
+        return []
+    problems: list[str] = []
+    secret = settings.secret_key.get_secret_value()
+    if secret == DEFAULT_SECRET_KEY:
+        problems.append(
+            "LUNEO_SECRET_KEY is the public development default: set a long random value "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )
+    elif len(secret.encode()) < MIN_SECRET_BYTES:
+        problems.append(f"LUNEO_SECRET_KEY is shorter than {MIN_SECRET_BYTES} bytes: set a long random value")
+    stripe = settings.stripe_secret_key is not None
+    paypal = bool(settings.paypal_client_id and settings.paypal_client_secret)
+    if not stripe and not paypal:
+        problems.append(
+            "the dev payment provider would be used: configure LUNEO_STRIPE_SECRET_KEY "
+            "(+ LUNEO_STRIPE_WEBHOOK_SECRET) or LUNEO_PAYPAL_CLIENT_ID / LUNEO_PAYPAL_CLIENT_SECRET"
+        )
+        if settings.dev_webhook_secret.get_secret_value() == DEFAULT_DEV_WEBHOOK_SECRET:
+            problems.append("LUNEO_DEV_WEBHOOK_SECRET is the public development default")
+    if stripe and settings.stripe_webhook_secret is None:
+        problems.append("LUNEO_STRIPE_WEBHOOK_SECRET is not set: Stripe events could not be verified")
+    host = (urlsplit(settings.public_base_url).hostname or "").lower()
+    loopback = host in ("", "localhost") or host.endswith(".localhost")
+    with contextlib.suppress(ValueError):
+        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    if loopback:
+        problems.append(
+            f"LUNEO_PUBLIC_BASE_URL is {settings.public_base_url!r} (loopback): set the public https URL "
+            "(signed links and payment redirects use it)"
+        )
+    if seeding_demo:
+        problems.append(
+            "demo seeding (public demo password and keys) is development-only: "
+            "run `luneo serve` without --seed (the production default is --no-seed)"
+        )
+    return problems
+
+
+def check_production_settings(settings: Settings, *, seeding_demo: bool = False) -> None:
+    """Refuse to start (raise `InsecureConfiguration`) with a public default or development
+    convenience when `LUNEO_ENV=production`; called by `create_app` and the CLI (serve, worker)."""
+    problems = production_problems(settings, seeding_demo=seeding_demo)
+    if problems:
+        raise InsecureConfiguration(
+            "LUNEO_ENV=production refuses to start:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,9 @@
 """SQLAlchemy 2 engine, sessions and the declarative base.
 
 One synchronous engine per process serves the API (FastAPI runs sync routes in a thread
-pool) and the workers, on SQLite (WAL) or PostgreSQL (psycopg 3) alike.
+pool) and the workers, on SQLite (WAL) or PostgreSQL (psycopg 3) alike. On PostgreSQL every
+new connection switches to `Settings.database_role` (default `luneo_app`), a role subject to
+row-level security (see `luneo.platform.rls`); migrations connect without the switch.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 
 from luneo.platform.clock import as_utc, utcnow
 from luneo.platform.config import Settings, get_settings
+from luneo.platform.rls import quote_ident, validate_role
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -88,8 +91,32 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine configured for SQLite (WAL, immediate writes) or PostgreSQL."""
+def _set_role(role: str) -> Any:
+    quoted = quote_ident(role)
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"SET ROLE {quoted}")
+        except Exception as exc:
+            dbapi_conn.rollback()
+            raise RuntimeError(
+                f"cannot switch to the database role {role!r} (LUNEO_DATABASE_ROLE): run `luneo db upgrade` "
+                "(it creates the role), grant it to the login, or set LUNEO_DATABASE_ROLE= to disable"
+            ) from exc
+        finally:
+            cur.close()
+        dbapi_conn.commit()  # a SET inside a rolled-back transaction would not stick
+
+    return on_connect
+
+
+def create_db_engine(url: str, *, role: str | None = None) -> Engine:
+    """An engine configured for SQLite (WAL, immediate writes) or PostgreSQL.
+
+    `role` (PostgreSQL only): `SET ROLE` on every new connection, so the app runs under a
+    role that row-level security applies to even when the login is the owner or a superuser.
+    """
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
@@ -100,7 +127,10 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if role and engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _set_role(role))
+    return engine
 
 
 class Database:
@@ -111,7 +141,7 @@ class Database:
         if settings.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.url = settings.resolved_database_url
-        self.engine = create_db_engine(self.url)
+        self.engine = create_db_engine(self.url, role=validate_role(settings.database_role))
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write = sessionmaker(
             bind=self.engine.execution_options(luneo_write=True), expire_on_commit=False

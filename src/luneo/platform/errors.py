@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
@@ -87,6 +88,19 @@ class Invalid(Problem):
         super().__init__(422, code, detail, **extra)
 
 
+class ProblemResponse(JSONResponse):
+    """`application/problem+json`; text that UTF-8 cannot encode (a lone surrogate echoed from the
+    input) is written as a JSON escape instead of failing the error response itself."""
+
+    media_type = PROBLEM_JSON
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     instance = request.url.path if request is not None else None
     headers = dict(problem.headers)
@@ -94,7 +108,7 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     body = problem.body(instance)
     if rid:
         body["request_id"] = rid
-    return JSONResponse(body, status_code=problem.status, headers=headers, media_type=PROBLEM_JSON)
+    return ProblemResponse(body, status_code=problem.status, headers=headers, media_type=PROBLEM_JSON)
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

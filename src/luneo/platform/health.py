@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
+from luneo.platform.errors import Problem
 from luneo.platform.metrics import render_metrics
+from luneo.platform.security import constant_time_equals
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,7 +57,17 @@ def readyz() -> JSONResponse:
 
 
 @router.get("/metrics")
-def metrics() -> Response:
-    """Prometheus exposition."""
+def metrics(request: Request) -> Response:
+    """Prometheus exposition; with `LUNEO_METRICS_TOKEN` set, only for `Authorization: Bearer <token>`."""
+    expected = get_settings().metrics_token
+    if expected is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not constant_time_equals(given.strip(), expected.get_secret_value()):
+            raise Problem(
+                401,
+                "unauthorized",
+                "Send `Authorization: Bearer <LUNEO_METRICS_TOKEN>`.",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
     data, ctype = render_metrics()
     return Response(content=data, media_type=ctype)

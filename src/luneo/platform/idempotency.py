@@ -1,8 +1,15 @@
 """`Idempotency-Key` on mutations: same key + same body replays the stored response; same
 key + different body → 422; same key while the first is still running → 409.
 
-Keys are scoped per credential and kept 24 h, in the database (embedded default) or in
-Redis when configured. A 5xx outcome is not stored, so the client can retry.
+Keys are scoped per *verified* credential (an unauthenticated or made-up bearer never creates
+a record: the route answers 401) and kept 24 h, in the database (embedded default) or in Redis
+when configured. A 5xx outcome is not stored, so the client can retry.
+
+Responses carrying a secret are never stored: a route marks its response `Cache-Control:
+no-store` (e.g. `POST /api-keys`, whose body holds the new key), and any body holding a secret
+key (`sk_…`, `pk_live_…`, `whsec_…`) is treated the same way. The outcome is remembered without
+the body: a replay answers 409 `idempotency_response_withheld` (the request is not re-run, and
+the secret is never shown again).
 """
 
 from __future__ import annotations
@@ -10,11 +17,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from datetime import timedelta
 from typing import Any, Literal, Protocol
 
 import anyio
-import jwt
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -32,15 +39,30 @@ from luneo.platform.asgi import (
 from luneo.platform.clock import as_utc, utcnow
 from luneo.platform.config import Settings
 from luneo.platform.database import Database
+from luneo.platform.middleware import verified_principal
 from luneo.platform.models import IdempotencyRecord
-from luneo.platform.security import decode_access_token
 
 METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-Outcome = Literal["new", "replay", "mismatch", "in_flight"]
+Outcome = Literal["new", "replay", "mismatch", "in_flight", "withheld"]
+# A whole API key or signing secret as a JSON string (a key's short display prefix does not match).
+SECRET_PATTERN = re.compile(rb'"(?:(?:sk|pk)_(?:live|test)_|whsec_)[A-Za-z0-9_+/=-]{16,}"')
 
 
 class StoredResponse(dict[str, Any]):
-    """{status, headers: [[k, v]], body_b64}"""
+    """{status, headers: [[k, v]], body_b64} (+ `withheld: True` when the body was not kept)"""
+
+
+def withheld(status: int) -> StoredResponse:
+    """The record of a response that carried a secret: its status only, no headers, no body."""
+    return StoredResponse(status=status, headers=[], body_b64="", withheld=True)
+
+
+def storable(headers: list[tuple[str, str]], body: bytes) -> bool:
+    """False when the response must not be kept: `Cache-Control: no-store`, or a secret key inside."""
+    for k, v in headers:
+        if k.lower() == "cache-control" and "no-store" in v.lower():
+            return False
+    return SECRET_PATTERN.search(body) is None
 
 
 class IdempotencyStore(Protocol):
@@ -88,6 +110,8 @@ class DatabaseIdempotencyStore:
                         return "new", None
                     if existing.request_hash != req_hash:
                         return "mismatch", None
+                    if existing.status == "withheld":
+                        return "withheld", withheld(existing.response_status or 200)
                     if existing.status != "done":
                         return "in_flight", None
                     return "replay", StoredResponse(
@@ -107,10 +131,12 @@ class DatabaseIdempotencyStore:
                 )
             ).scalar_one_or_none()
             if rec is not None:
-                rec.status = "done"
+                rec.status = "withheld" if response.get("withheld") else "done"
                 rec.response_status = response["status"]
                 rec.response_headers = response["headers"]
-                rec.response_body = base64.b64decode(response["body_b64"])
+                rec.response_body = (
+                    None if response.get("withheld") else base64.b64decode(response["body_b64"])
+                )
 
     def abandon(self, scope: str, key: str) -> None:
         with self.db.transaction() as s:
@@ -151,6 +177,8 @@ class RedisIdempotencyStore:
         rec = json.loads(raw)
         if rec["hash"] != req_hash:
             return "mismatch", None
+        if rec["status"] == "withheld":
+            return "withheld", withheld(int(rec.get("response", {}).get("status", 200)))
         if rec["status"] != "done":
             return "in_flight", None
         return "replay", StoredResponse(rec["response"])
@@ -159,28 +187,23 @@ class RedisIdempotencyStore:
         k = self._k(scope, key)
         raw = self.redis.get(k)
         rec = json.loads(raw) if raw else {}
-        rec.update(status="done", response=dict(response))
+        if response.get("withheld"):
+            rec.update(status="withheld", response={"status": response["status"]})
+        else:
+            rec.update(status="done", response=dict(response))
         self.redis.set(k, json.dumps(rec), ex=self.ttl_s)
 
     def abandon(self, scope: str, key: str) -> None:
         self.redis.delete(self._k(scope, key))
 
 
-def credential_scope(settings: Settings, scope: Scope) -> str | None:
-    """Who owns an idempotency key: the API key, or the verified user in their brand."""
-    auth = header(scope, b"authorization") or ""
-    kind, _, token = auth.partition(" ")
-    token = token.strip()
-    if kind.lower() != "bearer" or not token:
+async def credential_scope(scope: Scope) -> str | None:
+    """Who owns an idempotency key: the verified API key, or the verified user in their brand.
+    None for a missing, made-up or revoked credential (nothing is stored for it)."""
+    if not header(scope, b"authorization"):
         return None
-    if token.startswith(("pk_", "sk_")):
-        return "key:" + hashlib.sha256(token.encode()).hexdigest()[:40]
-    try:
-        claims = decode_access_token(settings, token)
-    except jwt.PyJWTError:
-        return "tok:" + hashlib.sha256(token.encode()).hexdigest()[:40]
-    brand = header(scope, b"x-brand-id") or claims.get("brand") or ""
-    return f"usr:{claims['sub']}:{brand}"
+    principal = await verified_principal(scope)
+    return None if principal is None else "cred:" + principal.credential
 
 
 class IdempotencyMiddleware:
@@ -204,7 +227,7 @@ class IdempotencyMiddleware:
                 request_id=rid,
             )
             return
-        owner = credential_scope(self.settings, scope)
+        owner = await credential_scope(scope)
         if owner is None:
             await self.app(scope, receive, send)  # unauthenticated: the route answers 401
             return
@@ -237,6 +260,17 @@ class IdempotencyMiddleware:
                 request_id=rid,
             )
             return
+        if outcome == "withheld" and stored is not None:
+            await send_problem(
+                send,
+                409,
+                "idempotency_response_withheld",
+                "A request with this Idempotency-Key already succeeded; its response carried a secret "
+                "and is never replayed. Use a new key to run the request again.",
+                request_id=rid,
+                original_status=stored["status"],
+            )
+            return
         if outcome == "replay" and stored is not None:
             headers = [(k.encode(), v.encode()) for k, v in stored["headers"]] + [
                 (b"idempotent-replayed", b"true")
@@ -266,10 +300,15 @@ class IdempotencyMiddleware:
         if captured["status"] >= 500:
             await anyio.to_thread.run_sync(self.store.abandon, owner, key)
             return
-        response = StoredResponse(
-            status=captured["status"],
-            headers=captured["headers"],
-            body_b64=base64.b64encode(b"".join(captured["body"])).decode(),
+        raw = b"".join(captured["body"])
+        response = (
+            StoredResponse(
+                status=captured["status"],
+                headers=captured["headers"],
+                body_b64=base64.b64encode(raw).decode(),
+            )
+            if storable(captured["headers"], raw)
+            else withheld(captured["status"])
         )
         await anyio.to_thread.run_sync(self.store.finish, owner, key, response)
 

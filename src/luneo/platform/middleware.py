@@ -1,10 +1,14 @@
-"""Request pipeline: request id + access log + metrics, body limits, CORS for widget traffic."""
+"""Request pipeline: trusted proxy headers, request id + access log + metrics, body limits,
+CORS for widget traffic, and the early credential check shared by rate limits and idempotency."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+import anyio
 import structlog
 
 from luneo.platform.asgi import (
@@ -21,8 +25,99 @@ from luneo.platform.asgi import (
 from luneo.platform.context import new_request_id, request_id_var
 from luneo.platform.metrics import HTTP_LATENCY
 
+if TYPE_CHECKING:
+    from luneo.platform.auth import Principal
+
 log = structlog.get_logger("luneo.http")
 API_PREFIX = "/api/v1"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def _trusted(addr: ipaddress.IPv4Address | ipaddress.IPv6Address | None, networks: Sequence[Network]) -> bool:
+    return addr is not None and any(addr in net for net in networks)
+
+
+def resolve_client_ip(peer: str, forwarded_for: str | None, networks: Sequence[Network]) -> str:
+    """The client's IP: the peer's, unless the peer is a trusted proxy; then the right-most
+    `X-Forwarded-For` hop that is not itself a trusted proxy (the left part is client-written
+    and never believed). A malformed hop stops the walk at the last trusted one."""
+    if not networks or not forwarded_for or not _trusted(_ip(peer), networks):
+        return peer
+    current = peer
+    for hop in reversed(forwarded_for.split(",")):
+        addr = _ip(hop)
+        if addr is None:
+            return current
+        current = str(addr)
+        if not _trusted(addr, networks):
+            return current
+    return current
+
+
+def client_ip(scope: Scope) -> str:
+    """The request's client IP as resolved by `ProxyHeadersMiddleware` (else the peer)."""
+    return str((scope.get("client") or ("unknown", 0))[0])
+
+
+class ProxyHeadersMiddleware:
+    """Believe `X-Forwarded-For` / `X-Forwarded-Proto` only from `LUNEO_TRUSTED_PROXIES`.
+
+    Outermost layer: rewrites `scope["client"]` (and `scheme`) so rate limits, logs and routes
+    all see the same client. Untrusted peers — local ones included — keep their own address.
+    (`luneo serve` turns uvicorn's own proxy-header handling off so this is the only one.)
+    """
+
+    def __init__(self, app: ASGIApp, *, trusted: Sequence[Network]) -> None:
+        self.app, self.trusted = app, tuple(trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and self.trusted:
+            peer = client_ip(scope)
+            if _trusted(_ip(peer), self.trusted):
+                resolved = resolve_client_ip(peer, header(scope, b"x-forwarded-for"), self.trusted)
+                port = (scope.get("client") or ("", 0))[1]
+                scope["client"] = (resolved, port)
+                proto = (header(scope, b"x-forwarded-proto") or "").strip().lower()
+                if proto in ("http", "https") and scope["type"] == "http":
+                    scope["scheme"] = proto
+        await self.app(scope, receive, send)
+
+
+async def verified_principal(scope: Scope) -> Principal | None:
+    """The caller behind `Authorization`, fully verified (signature, revocation, membership),
+    or None when absent or invalid. The result is kept in the request state, so the route's own
+    `authenticate` reuses it; a failure is left for the route to answer (401/403)."""
+    state = scope.setdefault("state", {})
+    cached = state.get("principal")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    from starlette.requests import Request
+
+    from luneo.platform.auth import authenticate, cached_principal
+    from luneo.platform.errors import Problem
+
+    request = Request(scope)
+    fast = cached_principal(request)  # an API key seen in the last seconds: no thread hop
+    if fast is not None:
+        return fast
+
+    def verify() -> Principal | None:
+        try:
+            return authenticate(request)
+        except Problem:
+            return None
+        except Exception as exc:  # e.g. the database is down: the route answers for itself
+            log.warning("credential_check_failed", error=type(exc).__name__)
+            return None
+
+    return await anyio.to_thread.run_sync(verify)
 
 
 class RequestContextMiddleware:
@@ -110,8 +205,11 @@ class BodyLimitMiddleware:
 
 
 class DynamicCorsMiddleware:
-    """CORS for the widget: an Origin is allowed when some brand lists it (its `pk_` keys then
-    check the Origin belongs to their own brand). Preflights are answered here."""
+    """CORS per brand. A request with a credential gets CORS headers only when its Origin is one
+    of that credential's brand (the key's and the brand's allowed origins; operator JWTs: none,
+    the dashboard is same-origin). A request without one — and a preflight, which browsers send
+    without credentials — gets them when some brand lists the Origin. So brand A's site can
+    never read responses made with brand B's keys."""
 
     ALLOW_HEADERS = "authorization, content-type, idempotency-key, x-request-id, x-brand-id, x-shopper-token"
     ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -142,9 +240,16 @@ class DynamicCorsMiddleware:
             await send({"type": "http.response.body", "body": b""})
             return
 
+        credentialed = header(scope, b"authorization") is not None
+
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *cors]
+                allowed = True
+                if credentialed:
+                    principal = scope.get("state", {}).get("principal")
+                    allowed = principal is not None and origin in principal.allowed_origins
+                extra = cors if allowed else [(b"vary", b"Origin")]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -27,19 +29,46 @@ class Page(BaseModel, Generic[T]):
         return Page(data=[fn(item) for item in self.data], next_cursor=self.next_cursor)
 
 
+_CURSOR_TAG = b"luneo-cursor\x00"
+_SIG_BYTES = 12
+
+
+def _cursor_sig(value: bytes) -> bytes:
+    from luneo.platform.config import get_settings
+
+    secret = get_settings().secret_key.get_secret_value().encode()
+    return hmac.new(secret, _CURSOR_TAG + value, hashlib.sha256).digest()[:_SIG_BYTES]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
 def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+    """An opaque cursor: the last id, signed (HMAC-SHA256 with the secret key) so only cursors
+    this API issued are accepted."""
+    value = last_id.encode()
+    return f"{_b64(value)}.{_b64(_cursor_sig(value))}"
 
 
 def decode_cursor(cursor: str) -> str:
+    """The id inside a cursor this API issued; a 422 `invalid_cursor` problem for anything else."""
+    invalid = Problem(422, "invalid_cursor", "The cursor is not one this API issued.")
+    if len(cursor) > 200 or not cursor.isascii() or cursor.count(".") != 1:
+        raise invalid
+    payload, _, sig = cursor.partition(".")
     try:
-        pad = "=" * (-len(cursor) % 4)
-        value = base64.urlsafe_b64decode(cursor + pad).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise Problem(422, "invalid_cursor", "The cursor is not one this API issued.") from None
-    if not value or len(value) > 64 or not value.isascii():
-        raise Problem(422, "invalid_cursor", "The cursor is not one this API issued.")
-    return value
+        value = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        given = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+    except ValueError:
+        raise invalid from None
+    if not value or len(value) > 64 or not hmac.compare_digest(given, _cursor_sig(value)):
+        raise invalid
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        raise invalid from None
+    return text
 
 
 def paginate(session: Session, stmt: Select[Any], model: Any, cursor: str | None, limit: int) -> Page[Any]:

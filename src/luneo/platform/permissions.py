@@ -31,8 +31,16 @@ PRODUCTION = frozenset(
 )
 COMMERCE = frozenset({"orders:write", "payments:write", "cart:use"})
 BILLING = frozenset({"billing:read", "billing:manage", "credits:read", "credits:buy"})
+# payments:offline — record money received outside any provider (marks an order paid): people only.
 ADMIN_ONLY = frozenset(
-    {"members:manage", "keys:manage", "brand:manage", "webhooks:manage", "integrations:manage"}
+    {
+        "members:manage",
+        "keys:manage",
+        "brand:manage",
+        "webhooks:manage",
+        "integrations:manage",
+        "payments:offline",
+    }
 )
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

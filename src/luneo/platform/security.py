@@ -76,9 +76,18 @@ def create_access_token(settings: Settings, *, user_id: str, brand_id: str | Non
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
 
 
+CLOCK_SKEW_S = 60
+
+
 def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
-    """Claims of a valid access token; raises `jwt.PyJWTError` otherwise."""
-    return jwt.decode(
+    """Claims of a valid access token; raises `jwt.PyJWTError` otherwise.
+
+    Beyond the signature, audience, issuer and expiry: `typ` must be `access` (no other token
+    signed with the secret passes as one), `sid` must name a session (checked for revocation by
+    `luneo.platform.auth`), and `exp` may lie at most one access-token lifetime (+ clock skew)
+    ahead, so a token minted with a far expiry is refused.
+    """
+    claims: dict[str, Any] = jwt.decode(
         token,
         settings.secret_key.get_secret_value(),
         algorithms=["HS256"],
@@ -86,6 +95,17 @@ def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
         issuer=ACCESS_ISSUER,
         options={"require": ["exp", "sub", "iat"]},
     )
+    if claims.get("typ") != "access":
+        raise jwt.InvalidTokenError("not an access token")
+    if not isinstance(claims.get("sid"), str) or not claims["sid"]:
+        raise jwt.InvalidTokenError("no session id")
+    now = utcnow().timestamp()
+    exp, iat = claims["exp"], claims["iat"]
+    if not isinstance(iat, int | float) or iat > now + CLOCK_SKEW_S:
+        raise jwt.InvalidTokenError("issued in the future")
+    if exp - now > settings.access_token_ttl_s + CLOCK_SKEW_S or exp - iat > settings.access_token_ttl_s + 1:
+        raise jwt.InvalidTokenError("expiry too far")
+    return claims
 
 
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}

@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from luneo.catalog import shoppers
 from luneo.designs import service as designs
 from luneo.platform.auth import Tenant, cached_principal, guard, guarded
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
 from luneo.platform.errors import NotFound, Problem
-from luneo.platform.storage import IMMUTABLE, ObjectNotFound, get_storage
+from luneo.platform.storage import ObjectNotFound, get_storage
 from luneo.platform.tenancy import bind_tenant
 from luneo.rendering import service
 from luneo.rendering import tasks as _tasks  # noqa: F401  (registers the actors the routes enqueue)
@@ -20,6 +21,10 @@ from luneo.rendering.models import RenderResult
 from luneo.rendering.schemas import FinalIn, PreviewIn, RenderAccepted, RenderStatus
 
 router = APIRouter(tags=["rendering"])
+
+# Previews are read with a credential (and a shopper binding): the browser may keep them a day,
+# shared caches (CDN, proxies) never. Only public content is ever served `public, immutable`.
+PRIVATE_CACHE = "private, max-age=86400"
 
 
 def _status_url(render_id: str) -> str:
@@ -61,12 +66,13 @@ def request_preview(
     URLs; otherwise 202 and one job, however often it is asked.
     """
     design = None
+    scope = shoppers.scope_of(t)  # a widget renders only what its own shopper built
     if body.design_id:
         widget = t.principal.kind == "publishable_key"
         shopper = t.shopper_token(required=widget) if widget else t.request.headers.get("x-shopper-token")
         design = designs.get_design(t.session, body.design_id, shopper, restrict=widget)
     spec_hash, snapshot_id, design_id = service.resolve_source(
-        t.session, spec_hash=body.spec_hash, snapshot_id=body.snapshot_id, design=design
+        t.session, spec_hash=body.spec_hash, snapshot_id=body.snapshot_id, design=design, shopper=scope
     )
     row, ready = service.request_preview(
         t.session,
@@ -78,6 +84,7 @@ def request_preview(
         design_id=design_id,
         actor=t.principal.actor,
     )
+    shoppers.grant(t.session, scope, "render", row.render_id)
     return _accepted(row, ready, response)
 
 
@@ -99,8 +106,10 @@ def request_final(body: FinalIn, response: Response, t: Tenant = guard("renders:
 
 @router.get("/renders/{render_id}/status", response_model=RenderStatus)
 def render_status(render_id: str, t: Tenant = guard()) -> RenderStatus:
-    """Status, progress, error, file URLs and timings of a render."""
+    """Status, progress, error, file URLs and timings of a render (a publishable key: its shopper's)."""
     _can_read(t)
+    scope = shoppers.scope_of(t)
+    shoppers.require(t.session, scope, "render", render_id, "render")
     row = service.get_render(t.session, render_id)
     if (
         row.status in (service.PENDING, service.PROCESSING)
@@ -124,9 +133,14 @@ def render_status(render_id: str, t: Tenant = guard()) -> RenderStatus:
         files=files,
         timings=row.timings or {},
         spec_hash=row.spec_hash,
-        snapshot_id=row.snapshot_id,
-        design_id=row.design_id,
+        # another shopper may have linked the shared render to their snapshot or design first
+        snapshot_id=row.snapshot_id if _visible(t, scope, "snapshot", row.snapshot_id) else None,
+        design_id=row.design_id if scope is None else None,
     )
+
+
+def _visible(t: Tenant, scope: str | None, kind: shoppers.ObjectType, object_id: str | None) -> bool:
+    return object_id is not None and shoppers.holds(t.session, scope, kind, object_id)
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -146,15 +160,18 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     },
 )
 async def render_preview(render_id: str, request: Request) -> Response:
-    """The preview image, immutable (`ETag` = its SHA-256; `If-None-Match` ⇒ 304).
+    """The preview image (`ETag` = its SHA-256; `If-None-Match` ⇒ 304), `Cache-Control: private`:
+    it is fetched with a credential, so shared caches never keep it.
 
-    A preview already served by this process answers from memory on the event loop, without a
-    thread hop or a database query; anything else takes the guarded path.
+    A preview already served by this process answers a brand credential from memory on the event
+    loop, without a thread hop or a database query; a publishable key (whose shopper must have
+    asked for the render) and anything else take the guarded path.
     """
     principal = cached_principal(request)
     if (
         principal is not None
         and principal.brand_id is not None
+        and principal.kind != "publishable_key"
         and (principal.can("renders:read") or principal.can("renders:preview"))
     ):
         cached = service.preview_cache.get(principal.brand_id, render_id)
@@ -170,6 +187,7 @@ def _render_preview_guarded(render_id: str, request: Request) -> Response:
 
 def _render_preview(render_id: str, request: Request, t: Tenant) -> Response:
     _can_read(t)
+    shoppers.require(t.session, shoppers.scope_of(t), "render", render_id, "render")
     cached = service.preview_cache.get(t.brand_id, render_id)
     if cached is not None:
         return _image(request, *cached)
@@ -196,7 +214,12 @@ def _render_preview(render_id: str, request: Request, t: Tenant) -> Response:
 
 def _image(request: Request, ref: dict[str, Any], data: bytes) -> Response:
     etag = f'"{ref["sha256"]}"'
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "ETag": etag,
+        "Cache-Control": PRIVATE_CACHE,
+        "Vary": "Authorization, X-Shopper-Token",
+        "X-Content-Type-Options": "nosniff",
+    }
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(content=data, media_type=ref["content_type"], headers=headers)

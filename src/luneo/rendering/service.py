@@ -182,15 +182,17 @@ def resolve_source(
     spec_hash: str | None = None,
     snapshot_id: str | None = None,
     design: SavedDesign | None = None,
+    shopper: str | None = None,
 ) -> tuple[str, str | None, str | None]:
-    """(spec_hash, snapshot_id, design_id) of the stored spec the request names (404 when not ours)."""
+    """(spec_hash, snapshot_id, design_id) of the stored spec the request names (404 when not ours,
+    or, for a widget `shopper`, when that shopper did not build it)."""
     if snapshot_id:
-        snap = designs.get_snapshot(session, snapshot_id)
+        snap = designs.get_snapshot(session, snapshot_id, shopper)
         return snap.spec_hash, snap.id, None
     if design is not None:
         return design.spec_hash, None, design.id
     if spec_hash:
-        return designs.get_spec(session, spec_hash).spec_hash, None, None
+        return designs.get_spec(session, spec_hash, shopper).spec_hash, None, None
     raise ValueError("a render needs a spec_hash, a snapshot or a design")
 
 

@@ -1,8 +1,9 @@
-"""Routes: login sessions, the current brand, members and API keys."""
+"""Routes: login sessions, the current brand, members and invitations, API keys, and the
+platform-admin routes (`/admin/...`: list, suspend and reinstate brands)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -13,20 +14,26 @@ from luneo.platform.errors import NotFound, Problem
 from luneo.platform.pagination import Page, paginate
 from luneo.platform.tenancy import bind_system, get_or_404
 from luneo.tenancy import service
-from luneo.tenancy.models import ApiKey, Brand, Membership, User
+from luneo.tenancy.models import ApiKey, Brand, Invitation, Membership, User
 from luneo.tenancy.schemas import (
+    AdminBrandOut,
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
     BrandOut,
     BrandPatch,
+    InvitationAccept,
+    InvitationAccepted,
+    InvitationOut,
     LoginIn,
     MemberIn,
     MemberPatch,
     MembershipOut,
     MeOut,
     RefreshIn,
+    SuspendIn,
     TokenOut,
+    UnsuspendIn,
 )
 
 router = APIRouter(tags=["auth & tenancy"])
@@ -105,9 +112,7 @@ def patch_brand(body: BrandPatch, t: Tenant = guard("brand:manage")) -> Brand:
     brand = get_or_404(t.session, Brand, t.brand_id, "brand")
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(brand, field, value)
-    from luneo.platform.auth import clear_auth_caches
-
-    clear_auth_caches()
+    service.invalidate_auth_caches(t.session)
     return brand
 
 
@@ -129,48 +134,102 @@ def list_members(
     return Page(data=[_member_out(m, emails.get(m.user_id)) for m in page.data], next_cursor=page.next_cursor)
 
 
-@router.post("/brand/members", response_model=MembershipOut, status_code=201)
-def add_member(body: MemberIn, t: Tenant = guard("members:manage")) -> MembershipOut:
-    """Give a user (existing, or created now with a password) a role in this brand."""
-    if body.role == "owner" and t.principal.role != "owner":
-        raise Problem(403, "forbidden", "Only an owner can make another owner.")
-    user = t.session.execute(select(User).where(User.email == body.email.lower())).scalar_one_or_none()
-    if user is None:
-        if not body.password:
+def _invitation_out(inv: Invitation) -> InvitationOut:
+    return InvitationOut(
+        id=inv.id,
+        email=inv.email,
+        role=inv.role,  # type: ignore[arg-type]
+        status=service.invitation_status(inv),  # type: ignore[arg-type]
+        expires_at=inv.expires_at,
+        created_at=inv.created_at,
+    )
+
+
+@router.post("/brand/members", response_model=InvitationOut, status_code=202)
+def add_member(body: MemberIn, t: Tenant = guard("members:manage")) -> InvitationOut:
+    """Invite someone by email to join with a role: they get an email with an accept link.
+
+    The answer is the same whether or not the email has an account on the platform (nobody
+    joins until the invitee accepts). Only owners invite owners. Someone already a member: 409
+    `already_member` (change their role with PATCH).
+    """
+    inv = service.invite_member(
+        t.session,
+        get_settings(),
+        brand_id=t.brand_id,
+        email=body.email,
+        role=body.role,
+        name=body.name,
+        invited_by=t.principal.actor,
+        actor_role=t.principal.role,
+    )
+    return _invitation_out(inv)
+
+
+@router.get("/brand/invitations", response_model=Page[InvitationOut])
+def list_invitations(
+    cursor: str | None = None, limit: int = 50, t: Tenant = guard("members:manage")
+) -> Page[InvitationOut]:
+    """Invitations sent by this brand (pending, accepted, revoked or expired); never their tokens."""
+    return paginate(t.session, select(Invitation), Invitation, cursor, limit).map(_invitation_out)
+
+
+@router.delete("/brand/invitations/{invitation_id}", status_code=204)
+def revoke_invitation(invitation_id: str, t: Tenant = guard("members:manage")) -> Response:
+    """Revoke a pending invitation: its link stops working."""
+    service.revoke_invitation(t.session, invitation_id, t.principal.actor)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/invitations/{token}/accept",
+    response_model=InvitationAccepted,
+    responses={410: {"description": "The invitation has expired (`invitation_expired`)."}},
+    # The bearer is optional: the invitee is logged in, or creates the account with a password.
+    openapi_extra={"security": [{}, {"HTTPBearer": []}]},
+)
+def accept_invitation(
+    token: str, request: Request, body: InvitationAccept | None = None
+) -> InvitationAccepted:
+    """Accept an invitation (the token from the email). Logged in as the invited email: send the
+    bearer token. No account for that email yet: send `{"password": ...}` to create it; the
+    answer then carries a session (access and refresh tokens)."""
+    user_id = None
+    if request.headers.get("authorization"):
+        user_id = authenticate(request, allow_suspended=True).user_id
+        if user_id is None:
             raise Problem(
-                422, "password_required", "This email has no account: give a password to create it."
+                403, "user_required", "Accept an invitation as a signed-in person, not with an API key."
             )
-        user = service.create_user(t.session, email=body.email, password=body.password, name=body.name)
-    m = service.add_member(t.session, brand_id=t.brand_id, user_id=user.id, role=body.role)
-    return _member_out(m, user.email)
+    body = body or InvitationAccept()
+    with get_db().transaction() as s:
+        m, user, tokens = service.accept_invitation(
+            s, get_settings(), token, user_id=user_id, password=body.password, name=body.name
+        )
+        return InvitationAccepted(
+            brand_id=m.brand_id,
+            membership_id=m.id,
+            user_id=user.id,
+            role=m.role,  # type: ignore[arg-type]
+            access_token=tokens[0] if tokens else None,
+            refresh_token=tokens[1] if tokens else None,
+        )
 
 
 @router.patch("/brand/members/{membership_id}", response_model=MembershipOut)
 def change_role(membership_id: str, body: MemberPatch, t: Tenant = guard("members:manage")) -> MembershipOut:
-    """Change a member's role."""
+    """Change a member's role. Only owners grant or change the owner role; the last owner stays."""
     m = get_or_404(t.session, Membership, membership_id, "membership")
-    if (m.role == "owner" or body.role == "owner") and t.principal.role != "owner":
-        raise Problem(403, "forbidden", "Only an owner can change an owner.")
-    m.role = body.role
-    from luneo.platform.auth import clear_auth_caches
-
-    clear_auth_caches()
+    service.set_role(t.session, m, body.role, actor_role=t.principal.role)
     user = t.session.get(User, m.user_id)
     return _member_out(m, user.email if user else None)
 
 
 @router.delete("/brand/members/{membership_id}", status_code=204)
 def remove_member(membership_id: str, t: Tenant = guard("members:manage")) -> Response:
-    """Remove a member (the last owner cannot be removed)."""
+    """Remove a member. Only owners remove owners; the last owner cannot be removed (409)."""
     m = get_or_404(t.session, Membership, membership_id, "membership")
-    if m.role == "owner":
-        owners = t.session.execute(select(Membership.id).where(Membership.role == "owner")).all()
-        if len(owners) <= 1:
-            raise Problem(409, "last_owner", "A brand keeps at least one owner.")
-    t.session.delete(m)
-    from luneo.platform.auth import clear_auth_caches
-
-    clear_auth_caches()
+    service.remove_member(t.session, m, actor_role=t.principal.role)
     return Response(status_code=204)
 
 
@@ -183,8 +242,9 @@ def list_keys(
 
 
 @router.post("/api-keys", response_model=ApiKeyCreated, status_code=201)
-def create_key(body: ApiKeyIn, t: Tenant = guard("keys:manage")) -> ApiKeyCreated:
+def create_key(body: ApiKeyIn, response: Response, t: Tenant = guard("keys:manage")) -> ApiKeyCreated:
     """Create a `pk_` or `sk_` key; the full key is in this response only."""
+    response.headers["Cache-Control"] = "no-store"  # never cached, never kept for Idempotency-Key replays
     key, raw = service.create_api_key(
         t.session,
         brand_id=t.brand_id,
@@ -203,3 +263,55 @@ def revoke_key(key_id: str, t: Tenant = guard("keys:manage")) -> ApiKey:
         return service.revoke_api_key(t.session, key_id)
     except NotFound:
         raise NotFound("api key", key_id) from None
+
+
+# --- platform administration ----------------------------------------------------------------------
+
+_ADMIN_NOT_FOUND = "Not found."
+
+
+def _platform_admin(request: Request) -> Principal:
+    """The caller, if a signed-in platform admin; anyone else gets the same 404 as an unknown path."""
+    principal = authenticate(request, allow_suspended=True)
+    with get_db().transaction(write=False) as s:
+        bind_system(s)
+        if principal.kind != "user" or not service.is_platform_admin(s, principal.user_id):
+            raise Problem(404, "not_found", _ADMIN_NOT_FOUND, title="Not found")
+    return principal
+
+
+def _admin_brand(brand: Brand) -> AdminBrandOut:
+    return AdminBrandOut.model_validate(brand)
+
+
+@router.get("/admin/brands", response_model=Page[AdminBrandOut], tags=["platform admin"])
+def admin_list_brands(
+    cursor: str | None = None, limit: int = 50, admin: Principal = Depends(_platform_admin)
+) -> Page[AdminBrandOut]:
+    """Every brand, newest first (platform admins only)."""
+    with get_db().transaction(write=False) as s:
+        bind_system(s)
+        return paginate(s, select(Brand), Brand, cursor, limit).map(_admin_brand)
+
+
+@router.post("/admin/brands/{brand_id}/suspend", response_model=AdminBrandOut, tags=["platform admin"])
+def admin_suspend_brand(
+    brand_id: str, body: SuspendIn | None = None, admin: Principal = Depends(_platform_admin)
+) -> AdminBrandOut:
+    """Suspend a brand: its API keys and sessions answer 403 `brand_suspended` at once (audited)."""
+    with get_db().transaction() as s:
+        bind_system(s)
+        brand = service.set_suspended(
+            s, brand_id, suspended=True, actor=admin.actor, reason=(body.reason if body else "")
+        )
+        return _admin_brand(brand)
+
+
+@router.post("/admin/brands/{brand_id}/unsuspend", response_model=AdminBrandOut, tags=["platform admin"])
+def admin_unsuspend_brand(
+    brand_id: str, body: UnsuspendIn | None = None, admin: Principal = Depends(_platform_admin)
+) -> AdminBrandOut:
+    """Reinstate a suspended brand (audited)."""
+    with get_db().transaction() as s:
+        bind_system(s)
+        return _admin_brand(service.set_suspended(s, brand_id, suspended=False, actor=admin.actor))

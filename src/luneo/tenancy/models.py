@@ -1,4 +1,4 @@
-"""Tenancy tables: brands (the tenants), users, memberships, API keys, refresh tokens."""
+"""Tenancy tables: brands (the tenants), users, memberships, invitations, API keys, refresh tokens."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ class Brand(TimestampMixin, Base):
     plan: Mapped[str] = mapped_column(sa.String(32), default="free")
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     production_email: Mapped[str | None] = mapped_column(sa.String(320))
+    # Set by a platform admin: every key and session of the brand answers 403 `brand_suspended`.
+    suspended_at: Mapped[datetime | None] = mapped_column()
+    suspended_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    suspended_by: Mapped[str | None] = mapped_column(sa.String(40))
 
 
 class User(TimestampMixin, Base):
@@ -58,6 +62,31 @@ class Membership(TimestampMixin, TenantMixin, Base):
 
     __table_args__ = (
         sa.UniqueConstraint("brand_id", "user_id"),
+        sa.CheckConstraint("role in ('owner','admin','editor','production','viewer')", name="role"),
+    )
+
+
+class Invitation(TimestampMixin, TenantMixin, Base):
+    """An invitation to join a brand with a role, sent by email; only the token's SHA-256 is stored.
+
+    Accepted once by the invitee (logged in as that email, or creating the account), until
+    `expires_at`; revoking or re-inviting the same email ends it.
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("inv"))
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by: Mapped[str | None] = mapped_column(sa.String(40))
+    expires_at: Mapped[datetime] = mapped_column()
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    accepted_by: Mapped[str | None] = mapped_column(sa.String(40))
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
         sa.CheckConstraint("role in ('owner','admin','editor','production','viewer')", name="role"),
     )
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 Role = Literal["owner", "admin", "editor", "production", "viewer"]
 
@@ -43,11 +43,41 @@ class BrandOut(BaseModel):
     created_at: datetime
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _has_lone_surrogate(value: object, depth: int = 0) -> bool:
+    if depth > 64:
+        return True
+    if isinstance(value, str):
+        return any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    if isinstance(value, dict):
+        return any(
+            _has_lone_surrogate(k, depth + 1) or _has_lone_surrogate(v, depth + 1) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v, depth + 1) for v in value)
+    return False
+
+
+def _text(value: Any) -> Any:
+    if _has_lone_surrogate(value):
+        raise ValueError("text must be valid Unicode (no lone surrogates), nested at most 64 levels")
+    return value
+
+
 class BrandPatch(StrictIn):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    allowed_origins: list[str] | None = Field(default=None, max_length=50)
+    """Fields to change; omitted fields stay. `production_email: null` clears it; the others
+    cannot be null (422): send `[]` / `{}` to empty the origins or the settings."""
+
+    # Optional but not nullable: omitted means "unchanged", null is a 422 (the columns are NOT NULL).
+    name: str = Field(None, min_length=1, max_length=200, json_schema_extra=_no_default)  # type: ignore[assignment]
+    allowed_origins: list[str] = Field(None, max_length=50, json_schema_extra=_no_default)  # type: ignore[arg-type]
     production_email: EmailStr | None = None
-    settings: dict[str, object] | None = None
+    settings: dict[str, object] = Field(None, json_schema_extra=_no_default)  # type: ignore[arg-type]
+
+    _valid_text = field_validator("name", "allowed_origins", "settings")(_text)
 
 
 class MembershipOut(BaseModel):
@@ -61,10 +91,44 @@ class MembershipOut(BaseModel):
 
 
 class MemberIn(StrictIn):
+    """Invite someone by email. The answer is the same whether or not an account exists."""
+
     email: EmailStr
     role: Role
-    name: str = ""
+    name: str = Field(default="", max_length=200)
+
+    _valid_text = field_validator("name")(_text)
+
+
+class InvitationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    email: str
+    role: Role
+    status: Literal["pending", "accepted", "revoked", "expired"]
+    expires_at: datetime
+    created_at: datetime
+
+
+class InvitationAccept(StrictIn):
+    """Accept an invitation. Logged in (bearer) as the invited email: no body needed. No account
+    for that email yet: give the password (and name) of the account created now."""
+
     password: str | None = Field(default=None, min_length=8, max_length=512)
+    name: str | None = Field(default=None, max_length=200)
+
+    _valid_text = field_validator("name", "password")(_text)
+
+
+class InvitationAccepted(BaseModel):
+    brand_id: str
+    membership_id: str
+    user_id: str
+    role: Role
+    access_token: str | None = Field(default=None, description="Set when the account was created now.")
+    refresh_token: str | None = None
+    token_type: Literal["bearer"] = "bearer"
 
 
 class MemberPatch(StrictIn):
@@ -102,3 +166,27 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The full key. Shown once; store it now.")
+
+
+class AdminBrandOut(BaseModel):
+    """A brand as a platform admin sees it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    slug: str
+    name: str
+    plan: str
+    created_at: datetime
+    suspended_at: datetime | None = None
+    suspended_reason: str | None = None
+
+
+class SuspendIn(StrictIn):
+    reason: str = Field(default="", max_length=500)
+
+    _valid_text = field_validator("reason")(_text)
+
+
+class UnsuspendIn(StrictIn):
+    pass

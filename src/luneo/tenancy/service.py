@@ -1,4 +1,5 @@
-"""Tenancy use cases: brands, users, memberships, API keys, login sessions."""
+"""Tenancy use cases: brands, users, memberships, invitations, API keys, login sessions,
+identity-provider links and platform administration (suspension)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from luneo.platform.auth import clear_auth_caches
 from luneo.platform.clock import as_utc, utcnow
 from luneo.platform.config import Settings
+from luneo.platform.context import current_request_id
 from luneo.platform.errors import Conflict, NotFound, Problem
 from luneo.platform.ids import new_id
+from luneo.platform.models import AuditEvent
 from luneo.platform.security import (
     create_access_token,
     hash_password,
@@ -22,9 +25,12 @@ from luneo.platform.security import (
     sha256_hex,
     verify_password,
 )
-from luneo.tenancy.models import ApiKey, Brand, Membership, RefreshToken, User
+from luneo.platform.tenancy import bind_system, bind_tenant
+from luneo.tenancy.models import ApiKey, Brand, Invitation, Membership, RefreshToken, User
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+OWNER = "owner"
+INVITATION_TTL = timedelta(days=7)
 _dummy_hash: str | None = None
 
 
@@ -52,7 +58,15 @@ def create_brand(
 
 
 def create_user(session: Session, *, email: str, password: str | None, name: str = "") -> User:
+    """A new account. The email must pass the login route's own validation (e.g. `.local` fails),
+    so every account created with a password can actually sign in."""
+    from email_validator import EmailNotValidError, validate_email
+
     email = email.strip().lower()
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise Problem(422, "invalid_email", f"{email!r} is not a valid email address: {exc}") from None
     if session.execute(select(User.id).where(User.email == email)).first():
         raise Conflict("email_taken", "A user with this email exists.")
     user = User(email=email, name=name, password_hash=hash_password(password) if password else None)
@@ -61,19 +75,265 @@ def create_user(session: Session, *, email: str, password: str | None, name: str
     return user
 
 
-def add_member(session: Session, *, brand_id: str, user_id: str, role: str) -> Membership:
+def audit(
+    session: Session,
+    brand_id: str,
+    actor: str | None,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Record who did what in `brand_id`'s audit trail (same transaction as the change)."""
+    session.add(
+        AuditEvent(
+            brand_id=brand_id,
+            actor=actor,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            data=data or {},
+            request_id=current_request_id(),
+            created_at=utcnow(),
+        )
+    )
+
+
+def invalidate_auth_caches(session: Session) -> None:
+    """Forget cached credentials now and again once `session` commits, so no request that read
+    the old state in between keeps it cached."""
+    clear_auth_caches()
+    if not session.info.get("_clear_auth_after_commit"):
+        session.info["_clear_auth_after_commit"] = True
+
+        def _after_commit(sess: Session) -> None:
+            sess.info.pop("_clear_auth_after_commit", None)
+            clear_auth_caches()
+
+        event.listen(session, "after_commit", _after_commit, once=True)
+
+
+def _require_owner(actor_role: str | None) -> None:
+    """Only owners grant, revoke or change the owner role (`actor_role` None: operator/system code)."""
+    if actor_role is not None and actor_role != OWNER:
+        raise Problem(403, "owner_required", "Only an owner can grant, change or remove the owner role.")
+
+
+def _other_owners(session: Session, brand_id: str, membership_id: str) -> int:
+    """How many owners the brand keeps besides `membership_id` (rows locked until commit)."""
+    rows = session.execute(
+        select(Membership.id)
+        .where(Membership.brand_id == brand_id, Membership.role == OWNER)
+        .with_for_update()
+    ).all()
+    return sum(1 for (mid,) in rows if mid != membership_id)
+
+
+def _check_owner_change(
+    session: Session, m: Membership, new_role: str | None, actor_role: str | None
+) -> None:
+    """Rules for changing `m` to `new_role` (None: removing it): owners manage owners, and the
+    brand keeps at least one owner."""
+    if m.role != OWNER and new_role != OWNER:
+        return
+    if m.role == new_role:
+        return
+    _require_owner(actor_role)
+    if m.role == OWNER and _other_owners(session, m.brand_id, m.id) == 0:
+        raise Problem(409, "last_owner", "A brand keeps at least one owner: make another owner first.")
+
+
+def set_role(session: Session, m: Membership, role: str, *, actor_role: str | None) -> Membership:
+    """Change a member's role (owner rules enforced)."""
+    _check_owner_change(session, m, role, actor_role)
+    m.role = role
+    session.flush()
+    invalidate_auth_caches(session)
+    return m
+
+
+def remove_member(session: Session, m: Membership, *, actor_role: str | None) -> None:
+    """Remove a membership (owner rules enforced)."""
+    _check_owner_change(session, m, None, actor_role)
+    session.delete(m)
+    session.flush()
+    invalidate_auth_caches(session)
+
+
+def add_member(
+    session: Session, *, brand_id: str, user_id: str, role: str, actor_role: str | None = None
+) -> Membership:
+    """Give a user a role in a brand (an existing membership changes role, owner rules enforced)."""
     existing = session.execute(
         select(Membership).where(Membership.brand_id == brand_id, Membership.user_id == user_id)
     ).scalar_one_or_none()
     if existing is not None:
-        existing.role = role
-        clear_auth_caches()
-        return existing
+        return set_role(session, existing, role, actor_role=actor_role)
+    if role == OWNER:
+        _require_owner(actor_role)
     membership = Membership(brand_id=brand_id, user_id=user_id, role=role)
     session.add(membership)
     session.flush()
-    clear_auth_caches()
+    invalidate_auth_caches(session)
     return membership
+
+
+# --- invitations --------------------------------------------------------------------------------
+
+
+def invitation_status(inv: Invitation) -> str:
+    if inv.accepted_at is not None:
+        return "accepted"
+    if inv.revoked_at is not None:
+        return "revoked"
+    if as_utc(inv.expires_at) <= utcnow():
+        return "expired"
+    return "pending"
+
+
+def _accept_url(settings: Settings, raw: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/api/v1/invitations/{raw}/accept"
+
+
+def invite_member(
+    session: Session,
+    settings: Settings,
+    *,
+    brand_id: str,
+    email: str,
+    role: str,
+    name: str = "",
+    invited_by: str | None,
+    actor_role: str | None,
+) -> Invitation:
+    """Invite `email` to the brand with `role` and email them an accept link.
+
+    Never looks at whether an account exists elsewhere on the platform: the inviter learns
+    nothing about other brands' people. A pending invitation to the same email is replaced.
+    """
+    email = email.strip().lower()
+    if role == OWNER:
+        _require_owner(actor_role)
+    member = session.execute(
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.brand_id == brand_id, User.email == email)
+    ).first()
+    if member is not None:
+        raise Conflict("already_member", "This person is already a member: change their role instead.")
+    now = utcnow()
+    for old in session.execute(
+        select(Invitation).where(
+            Invitation.email == email, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)
+        )
+    ).scalars():
+        old.revoked_at = now
+    raw = new_opaque_token()
+    inv = Invitation(
+        brand_id=brand_id,
+        email=email,
+        role=role,
+        name=name,
+        token_hash=sha256_hex(raw),
+        invited_by=invited_by,
+        expires_at=now + INVITATION_TTL,
+    )
+    session.add(inv)
+    session.flush()
+    from luneo.notifications.service import queue_email
+
+    queue_email(
+        session,
+        brand_id,
+        email,
+        "invitation",
+        {
+            "accept_url": _accept_url(settings, raw),
+            "role": role,
+            "name": name,
+            "expires_at": inv.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        },
+    )
+    audit(session, brand_id, invited_by, "member.invited", "invitation", inv.id, {"role": role})
+    return inv
+
+
+def revoke_invitation(session: Session, invitation_id: str, actor: str | None) -> None:
+    inv = session.execute(select(Invitation).where(Invitation.id == invitation_id)).scalar_one_or_none()
+    if inv is None:
+        raise NotFound("invitation", invitation_id)
+    if inv.accepted_at is None and inv.revoked_at is None:
+        inv.revoked_at = utcnow()
+        audit(session, inv.brand_id, actor, "member.invitation_revoked", "invitation", inv.id)
+
+
+def accept_invitation(
+    session: Session,
+    settings: Settings,
+    raw: str,
+    *,
+    user_id: str | None,
+    password: str | None,
+    name: str | None,
+) -> tuple[Membership, User, tuple[str, str] | None]:
+    """Join the brand of the invitation whose token is `raw`: (membership, user, tokens when the
+    account was created now).
+
+    The caller is the invitee: logged in as the invited email (`user_id`), or — when no account
+    has that email — creating it with `password` (holding the emailed token proves the address).
+    An existing account is never given a password through an invitation.
+    """
+    bind_system(session)
+    inv = (
+        session.execute(
+            select(Invitation).where(Invitation.token_hash == sha256_hex(raw)).with_for_update()
+        ).scalar_one_or_none()
+        if 16 <= len(raw) <= 200
+        else None
+    )
+    if inv is None or inv.accepted_at is not None or inv.revoked_at is not None:
+        raise Problem(404, "invitation_not_found", "This invitation does not exist or was already used.")
+    if as_utc(inv.expires_at) <= utcnow():
+        raise Problem(410, "invitation_expired", "This invitation has expired: ask for a new one.")
+    brand = session.get(Brand, inv.brand_id)
+    if brand is None or brand.suspended_at is not None:
+        raise Problem(403, "brand_suspended", "This brand is suspended.")
+    tokens: tuple[str, str] | None = None
+    if user_id is not None:
+        user = session.get(User, user_id)
+        if user is None or not user.is_active or user.email != inv.email:
+            raise Problem(403, "invitation_email_mismatch", "This invitation is for another email address.")
+    else:
+        existing = session.execute(select(User).where(User.email == inv.email)).scalar_one_or_none()
+        if existing is not None:
+            raise Problem(
+                401,
+                "login_required",
+                "Log in as the invited email address, then accept the invitation.",
+                headers={"WWW-Authenticate": 'Bearer realm="luneo"'},
+            )
+        if not password:
+            raise Problem(422, "password_required", "Choose a password (8+ characters) for your new account.")
+        user = create_user(session, email=inv.email, password=password, name=name or inv.name)
+    bind_tenant(session, inv.brand_id)
+    if session.execute(select(Membership.id).where(Membership.user_id == user.id)).first():
+        raise Conflict("already_member", "You are already a member of this brand.")
+    membership = add_member(session, brand_id=inv.brand_id, user_id=user.id, role=inv.role)
+    inv.accepted_at, inv.accepted_by = utcnow(), user.id
+    audit(
+        session,
+        inv.brand_id,
+        user.id,
+        "member.joined",
+        "membership",
+        membership.id,
+        {"role": inv.role, "invitation_id": inv.id},
+    )
+    if user_id is None:
+        bind_system(session)
+        access, refresh_raw, _ = _issue_tokens(session, settings, user, inv.brand_id)
+        tokens = (access, refresh_raw)
+    return membership, user, tokens
 
 
 def create_api_key(
@@ -109,7 +369,7 @@ def revoke_api_key(session: Session, key_id: str) -> ApiKey:
         raise NotFound("api key", key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-    clear_auth_caches()
+    invalidate_auth_caches(session)
     return key
 
 
@@ -191,22 +451,129 @@ def logout(session: Session, raw: str) -> None:
         )
 
 
+def _verified(claims: dict[str, Any]) -> bool:
+    value = claims.get("email_verified")
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _placeholder_email(issuer: str, subject: str) -> str:
+    host = re.sub(r"[^a-z0-9.-]", "", issuer.lower().split("://")[-1].split("/")[0])[:60] or "idp"
+    local = re.sub(r"[^a-z0-9._-]", "", subject.lower())[:40] or "user"
+    return f"{local}-{sha256_hex(f'{issuer} {subject}')[:12]}@{host}.invalid"
+
+
 def link_external_user(session: Session, claims: dict[str, Any]) -> str:
-    """Find or create the local user for a verified identity-provider token; returns user id."""
-    issuer = str(claims.get("iss") or "external")
-    subject = str(claims["sub"])
+    """Find or create the local user for a verified identity-provider token; returns user id.
+
+    An existing local account is linked by email only when the IdP says the email is verified
+    (`email_verified: true`) and the account has no identity link yet; an existing link is never
+    overwritten. Otherwise the subject gets its own account (with a placeholder `.invalid`
+    address when its email is unverified or taken), so a token never takes over an account.
+    """
+    issuer = str(claims.get("iss") or "external")[:255]
+    subject = str(claims["sub"])[:255]
+    verified = _verified(claims)
+    raw_email = claims.get("email")
+    email = raw_email.strip().lower() if isinstance(raw_email, str) and "@" in raw_email else None
+    if email is not None and len(email) > 320:
+        email = None
     user = session.execute(
         select(User).where(User.external_issuer == issuer, User.external_subject == subject)
     ).scalar_one_or_none()
     if user is not None:
+        if (
+            verified
+            and email
+            and user.email.endswith(".invalid")
+            and not session.execute(select(User.id).where(User.email == email)).first()
+        ):
+            user.email = email  # the IdP has verified the address since: adopt it
         return user.id
-    email = str(
-        claims.get("email") or f"{subject}@{re.sub(r'[^a-z0-9.-]', '', issuer.lower())[:60] or 'idp'}.invalid"
-    )
-    user = session.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
+    if email and verified:
+        by_email = session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+        if by_email is None:
+            user = User(email=email, name=str(claims.get("name") or "")[:200], password_hash=None)
+            session.add(user)
+        elif by_email.external_issuer is None and by_email.external_subject is None:
+            user = by_email
     if user is None:
-        user = User(email=email.lower(), name=str(claims.get("name") or ""), password_hash=None)
+        placeholder = _placeholder_email(issuer, subject)
+        if session.execute(select(User.id).where(User.email == placeholder)).first():
+            raise Problem(401, "idp_link_refused", "This identity cannot be linked to a Luneo account.")
+        user = User(email=placeholder, name=str(claims.get("name") or "")[:200], password_hash=None)
         session.add(user)
     user.external_issuer, user.external_subject = issuer, subject
     session.flush()
     return user.id
+
+
+# --- platform administration --------------------------------------------------------------------
+
+
+def set_platform_admin(session: Session, email: str, value: bool) -> User:
+    """Grant or revoke the platform-admin role (operator command only; never over the API)."""
+    user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    if user is None:
+        raise NotFound("user", email)
+    user.is_platform_admin = value
+    session.flush()
+    return user
+
+
+def is_platform_admin(session: Session, user_id: str | None) -> bool:
+    if user_id is None:
+        return False
+    user = session.get(User, user_id)
+    return bool(user is not None and user.is_active and user.is_platform_admin)
+
+
+def set_suspended(session: Session, brand_id: str, *, suspended: bool, actor: str, reason: str = "") -> Brand:
+    """Suspend (or reinstate) a brand: its keys and sessions answer 403 `brand_suspended` from the
+    next request on (auth caches of this process are cleared now; other processes' within seconds)."""
+    brand = session.get(Brand, brand_id)
+    if brand is None:
+        raise NotFound("brand", brand_id)
+    if suspended:
+        brand.suspended_at = brand.suspended_at or utcnow()
+        brand.suspended_reason = reason or brand.suspended_reason
+        brand.suspended_by = actor
+    else:
+        brand.suspended_at = brand.suspended_reason = brand.suspended_by = None
+    audit(
+        session,
+        brand.id,
+        actor,
+        "brand.suspended" if suspended else "brand.unsuspended",
+        "brand",
+        brand.id,
+        {"reason": reason} if suspended else {},
+    )
+    session.flush()
+    invalidate_auth_caches(session)
+    return brand
+
+
+MAX_BRAND_WORDS = 2000  # entries read from each of settings.blocked_words / settings.allowed_words
+MAX_BRAND_WORD_LEN = 100
+
+
+def _word_list(raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        return ()
+    words = (w.strip() for w in raw[:MAX_BRAND_WORDS] if isinstance(w, str))
+    return tuple(w for w in words if w and len(w) <= MAX_BRAND_WORD_LEN)
+
+
+def brand_word_lists(session: Session) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(blocked words, allowed words) of the session's brand, from its settings JSON keys
+    `blocked_words` and `allowed_words` (lists of strings; other values are ignored). The rules
+    engine adds the blocked words to every text zone's own list; allowed words (names) are never
+    refused as blocked words. No brand bound: two empty lists."""
+    from luneo.platform.tenancy import session_brand
+
+    brand_id = session_brand(session)
+    brand = session.get(Brand, brand_id) if brand_id else None
+    settings = (brand.settings if brand is not None else None) or {}
+    if not isinstance(settings, dict):
+        return (), ()
+    return _word_list(settings.get("blocked_words")), _word_list(settings.get("allowed_words"))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 
+from luneo.catalog.upload_limits import limit_uploads
 from luneo.platform.auth import Tenant, guard
 from luneo.platform.config import get_settings
 from luneo.platform.errors import Problem
@@ -27,14 +28,17 @@ def widget_config(
     return config
 
 
-@router.post("/widget/uploads", response_model=WidgetUploadOut, status_code=201)
+@router.post(
+    "/widget/uploads", response_model=WidgetUploadOut, status_code=201, dependencies=[Depends(limit_uploads)]
+)
 def widget_upload(file: UploadFile = File(...), t: Tenant = guard("widget")) -> WidgetUploadOut:
     """A shopper's photo for an image zone: checked like every upload, stored content-addressed."""
     limit = get_settings().max_body_bytes
     data = file.file.read(limit + 1)
     if len(data) > limit:
         raise Problem(413, "file_too_large", f"The file exceeds {limit} bytes.")
-    asset = service.upload_photo(t.session, data, file.filename, t.principal.actor)
+    shopper = t.shopper_token(required=True) or ""
+    asset = service.upload_photo(t.session, data, file.filename, t.principal.actor, shopper)
     return WidgetUploadOut(
         asset_id=asset.id, width_px=asset.width_px, height_px=asset.height_px, sha256=asset.sha256
     )

@@ -63,6 +63,7 @@ def widget_config(session: Session, product_id: str) -> WidgetConfig:
     return draft.model_copy(update={"version": digest[:32]})
 
 
-def upload_photo(session: Session, data: bytes, filename: str | None, actor: str) -> Asset:
-    """A shopper's photo, through the catalog's upload checks (images only)."""
-    return catalog.create_asset(session, data, filename=filename, kind="upload", created_by=actor)
+def upload_photo(session: Session, data: bytes, filename: str | None, actor: str, shopper: str) -> Asset:
+    """A shopper's photo, through the catalog's upload checks (images only, shopper pixel cap),
+    bound to the shopper's token: only they (and the brand) can read it by id."""
+    return catalog.create_shopper_upload(session, data, shopper=shopper, filename=filename, created_by=actor)

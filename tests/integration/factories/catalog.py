@@ -11,9 +11,18 @@ from tests.integration.factories import body, factory
 
 def product_body(sku: str = "ISO-1") -> dict:
     return {
-        "sku": sku, "name": "Isolation mug", "width_mm": 200, "height_mm": 90, "price_cents": 1500,
-        "zones": [{"key": "name", "kind": "text",
-                   "geometry": {"x_mm": 10, "y_mm": 10, "width_mm": 100, "height_mm": 30}}],
+        "sku": sku,
+        "name": "Isolation mug",
+        "width_mm": 200,
+        "height_mm": 90,
+        "price_cents": 1500,
+        "zones": [
+            {
+                "key": "name",
+                "kind": "text",
+                "geometry": {"x_mm": 10, "y_mm": 10, "width_mm": 100, "height_mm": 30},
+            }
+        ],
     }
 
 
@@ -41,8 +50,9 @@ def make_zone(client, brand) -> str:
 def make_font(client, brand) -> str:
     from luneo.design.fonts import font_bytes
 
-    r = client.post("/api/v1/fonts", headers=brand.h(),
-                    files={"file": ("mono.ttf", font_bytes("fnt_mono"), "font/ttf")})
+    r = client.post(
+        "/api/v1/fonts", headers=brand.h(), files={"file": ("mono.ttf", font_bytes("fnt_mono"), "font/ttf")}
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
@@ -61,7 +71,11 @@ def product_patch(client, brand, ids):
 
 @body("POST", "/api/v1/products/{product_id}/zones")
 def zone_create(client, brand, ids):
-    return {"key": "extra", "kind": "text", "geometry": {"x_mm": 1, "y_mm": 1, "width_mm": 10, "height_mm": 10}}
+    return {
+        "key": "extra",
+        "kind": "text",
+        "geometry": {"x_mm": 1, "y_mm": 1, "width_mm": 10, "height_mm": 10},
+    }
 
 
 @body("PATCH", "/api/v1/products/{product_id}/zones/{zone_id}")

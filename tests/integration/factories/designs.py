@@ -14,22 +14,30 @@ def _product(client, brand) -> str:
 
 @factory("spec_hash")
 def make_spec(client, brand) -> str:
-    r = client.post("/api/v1/specs", json={"product_id": _product(client, brand), "inputs": _INPUTS}, headers=brand.h())
+    r = client.post(
+        "/api/v1/specs", json={"product_id": _product(client, brand), "inputs": _INPUTS}, headers=brand.h()
+    )
     assert r.status_code == 201, r.text
     return r.json()["spec_hash"]
 
 
 @factory("snapshot_id")
 def make_snapshot(client, brand) -> str:
-    r = client.post("/api/v1/snapshots", json={"product_id": _product(client, brand), "inputs": _INPUTS},
-                    headers=brand.h())
+    r = client.post(
+        "/api/v1/snapshots",
+        json={"product_id": _product(client, brand), "inputs": _INPUTS},
+        headers=brand.h(),
+    )
     assert r.status_code in (200, 201), r.text
     return r.json()["id"]
 
 
 @factory("design_id")
 def make_design(client, brand) -> str:
-    r = client.post("/api/v1/designs", json={"name": "iso", "product_id": _product(client, brand), "inputs": _INPUTS},
-                    headers=brand.h())
+    r = client.post(
+        "/api/v1/designs",
+        json={"name": "iso", "product_id": _product(client, brand), "inputs": _INPUTS},
+        headers=brand.h(),
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]

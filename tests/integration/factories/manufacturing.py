@@ -184,6 +184,11 @@ def _export_body(client: Any, brand: Any, ids: dict[str, str]) -> dict[str, Any]
     return {"kerf_mm": 0.1}
 
 
+@body("POST", "/api/v1/manufacturing/work-orders/{work_order_id}/snapshot")
+def _attach_body(client: Any, brand: Any, ids: dict[str, str]) -> dict[str, Any]:
+    return {"snapshot_id": _pendant_snapshot(client, brand)}
+
+
 @body("POST", "/api/v1/manufacturing/work-orders/{work_order_id}/override-checks")
 def _override_body(client: Any, brand: Any, ids: dict[str, str]) -> dict[str, Any]:
     return {"note": "hijack"}

@@ -7,8 +7,11 @@ from tests.integration.factories import body, factory
 
 @factory("payment_id")
 def make_payment(client, brand) -> str:
-    r = client.post("/api/v1/billing/payment-intents", headers=brand.h("sk"),
-                    json={"amount": 1250, "currency": "EUR", "metadata": {"note": "iso"}})
+    r = client.post(
+        "/api/v1/billing/payment-intents",
+        headers=brand.h("sk"),
+        json={"amount": 1250, "currency": "EUR", "metadata": {"note": "iso"}},
+    )
     assert r.status_code == 201, r.text
     return r.json()["payment_id"]
 

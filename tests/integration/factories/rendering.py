@@ -13,8 +13,8 @@ def make_render(client, brand) -> str:
     pid = seed_catalog(brand)["DEMO-PENDANT"]
     r = client.post("/api/v1/specs", json={"product_id": pid, "inputs": _INPUTS}, headers=brand.h())
     assert r.status_code == 201, r.text
-    r = client.post("/api/v1/renders/preview", json={"spec_hash": r.json()["spec_hash"], "width": 128},
-                    headers=brand.h())
+    r = client.post(
+        "/api/v1/renders/preview", json={"spec_hash": r.json()["spec_hash"], "width": 128}, headers=brand.h()
+    )
     assert r.status_code in (200, 202), r.text
     return r.json()["render_id"]
-

@@ -77,8 +77,16 @@ def test_errors_without_text_or_product() -> None:
 
 
 def test_structured_plan_is_checked() -> None:
-    plan = plan_from_structured({"product_sku": "DEMO-PENDANT", "zone": "arc_text", "text": "Noa",
-                                 "font": "fnt_script", "color": "#d4af37"}, PRODUCTS)
+    plan = plan_from_structured(
+        {
+            "product_sku": "DEMO-PENDANT",
+            "zone": "arc_text",
+            "text": "Noa",
+            "font": "fnt_script",
+            "color": "#d4af37",
+        },
+        PRODUCTS,
+    )
     assert plan.planner == "llm" and plan.color == GOLD  # snapped to the product palette
     with pytest.raises(PlanError):
         plan_from_structured({"product_sku": "NOPE", "zone": "x", "text": "y"}, PRODUCTS)

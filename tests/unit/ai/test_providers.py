@@ -81,12 +81,19 @@ def serve() -> Iterator[ProtocolServer]:
     class _H(BaseHTTPRequestHandler):
         def _handle(self) -> None:
             length = int(self.headers.get("content-length") or 0)
-            rec = Recorded(self.command, self.path.split("?")[0],
-                           {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
+            rec = Recorded(
+                self.command,
+                self.path.split("?")[0],
+                {k.lower(): v for k, v in self.headers.items()},
+                self.rfile.read(length),
+            )
             state.requests.append(rec)
             handler = state.routes.get((self.command, rec.path))
-            status, headers, body = handler(rec) if handler else (404, {"content-type": "application/json"},
-                                                                  b'{"error": {"message": "no route"}}')
+            status, headers, body = (
+                handler(rec)
+                if handler
+                else (404, {"content-type": "application/json"}, b'{"error": {"message": "no route"}}')
+            )
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
@@ -119,21 +126,40 @@ def png(size: tuple[int, int] = (8, 6), colour: str = "#cc3333", mode: str = "RG
 def chat_completion(content: str, model: str = "gpt-4o-mini") -> dict[str, Any]:
     """The documented shape of a Chat Completions answer."""
     return {
-        "id": "chatcmpl-123", "object": "chat.completion", "created": 1700000000, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None},
-                     "logprobs": None, "finish_reason": "stop"}],
+        "id": "chatcmpl-123",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
         "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
     }
 
 
 def images_answer(data: bytes) -> dict[str, Any]:
-    return {"created": 1700000000, "data": [{"b64_json": base64.b64encode(data).decode(),
-                                             "revised_prompt": "a revised prompt"}]}
+    return {
+        "created": 1700000000,
+        "data": [{"b64_json": base64.b64encode(data).decode(), "revised_prompt": "a revised prompt"}],
+    }
 
 
 def anthropic_message(content: list[dict[str, Any]], model: str = "claude-sonnet-4-5") -> dict[str, Any]:
-    return {"id": "msg_01", "type": "message", "role": "assistant", "model": model, "content": content,
-            "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 20, "output_tokens": 9}}
+    return {
+        "id": "msg_01",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 20, "output_tokens": 9},
+    }
 
 
 # --------------------------------------------------------------------------- OpenAI-compatible
@@ -141,8 +167,9 @@ def anthropic_message(content: list[dict[str, Any]], model: str = "claude-sonnet
 
 def test_openai_chat_sends_model_messages_and_bearer_key(protocol_server: ProtocolServer) -> None:
     protocol_server.json_route("POST", "/v1/chat/completions", chat_completion("Try a script font."))
-    p = OpenAICompatProvider("openai", api_key=OPENAI_KEY, base_url=protocol_server.url + "/v1",
-                             chat_model="gpt-4o-mini")
+    p = OpenAICompatProvider(
+        "openai", api_key=OPENAI_KEY, base_url=protocol_server.url + "/v1", chat_model="gpt-4o-mini"
+    )
     res = p.chat([ChatMessage("user", "Which font for a wedding mug?")], system="Be brief.", max_tokens=99)
     assert res.text == "Try a script font."
     assert res.usage == {"input_tokens": 12, "output_tokens": 7}
@@ -152,15 +179,18 @@ def test_openai_chat_sends_model_messages_and_bearer_key(protocol_server: Protoc
     body = req.json()
     assert body["model"] == "gpt-4o-mini"
     assert body["max_tokens"] == 99
-    assert body["messages"] == [{"role": "system", "content": "Be brief."},
-                                {"role": "user", "content": "Which font for a wedding mug?"}]
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Which font for a wedding mug?"},
+    ]
 
 
 def test_openai_structured_uses_json_mode(protocol_server: ProtocolServer) -> None:
     plan = {"product_sku": "DEMO-MUG", "zone": "name", "text": "Léa"}
     protocol_server.json_route("POST", "/v1/chat/completions", chat_completion(json.dumps(plan)))
-    p = OpenAICompatProvider("groq", api_key="gsk_x", base_url=protocol_server.url + "/v1",
-                             chat_model="llama-3.3-70b-versatile")
+    p = OpenAICompatProvider(
+        "groq", api_key="gsk_x", base_url=protocol_server.url + "/v1", chat_model="llama-3.3-70b-versatile"
+    )
     schema = {"type": "object", "properties": {"text": {"type": "string"}}}
     assert p.structured([ChatMessage("user", "prénom Léa")], schema=schema, name="design_plan") == plan
     body = protocol_server.requests[0].json()
@@ -172,8 +202,13 @@ def test_openai_structured_uses_json_mode(protocol_server: ProtocolServer) -> No
 def test_openai_images_generate_b64(protocol_server: ProtocolServer) -> None:
     image = png()
     protocol_server.json_route("POST", "/v1/images/generations", images_answer(image))
-    p = OpenAICompatProvider("openai", api_key=OPENAI_KEY, base_url=protocol_server.url + "/v1",
-                             chat_model="gpt-4o-mini", image_model="dall-e-3")
+    p = OpenAICompatProvider(
+        "openai",
+        api_key=OPENAI_KEY,
+        base_url=protocol_server.url + "/v1",
+        chat_model="gpt-4o-mini",
+        image_model="dall-e-3",
+    )
     out = p.generate_image("a fox", size=1024, palette=["#c9a227"])
     assert out.data == image and out.revised_prompt == "a revised prompt"
     req = protocol_server.requests[0]
@@ -184,17 +219,29 @@ def test_openai_images_generate_b64(protocol_server: ProtocolServer) -> None:
     assert body["size"] == "1024x1024" and body["n"] == 1 and body["prompt"].startswith("a fox")
 
 
-def test_openai_error_is_mapped_without_provider_text(protocol_server: ProtocolServer,
-                                                      caplog: pytest.LogCaptureFixture,
-                                                      capfd: pytest.CaptureFixture[str]) -> None:
+def test_openai_error_is_mapped_without_provider_text(
+    protocol_server: ProtocolServer, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
     # OpenAI's documented 401 body echoes part of the key; it must not travel further.
-    err = {"error": {"message": f"Incorrect API key provided: {OPENAI_KEY}.", "type": "invalid_request_error",
-                     "param": None, "code": "invalid_api_key"}}
+    err = {
+        "error": {
+            "message": f"Incorrect API key provided: {OPENAI_KEY}.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        }
+    }
     protocol_server.json_route("POST", "/v1/chat/completions", err, status=401)
-    protocol_server.json_route("POST", "/v1/images/generations", {"error": {"message": "boom", "type": "server_error"}},
-                               status=500)
-    p = OpenAICompatProvider("openai", api_key=OPENAI_KEY, base_url=protocol_server.url + "/v1",
-                             chat_model="gpt-4o-mini", image_model="dall-e-3")
+    protocol_server.json_route(
+        "POST", "/v1/images/generations", {"error": {"message": "boom", "type": "server_error"}}, status=500
+    )
+    p = OpenAICompatProvider(
+        "openai",
+        api_key=OPENAI_KEY,
+        base_url=protocol_server.url + "/v1",
+        chat_model="gpt-4o-mini",
+        image_model="dall-e-3",
+    )
     caplog.set_level(logging.DEBUG)
     with pytest.raises(ProviderError) as e401:
         p.chat([ChatMessage("user", "hi")])
@@ -210,14 +257,19 @@ def test_openai_error_is_mapped_without_provider_text(protocol_server: ProtocolS
 
 
 def test_anthropic_chat_messages_create(protocol_server: ProtocolServer) -> None:
-    protocol_server.json_route("POST", "/v1/messages", anthropic_message([{"type": "text", "text": "Gold suits it."}]))
+    protocol_server.json_route(
+        "POST", "/v1/messages", anthropic_message([{"type": "text", "text": "Gold suits it."}])
+    )
     p = AnthropicProvider(api_key=ANTHROPIC_KEY, base_url=protocol_server.url, model="claude-sonnet-4-5")
     res = p.chat([ChatMessage("user", "Which colour?")], system="Be brief.", max_tokens=64)
     assert res.text == "Gold suits it." and res.usage == {"input_tokens": 20, "output_tokens": 9}
     req = protocol_server.requests[0]
     assert req.path == "/v1/messages"
     # The key travels as `x-api-key` (documented) or, in newer SDKs, as a bearer token.
-    assert req.headers.get("x-api-key") == ANTHROPIC_KEY or req.headers.get("authorization") == f"Bearer {ANTHROPIC_KEY}"
+    assert (
+        req.headers.get("x-api-key") == ANTHROPIC_KEY
+        or req.headers.get("authorization") == f"Bearer {ANTHROPIC_KEY}"
+    )
     assert req.headers["anthropic-version"]
     body = req.json()
     assert body["model"] == "claude-sonnet-4-5" and body["max_tokens"] == 64
@@ -227,20 +279,29 @@ def test_anthropic_chat_messages_create(protocol_server: ProtocolServer) -> None
 
 def test_anthropic_structured_forces_tool_use(protocol_server: ProtocolServer) -> None:
     plan = {"product_sku": "DEMO-PENDANT", "zone": "arc_text", "text": "Emma", "font": "fnt_script"}
-    protocol_server.json_route("POST", "/v1/messages", anthropic_message(
-        [{"type": "tool_use", "id": "toolu_01", "name": "design_plan", "input": plan}]))
+    protocol_server.json_route(
+        "POST",
+        "/v1/messages",
+        anthropic_message([{"type": "tool_use", "id": "toolu_01", "name": "design_plan", "input": plan}]),
+    )
     p = AnthropicProvider(api_key=ANTHROPIC_KEY, base_url=protocol_server.url, model="claude-sonnet-4-5")
     schema = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
-    assert p.structured([ChatMessage("user", "gold script name Emma")], schema=schema, name="design_plan") == plan
+    assert (
+        p.structured([ChatMessage("user", "gold script name Emma")], schema=schema, name="design_plan")
+        == plan
+    )
     body = protocol_server.requests[0].json()
     assert body["tool_choice"] == {"type": "tool", "name": "design_plan"}
     assert body["tools"][0]["name"] == "design_plan" and body["tools"][0]["input_schema"] == schema
 
 
 def test_anthropic_overloaded_is_retryable(protocol_server: ProtocolServer) -> None:
-    protocol_server.json_route("POST", "/v1/messages",
-                               {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-                               status=529)
+    protocol_server.json_route(
+        "POST",
+        "/v1/messages",
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+        status=529,
+    )
     p = AnthropicProvider(api_key=ANTHROPIC_KEY, base_url=protocol_server.url, model="m")
     with pytest.raises(ProviderError) as exc:
         p.chat([ChatMessage("user", "hi")])
@@ -258,12 +319,20 @@ def _cloudinary(server: ProtocolServer, result: bytes) -> None:
         ok = params.get("signature") == sign(params, CLOUD_SECRET) and params.get("api_key") == "123456"
         if not ok:
             return 401, {"content-type": "application/json"}, b'{"error": {"message": "Invalid Signature"}}'
-        answer = {"public_id": "abc", "version": 1, "format": "png", "width": 16, "height": 12,
-                  "secure_url": f"{server.url}/demo/image/upload/v1/abc.png"}
+        answer = {
+            "public_id": "abc",
+            "version": 1,
+            "format": "png",
+            "width": 16,
+            "height": 12,
+            "secure_url": f"{server.url}/demo/image/upload/v1/abc.png",
+        }
         return 200, {"content-type": "application/json"}, json.dumps(answer).encode()
 
     server.route("POST", "/v1_1/demo/image/upload", upload)
-    server.route("GET", "/demo/image/upload/v1/abc.png", lambda _r: (200, {"content-type": "image/png"}, result))
+    server.route(
+        "GET", "/demo/image/upload/v1/abc.png", lambda _r: (200, {"content-type": "image/png"}, result)
+    )
 
 
 def test_cloudinary_upscale_signed_upload(protocol_server: ProtocolServer) -> None:
@@ -290,16 +359,20 @@ def test_cloudinary_upscale_signed_upload(protocol_server: ProtocolServer) -> No
 def test_cloudinary_background_removal(protocol_server: ProtocolServer) -> None:
     result = png((8, 6), "#00000000", "RGBA")
     _cloudinary(protocol_server, result)
-    p = CloudinaryProvider(parse_cloudinary_url(f"cloudinary://123456:{CLOUD_SECRET}@demo"),
-                           api_base=protocol_server.url)
+    p = CloudinaryProvider(
+        parse_cloudinary_url(f"cloudinary://123456:{CLOUD_SECRET}@demo"), api_base=protocol_server.url
+    )
     assert p.remove_background(png()).data == result
     assert protocol_server.requests[0].form()["transformation"] == b"e_background_removal"
 
 
 def test_cloudinary_refuses_foreign_result_url_and_maps_errors(protocol_server: ProtocolServer) -> None:
-    protocol_server.json_route("POST", "/v1_1/demo/image/upload", {"secure_url": "http://169.254.169.254/x.png"})
-    p = CloudinaryProvider(parse_cloudinary_url(f"cloudinary://123456:{CLOUD_SECRET}@demo"),
-                           api_base=protocol_server.url)
+    protocol_server.json_route(
+        "POST", "/v1_1/demo/image/upload", {"secure_url": "http://169.254.169.254/x.png"}
+    )
+    p = CloudinaryProvider(
+        parse_cloudinary_url(f"cloudinary://123456:{CLOUD_SECRET}@demo"), api_base=protocol_server.url
+    )
     with pytest.raises(ProviderError, match="not a Cloudinary URL"):
         p.remove_background(png())
     assert len(protocol_server.requests) == 1  # never fetched

@@ -14,8 +14,9 @@ def chunk(tag: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
 
-def raw_png(width: int, height: int, idat: bytes, *, color_type: int = 0, bit_depth: int = 8,
-            interlace: int = 0) -> bytes:
+def raw_png(
+    width: int, height: int, idat: bytes, *, color_type: int = 0, bit_depth: int = 8, interlace: int = 0
+) -> bytes:
     """A PNG with the given IHDR and IDAT payload (valid CRCs whatever the payload says)."""
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, interlace)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")

@@ -83,7 +83,10 @@ def test_highly_compressed_huge_png_is_refused():
 
 
 def test_text_renamed_png_and_svg_are_unsupported():
-    for data in (b"just some text\n" * 10, b"<svg xmlns='http://www.w3.org/2000/svg'><script>x</script></svg>"):
+    for data in (
+        b"just some text\n" * 10,
+        b"<svg xmlns='http://www.w3.org/2000/svg'><script>x</script></svg>",
+    ):
         with pytest.raises(Problem) as exc:
             check_upload(data, kind="upload", max_bytes=LIMIT)
         assert _code(exc) == (415, "unsupported_media_type")

@@ -63,12 +63,15 @@ def test_woff_is_converted_too():
     assert out.source_format == "woff" and out.data[:4] == b"\x00\x01\x00\x00"
 
 
-@pytest.mark.parametrize("data,status,code", [
-    (b"not a font at all", 415, "unsupported_media_type"),
-    (b"\x00\x01\x00\x00" + b"\x00" * 200, 422, "font_invalid"),
-    (b"wOF2" + b"\xff" * 100, 422, "font_invalid"),
-    (b"ttcf" + b"\x00" * 50, 415, "unsupported_media_type"),
-])
+@pytest.mark.parametrize(
+    "data,status,code",
+    [
+        (b"not a font at all", 415, "unsupported_media_type"),
+        (b"\x00\x01\x00\x00" + b"\x00" * 200, 422, "font_invalid"),
+        (b"wOF2" + b"\xff" * 100, 422, "font_invalid"),
+        (b"ttcf" + b"\x00" * 50, 415, "unsupported_media_type"),
+    ],
+)
 def test_garbage_refused(data, status, code):
     with pytest.raises(Problem) as exc:
         check_font(data, max_bytes=LIMIT)

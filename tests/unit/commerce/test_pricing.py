@@ -18,8 +18,20 @@ from luneo.commerce.pricing import (
 )
 
 
-@pytest.mark.parametrize(("n", "d", "want"), [(5, 10, 1), (4, 10, 0), (15, 10, 2), (25, 10, 3), (0, 7, 0),
-                                               (1, 2, 1), (1, 3, 0), (2, 3, 1), (-5, 10, -1)])
+@pytest.mark.parametrize(
+    ("n", "d", "want"),
+    [
+        (5, 10, 1),
+        (4, 10, 0),
+        (15, 10, 2),
+        (25, 10, 3),
+        (0, 7, 0),
+        (1, 2, 1),
+        (1, 3, 0),
+        (2, 3, 1),
+        (-5, 10, -1),
+    ],
+)
 def test_round_half_up(n, d, want):
     assert round_half_up(n, d) == want
 
@@ -49,9 +61,15 @@ def test_add_ons_flat_and_per_grapheme():
         {"key": "photo", "kind": "image", "rules": {"price_flat_cents": 300, "price_per_char_cents": 99}},
     ]
     # "Zoé" with a combining accent + a family emoji (7 code points, 1 grapheme) + a line break (free)
-    text = "Zoe\u0301 \U0001F468\u200D\U0001F469\u200D\U0001F467\nAB"
-    spec = _spec(zones, {"name": {"kind": "text", "text": text}, "back": {"kind": "text", "text": "   "},
-                         "photo": {"kind": "image", "asset_id": "ast_1"}})
+    text = "Zoe\u0301 \U0001f468\u200d\U0001f469\u200d\U0001f467\nAB"
+    spec = _spec(
+        zones,
+        {
+            "name": {"kind": "text", "text": text},
+            "back": {"kind": "text", "text": "   "},
+            "photo": {"kind": "image", "asset_id": "ast_1"},
+        },
+    )
     add = {a.zone: a for a in zone_add_ons(spec)}
     assert add["name"].chars == 3 + 1 + 1 + 2  # Z o é, space, family, A B
     assert add["name"].cents == 200 + 7 * 15
@@ -63,7 +81,13 @@ def test_add_ons_flat_and_per_grapheme():
 
 def test_totals_plain():
     t = compute_totals([LineIn(1999, 3), LineIn(500, 1)], ShopRates())
-    assert (t.subtotal_cents, t.discount_cents, t.shipping_cents, t.tax_cents, t.total_cents) == (6497, 0, 0, 0, 6497)
+    assert (t.subtotal_cents, t.discount_cents, t.shipping_cents, t.tax_cents, t.total_cents) == (
+        6497,
+        0,
+        0,
+        0,
+        6497,
+    )
 
 
 def test_percent_discount_half_up_and_allocated():
@@ -94,7 +118,9 @@ def test_tax_exclusive_rounding():
     assert sum(ln.tax_cents for ln in t.lines) + t.shipping_tax_cents == 300
     t = compute_totals([LineIn(1010, 1)], ShopRates(tax_rate_bps=550))
     assert (t.tax_cents, t.total_cents) == (56, 1066)
-    t = compute_totals([LineIn(1010, 1)], ShopRates(tax_rate_bps=550, tax_shipping=False, shipping_flat_cents=100))
+    t = compute_totals(
+        [LineIn(1010, 1)], ShopRates(tax_rate_bps=550, tax_shipping=False, shipping_flat_cents=100)
+    )
     assert t.tax_cents == 56 and t.shipping_tax_cents == 0
 
 
@@ -109,12 +135,19 @@ def test_tax_inclusive_is_extracted_not_added():
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 100_000), st.integers(1, 1000)), min_size=1, max_size=8),
-       st.integers(0, 10_000), st.booleans(), st.integers(0, 3000), st.one_of(st.none(), st.integers(1, 10_000)))
+@given(
+    st.lists(st.tuples(st.integers(0, 100_000), st.integers(1, 1000)), min_size=1, max_size=8),
+    st.integers(0, 10_000),
+    st.booleans(),
+    st.integers(0, 3000),
+    st.one_of(st.none(), st.integers(1, 10_000)),
+)
 def test_totals_are_consistent(lines, bps, inclusive, shipping, pct):
-    t = compute_totals([LineIn(u, q) for u, q in lines], ShopRates(shipping_flat_cents=shipping, tax_rate_bps=bps,
-                                                                   tax_inclusive=inclusive),
-                       Discount(percent_bps=pct) if pct else None)
+    t = compute_totals(
+        [LineIn(u, q) for u, q in lines],
+        ShopRates(shipping_flat_cents=shipping, tax_rate_bps=bps, tax_inclusive=inclusive),
+        Discount(percent_bps=pct) if pct else None,
+    )
     assert t.subtotal_cents == sum(u * q for u, q in lines)
     assert sum(ln.discount_cents for ln in t.lines) == t.discount_cents <= t.subtotal_cents
     assert sum(ln.tax_cents for ln in t.lines) + t.shipping_tax_cents == t.tax_cents

@@ -10,9 +10,16 @@ from luneo.commerce.status import STATUSES, can_transition, check_transition
 from luneo.platform.errors import Problem
 
 VALID = {
-    ("pending", "paid"), ("pending", "cancelled"), ("paid", "in_production"), ("paid", "cancelled"),
-    ("paid", "refunded"), ("in_production", "shipped"), ("in_production", "refunded"), ("shipped", "delivered"),
-    ("shipped", "refunded"), ("delivered", "refunded"),
+    ("pending", "paid"),
+    ("pending", "cancelled"),
+    ("paid", "in_production"),
+    ("paid", "cancelled"),
+    ("paid", "refunded"),
+    ("in_production", "shipped"),
+    ("in_production", "refunded"),
+    ("shipped", "delivered"),
+    ("shipped", "refunded"),
+    ("delivered", "refunded"),
 }
 
 

@@ -20,10 +20,16 @@ def pp():
 
 def _request(currency: str = "EUR", unit: int = 1999) -> CheckoutRequest:
     return CheckoutRequest(
-        brand_id="brd_1", reference="ord_55", currency=currency, success_url="https://shop.example/ok",
+        brand_id="brd_1",
+        reference="ord_55",
+        currency=currency,
+        success_url="https://shop.example/ok",
         cancel_url="https://shop.example/no",
-        line_items=[LineItem(name="Monogram tote", image_url="https://cdn.example/tote.png", unit_amount=unit,
-                             quantity=3)],
+        line_items=[
+            LineItem(
+                name="Monogram tote", image_url="https://cdn.example/tote.png", unit_amount=unit, quantity=3
+            )
+        ],
     )
 
 
@@ -31,7 +37,11 @@ def test_create_order_sends_the_documented_body(pp):
     provider, server, _ = pp
     cs = provider.create_checkout(_request(), idempotency_key="checkout-pay_1")
     token, create = server.requests
-    assert (token.method, token.path, token.body) == ("POST", "/v1/oauth2/token", b"grant_type=client_credentials")
+    assert (token.method, token.path, token.body) == (
+        "POST",
+        "/v1/oauth2/token",
+        b"grant_type=client_credentials",
+    )
     assert create.path == "/v2/checkout/orders"
     assert create.headers["authorization"] == f"Bearer {PAYPAL_TOKEN}"
     assert create.headers["paypal-request-id"] == "checkout-pay_1"
@@ -39,10 +49,19 @@ def test_create_order_sends_the_documented_body(pp):
     assert body["intent"] == "CAPTURE"
     unit = body["purchase_units"][0]
     assert unit["custom_id"] == "ord_55"
-    assert unit["amount"] == {"currency_code": "EUR", "value": "59.97",
-                              "breakdown": {"item_total": {"currency_code": "EUR", "value": "59.97"}}}
-    assert unit["items"] == [{"name": "Monogram tote", "quantity": "3", "image_url": "https://cdn.example/tote.png",
-                              "unit_amount": {"currency_code": "EUR", "value": "19.99"}}]
+    assert unit["amount"] == {
+        "currency_code": "EUR",
+        "value": "59.97",
+        "breakdown": {"item_total": {"currency_code": "EUR", "value": "59.97"}},
+    }
+    assert unit["items"] == [
+        {
+            "name": "Monogram tote",
+            "quantity": "3",
+            "image_url": "https://cdn.example/tote.png",
+            "unit_amount": {"currency_code": "EUR", "value": "19.99"},
+        }
+    ]
     ctx = body["payment_source"]["paypal"]["experience_context"]
     assert (ctx["return_url"], ctx["cancel_url"]) == ("https://shop.example/ok", "https://shop.example/no")
     assert cs.url == f"https://www.sandbox.paypal.com/checkoutnow?token={cs.id}"
@@ -73,7 +92,10 @@ def test_capture_and_refund(pp):
     full = provider.refund(cap["id"], idempotency_key="refund-a")
     rec = server.requests[-1]
     assert (rec.path, rec.json, rec.headers["paypal-request-id"]) == (
-        f"/v2/payments/captures/{cap['id']}/refund", {}, "refund-a")
+        f"/v2/payments/captures/{cap['id']}/refund",
+        {},
+        "refund-a",
+    )
     assert (full["status"], full["amount"]) == ("COMPLETED", 5997)
     part = provider.refund(cap["id"], 1000, currency="EUR")
     assert server.requests[-1].json == {"amount": {"currency_code": "EUR", "value": "10.00"}}
@@ -93,11 +115,20 @@ def test_errors_become_provider_errors(pp):
 
 
 def _event() -> bytes:
-    return json.dumps({"id": "WH-58D329510W468432D-8HN650336L201105X", "event_version": "1.0",
-                       "create_time": "2019-02-14T21:50:07.940Z", "resource_type": "capture",
-                       "event_type": "PAYMENT.CAPTURE.COMPLETED",
-                       "resource": {"id": "42311647XV020574X", "status": "COMPLETED",
-                                    "amount": {"currency_code": "USD", "value": "1.00"}}}).encode()
+    return json.dumps(
+        {
+            "id": "WH-58D329510W468432D-8HN650336L201105X",
+            "event_version": "1.0",
+            "create_time": "2019-02-14T21:50:07.940Z",
+            "resource_type": "capture",
+            "event_type": "PAYMENT.CAPTURE.COMPLETED",
+            "resource": {
+                "id": "42311647XV020574X",
+                "status": "COMPLETED",
+                "amount": {"currency_code": "USD", "value": "1.00"},
+            },
+        }
+    ).encode()
 
 
 def test_webhook_verification_posts_the_documented_request(pp):
@@ -106,14 +137,22 @@ def test_webhook_verification_posts_the_documented_request(pp):
     ev = provider.verify_webhook(paypal_headers(), raw)
     rec = server.requests[-1]
     assert rec.path == "/v1/notifications/verify-webhook-signature"
-    assert rec.json == {"auth_algo": "SHA256withRSA",
-                        "cert_url": paypal_headers()["PAYPAL-CERT-URL"],
-                        "transmission_id": "69cd13f0-d67a-11e5-baa3-778b53f4ae55",
-                        "transmission_sig": "good-signature", "transmission_time": "2016-02-18T20:01:35Z",
-                        "webhook_id": "WH-TEST-1", "webhook_event": json.loads(raw)}
+    assert rec.json == {
+        "auth_algo": "SHA256withRSA",
+        "cert_url": paypal_headers()["PAYPAL-CERT-URL"],
+        "transmission_id": "69cd13f0-d67a-11e5-baa3-778b53f4ae55",
+        "transmission_sig": "good-signature",
+        "transmission_time": "2016-02-18T20:01:35Z",
+        "webhook_id": "WH-TEST-1",
+        "webhook_event": json.loads(raw),
+    }
     assert rec.body.endswith(raw + b"}")  # the event is sent back byte for byte
     assert (ev.id, ev.type, ev.data["id"], ev.created) == (
-        "WH-58D329510W468432D-8HN650336L201105X", "PAYMENT.CAPTURE.COMPLETED", "42311647XV020574X", 1550181007)
+        "WH-58D329510W468432D-8HN650336L201105X",
+        "PAYMENT.CAPTURE.COMPLETED",
+        "42311647XV020574X",
+        1550181007,
+    )
 
 
 def test_webhook_verification_failures(pp):

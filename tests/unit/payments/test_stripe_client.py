@@ -14,11 +14,20 @@ from tests.unit.payments.fakes import VECTORS, stripe_server
 
 def _request(kind: str = "order") -> CheckoutRequest:
     return CheckoutRequest(
-        brand_id="brd_1", reference="ord_123", kind=kind, currency="eur", customer_email="ann@example.com",
-        success_url="https://shop.example/ok?s={CHECKOUT_SESSION_ID}", cancel_url="https://shop.example/cancel",
+        brand_id="brd_1",
+        reference="ord_123",
+        kind=kind,
+        currency="eur",
+        customer_email="ann@example.com",
+        success_url="https://shop.example/ok?s={CHECKOUT_SESSION_ID}",
+        cancel_url="https://shop.example/cancel",
         metadata={"pack_id": "pk_10"} if kind == "credits" else {},
-        line_items=[LineItem(name="Engraved mug", image_url="https://cdn.example/mug.png", unit_amount=1500, quantity=2),
-                    LineItem(name="Gift box", unit_amount=450, quantity=1)],
+        line_items=[
+            LineItem(
+                name="Engraved mug", image_url="https://cdn.example/mug.png", unit_amount=1500, quantity=2
+            ),
+            LineItem(name="Gift box", unit_amount=450, quantity=1),
+        ],
     )
 
 
@@ -62,7 +71,11 @@ def test_checkout_session_request_and_answer(server, provider):
 def test_credits_checkout_passes_metadata_through(server, provider):
     provider.create_checkout(_request("credits"))
     f = server.requests[0].form
-    assert (f["metadata[kind]"], f["metadata[pack_id]"], f["metadata[brand_id]"]) == ("credits", "pk_10", "brd_1")
+    assert (f["metadata[kind]"], f["metadata[pack_id]"], f["metadata[brand_id]"]) == (
+        "credits",
+        "pk_10",
+        "brd_1",
+    )
     assert "metadata[order_id]" not in f
     assert server.requests[0].headers["idempotency-key"]  # generated when not given
 
@@ -79,7 +92,11 @@ def test_payment_intent(server, provider):
     pi = provider.create_payment_intent(2599, "EUR", {"order_id": "ord_9"}, idempotency_key="intent-pay_2")
     rec = server.requests[0]
     assert (rec.path, rec.form["amount"], rec.form["currency"], rec.form["metadata[order_id]"]) == (
-        "/v1/payment_intents", "2599", "eur", "ord_9")
+        "/v1/payment_intents",
+        "2599",
+        "eur",
+        "ord_9",
+    )
     assert rec.form["automatic_payment_methods[enabled]"] == "true"
     assert rec.headers["idempotency-key"] == "intent-pay_2"
     assert pi["client_secret"] == f"{pi['id']}_secret_abc" and pi["status"] == "requires_payment_method"
@@ -104,7 +121,11 @@ def test_api_errors_become_provider_errors(server):
 def test_verify_webhook_parses_the_event(provider):
     body = (VECTORS / "derived_event_payload.json").read_bytes()
     ev = provider.verify_webhook({"Stripe-Signature": sign_header("whsec_test_secret", body)}, body)
-    assert (ev.id, ev.type, ev.provider) == ("evt_1Pgc76B7WZ01zgkWwyRHS12y", "payment_intent.succeeded", "stripe")
+    assert (ev.id, ev.type, ev.provider) == (
+        "evt_1Pgc76B7WZ01zgkWwyRHS12y",
+        "payment_intent.succeeded",
+        "stripe",
+    )
     assert ev.data["object"] == "payment_intent" and ev.raw == json.loads(body)
     with pytest.raises(SignatureError):
         provider.verify_webhook({"stripe-signature": sign_header("whsec_other", body)}, body)

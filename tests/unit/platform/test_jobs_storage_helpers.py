@@ -45,7 +45,9 @@ def test_content_disposition_is_ascii_safe() -> None:
     assert "filename*=UTF-8''Bon%20_%C3%A9t%C3%A9_" in value
 
 
-@pytest.mark.parametrize(("colour", "text"), [("#ffffff", "#000000"), ("#000", "#ffffff"),
-                                              ("#ff5500", "#000000"), ("#1e3a8a", "#ffffff")])
+@pytest.mark.parametrize(
+    ("colour", "text"),
+    [("#ffffff", "#000000"), ("#000", "#ffffff"), ("#ff5500", "#000000"), ("#1e3a8a", "#ffffff")],
+)
 def test_text_colour_on_brand_colour(colour: str, text: str) -> None:
     assert _on_colour(colour) == text

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from luneo.design.model import Model3DDef
-from luneo.design.models3d import Material, MeshPart, Model3D, model_for_scene
+from luneo.design.models3d import Material, MeshPart, Model3D, load_gltf_json, model_for_scene
 from luneo.design.scene import Scene
 
 GLB_MAGIC = 0x46546C67
@@ -89,7 +89,7 @@ def unpack_glb(data: bytes) -> tuple[dict[str, Any], bytes]:
         clen, ctype = struct.unpack_from("<II", data, off)
         chunk = data[off + 8 : off + 8 + clen]
         if ctype == CHUNK_JSON:
-            doc = json.loads(chunk.decode("utf-8"))
+            doc = load_gltf_json(chunk)  # bounded nesting; ValueError otherwise
         elif ctype == CHUNK_BIN and not binary:
             binary = chunk
         off += 8 + clen

@@ -44,8 +44,12 @@ def upgrade() -> None:
     op.create_table(
         "design_specs",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("brand_id", sa.String(40), sa.ForeignKey("brands.id", name="fk_design_specs_brand_id_brands"),
-                  nullable=False),
+        sa.Column(
+            "brand_id",
+            sa.String(40),
+            sa.ForeignKey("brands.id", name="fk_design_specs_brand_id_brands"),
+            nullable=False,
+        ),
         sa.Column("spec_version", sa.String(12), nullable=False),
         sa.Column("spec_hash", sa.String(64), nullable=False),
         sa.Column("product_id", sa.String(40), nullable=False),
@@ -60,10 +64,18 @@ def upgrade() -> None:
     op.create_table(
         "snapshots",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("brand_id", sa.String(40), sa.ForeignKey("brands.id", name="fk_snapshots_brand_id_brands"),
-                  nullable=False),
-        sa.Column("spec_id", sa.String(40), sa.ForeignKey("design_specs.id", name="fk_snapshots_spec_id_design_specs"),
-                  nullable=False),
+        sa.Column(
+            "brand_id",
+            sa.String(40),
+            sa.ForeignKey("brands.id", name="fk_snapshots_brand_id_brands"),
+            nullable=False,
+        ),
+        sa.Column(
+            "spec_id",
+            sa.String(40),
+            sa.ForeignKey("design_specs.id", name="fk_snapshots_spec_id_design_specs"),
+            nullable=False,
+        ),
         sa.Column("spec_hash", sa.String(64), nullable=False),
         sa.Column("spec", JSON, nullable=False),
         sa.Column("product_id", sa.String(40), nullable=False),
@@ -83,11 +95,19 @@ def upgrade() -> None:
     op.create_table(
         "designs",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("brand_id", sa.String(40), sa.ForeignKey("brands.id", name="fk_designs_brand_id_brands"),
-                  nullable=False),
+        sa.Column(
+            "brand_id",
+            sa.String(40),
+            sa.ForeignKey("brands.id", name="fk_designs_brand_id_brands"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(200), nullable=False),
-        sa.Column("spec_id", sa.String(40), sa.ForeignKey("design_specs.id", name="fk_designs_spec_id_design_specs"),
-                  nullable=False),
+        sa.Column(
+            "spec_id",
+            sa.String(40),
+            sa.ForeignKey("design_specs.id", name="fk_designs_spec_id_design_specs"),
+            nullable=False,
+        ),
         sa.Column("spec_hash", sa.String(64), nullable=False),
         sa.Column("product_id", sa.String(40), nullable=False),
         sa.Column("source", sa.String(12), nullable=False),
@@ -101,16 +121,24 @@ def upgrade() -> None:
         op.create_index(f"ix_designs_{col}", "designs", [col])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(IMMUTABLE_FN)
-        op.execute("CREATE TRIGGER snapshots_spec_immutable BEFORE UPDATE ON snapshots "
-                   "FOR EACH ROW EXECUTE FUNCTION luneo_snapshot_spec_immutable()")
+        op.execute(
+            "CREATE TRIGGER snapshots_spec_immutable BEFORE UPDATE ON snapshots "
+            "FOR EACH ROW EXECUTE FUNCTION luneo_snapshot_spec_immutable()"
+        )
         op.execute(SPEC_FN)
-        op.execute("CREATE TRIGGER design_specs_immutable BEFORE UPDATE ON design_specs "
-                   "FOR EACH ROW EXECUTE FUNCTION luneo_design_spec_immutable()")
+        op.execute(
+            "CREATE TRIGGER design_specs_immutable BEFORE UPDATE ON design_specs "
+            "FOR EACH ROW EXECUTE FUNCTION luneo_design_spec_immutable()"
+        )
     else:
-        op.execute("CREATE TRIGGER snapshots_spec_immutable BEFORE UPDATE OF spec, spec_hash, spec_id, brand_id "
-                   "ON snapshots BEGIN SELECT RAISE(ABORT, 'snapshot spec is immutable'); END")
-        op.execute("CREATE TRIGGER design_specs_immutable BEFORE UPDATE ON design_specs "
-                   "BEGIN SELECT RAISE(ABORT, 'design spec is immutable'); END")
+        op.execute(
+            "CREATE TRIGGER snapshots_spec_immutable BEFORE UPDATE OF spec, spec_hash, spec_id, brand_id "
+            "ON snapshots BEGIN SELECT RAISE(ABORT, 'snapshot spec is immutable'); END"
+        )
+        op.execute(
+            "CREATE TRIGGER design_specs_immutable BEFORE UPDATE ON design_specs "
+            "BEGIN SELECT RAISE(ABORT, 'design spec is immutable'); END"
+        )
 
 
 def downgrade() -> None:

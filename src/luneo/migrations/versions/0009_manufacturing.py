@@ -22,13 +22,18 @@ depends_on: str | Sequence[str] | None = ("0004",)
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TS = luneo.platform.database.UTCDateTime(timezone=True)
-WO_STATUSES = ("status in ('queued','exporting','needs_review','ready','in_production','done','failed',"
-               "'cancelled')")
+WO_STATUSES = (
+    "status in ('queued','exporting','needs_review','ready','in_production','done','failed','cancelled')"
+)
 
 
 def _brand(table: str) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column("brand_id", sa.String(40), sa.ForeignKey("brands.id", name=f"fk_{table}_brand_id_brands"),
-                     nullable=False)
+    return sa.Column(
+        "brand_id",
+        sa.String(40),
+        sa.ForeignKey("brands.id", name=f"fk_{table}_brand_id_brands"),
+        nullable=False,
+    )
 
 
 def upgrade() -> None:
@@ -36,8 +41,12 @@ def upgrade() -> None:
         "production_packs",
         sa.Column("id", sa.String(40), primary_key=True),
         _brand("production_packs"),
-        sa.Column("snapshot_id", sa.String(40),
-                  sa.ForeignKey("snapshots.id", name="fk_production_packs_snapshot_id_snapshots"), nullable=False),
+        sa.Column(
+            "snapshot_id",
+            sa.String(40),
+            sa.ForeignKey("snapshots.id", name="fk_production_packs_snapshot_id_snapshots"),
+            nullable=False,
+        ),
         sa.Column("spec_hash", sa.String(64), nullable=False),
         sa.Column("options_hash", sa.String(32), nullable=False),
         sa.Column("options", JSON, nullable=False),
@@ -52,8 +61,12 @@ def upgrade() -> None:
         sa.Column("finished_at", TS),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
-        sa.UniqueConstraint("brand_id", "snapshot_id", "options_hash",
-                            name="uq_production_packs_brand_id_snapshot_id_options_hash"),
+        sa.UniqueConstraint(
+            "brand_id",
+            "snapshot_id",
+            "options_hash",
+            name="uq_production_packs_brand_id_snapshot_id_options_hash",
+        ),
         sa.CheckConstraint("status in ('pending','success','failed')", name="ck_production_packs_status"),
     )
     for col in ("brand_id", "snapshot_id", "job_id"):
@@ -65,8 +78,12 @@ def upgrade() -> None:
         sa.Column("order_id", sa.String(64)),
         sa.Column("order_item_id", sa.String(64), nullable=False),
         sa.Column("order_number", sa.String(64)),
-        sa.Column("snapshot_id", sa.String(40),
-                  sa.ForeignKey("snapshots.id", name="fk_work_orders_snapshot_id_snapshots"), nullable=False),
+        sa.Column(
+            "snapshot_id",
+            sa.String(40),
+            sa.ForeignKey("snapshots.id", name="fk_work_orders_snapshot_id_snapshots"),
+            nullable=False,
+        ),
         sa.Column("spec_hash", sa.String(64), nullable=False),
         sa.Column("product_id", sa.String(40), nullable=False),
         sa.Column("product_sku", sa.String(100), nullable=False),
@@ -81,8 +98,11 @@ def upgrade() -> None:
         sa.Column("checks_blocked", sa.Boolean(), nullable=False),
         sa.Column("checks_overridden_by", sa.String(64)),
         sa.Column("checks_overridden_at", TS),
-        sa.Column("pack_id", sa.String(40),
-                  sa.ForeignKey("production_packs.id", name="fk_work_orders_pack_id_production_packs")),
+        sa.Column(
+            "pack_id",
+            sa.String(40),
+            sa.ForeignKey("production_packs.id", name="fk_work_orders_pack_id_production_packs"),
+        ),
         sa.Column("pack_key", sa.String(512)),
         sa.Column("pack_sha256", sa.String(64)),
         sa.Column("pack_bytes", sa.Integer()),
@@ -99,15 +119,28 @@ def upgrade() -> None:
         sa.CheckConstraint(WO_STATUSES, name="ck_work_orders_status"),
         sa.CheckConstraint("quantity >= 1", name="ck_work_orders_quantity"),
     )
-    for col in ("brand_id", "order_id", "snapshot_id", "product_id", "production_method", "status", "pack_id"):
+    for col in (
+        "brand_id",
+        "order_id",
+        "snapshot_id",
+        "product_id",
+        "production_method",
+        "status",
+        "pack_id",
+    ):
         op.create_index(f"ix_work_orders_{col}", "work_orders", [col])
     op.create_table(
         "work_order_events",
         sa.Column("id", sa.String(40), primary_key=True),
         _brand("work_order_events"),
-        sa.Column("work_order_id", sa.String(40),
-                  sa.ForeignKey("work_orders.id", name="fk_work_order_events_work_order_id_work_orders",
-                                ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "work_order_id",
+            sa.String(40),
+            sa.ForeignKey(
+                "work_orders.id", name="fk_work_order_events_work_order_id_work_orders", ondelete="CASCADE"
+            ),
+            nullable=False,
+        ),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("from_status", sa.String(16)),
         sa.Column("to_status", sa.String(16), nullable=False),

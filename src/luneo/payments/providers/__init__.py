@@ -26,6 +26,7 @@ __all__ = [
     "ProviderEvent",
     "SignatureError",
     "active_provider_name",
+    "dev_provider_allowed",
     "get_provider",
 ]
 
@@ -40,6 +41,13 @@ def active_provider_name(settings: Settings | None = None) -> str:
     if s.paypal_client_id and s.paypal_client_secret:
         return "paypal"
     return "dev"
+
+
+def dev_provider_allowed(settings: Settings | None = None) -> bool:
+    """The embedded dev provider (its hosted checkout and its public webhook secret) exists only
+    outside production (`LUNEO_ENV` is not `production`)."""
+    s = settings or get_settings()
+    return str(s.env).strip().lower() != "production"
 
 
 def get_provider(
@@ -81,6 +89,12 @@ def get_provider(
             )
         return _cache[pkey]  # type: ignore[no-any-return]
     if name == "dev":
+        if not dev_provider_allowed(s):
+            raise ProviderError(
+                "The dev payment provider does not exist in production: configure Stripe "
+                "(LUNEO_STRIPE_SECRET_KEY) or PayPal (LUNEO_PAYPAL_CLIENT_ID / _SECRET)",
+                code="provider_not_configured",
+            )
         from luneo.payments.providers.dev import DevProvider
 
         return DevProvider(s.dev_webhook_secret.get_secret_value(), s.public_base_url, session=session)

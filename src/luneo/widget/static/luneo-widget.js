@@ -2,6 +2,11 @@
 // A dependency-free web component: draws a form from the product's zones and rules, validates on
 // the server as the shopper types, shows the server-rendered preview, saves designs and adds the
 // frozen snapshot to the cart. Prices, previews and file URLs always come from the server.
+//
+// "Add to cart" is bound to the design on screen: every change of the inputs bumps a sequence
+// number that every request carries (in X-Request-ID) and that answers are checked against, so a
+// stale answer is dropped; the button is enabled only while the preview on screen is the spec of
+// the current inputs, and the cart line is added with that spec_hash (the server checks it).
 
 const css = `
 :host { display: block; font-family: system-ui, sans-serif; color: #1f2933; }
@@ -60,8 +65,13 @@ class LuneoPersonalizer extends HTMLElement {
     this.root = this.attachShadow({ mode: "open" });
     this.inputs = {};
     this.timer = null;
-    this.seq = 0;
-    this.specHash = null;
+    this.seq = 0;          // bumped on every change of the inputs: answers of older refreshes are stale
+    this.calls = 0;
+    this.rid = "lw" + Math.random().toString(36).slice(2, 10);
+    this.specHash = null;  // the spec of the current inputs, once the server has answered for them
+    this.specKey = null;   // the inputs (as sent) that specHash is the spec of
+    this.shown = null;     // { specHash, key } of the preview on screen
+    this.busy = 0;         // uploads and cart adds in progress
   }
 
   connectedCallback() { this.started = true; this.load(); }
@@ -71,7 +81,8 @@ class LuneoPersonalizer extends HTMLElement {
   get key() { return this.getAttribute("key") || ""; }
 
   async api(method, path, body, extraHeaders = {}) {
-    const headers = { Authorization: `Bearer ${this.key}`, "X-Shopper-Token": shopperToken(this.key), ...extraHeaders };
+    const headers = { Authorization: `Bearer ${this.key}`, "X-Shopper-Token": shopperToken(this.key),
+      "X-Request-ID": `${this.rid}-s${this.seq}-${++this.calls}`, ...extraHeaders };
     let payload;
     if (body instanceof FormData) payload = body;
     else if (body !== undefined) { headers["Content-Type"] = "application/json"; payload = JSON.stringify(body); }
@@ -84,7 +95,8 @@ class LuneoPersonalizer extends HTMLElement {
     const product = this.getAttribute("product");
     if (!product || !this.key) return;
     this.inputs = {};
-    this.specHash = null;
+    this.invalidate();
+    this.shown = null;
     const loading = (this.loading = (this.loading || 0) + 1);
     const { status, data } = await this.api("GET", `/widget/config/${encodeURIComponent(product)}`);
     if (loading !== this.loading) return;  // a newer product was asked for meanwhile
@@ -110,7 +122,7 @@ class LuneoPersonalizer extends HTMLElement {
     const preview = el("div", { class: "panel" }, el("div", { class: "preview" }, this.img), this.statusLine,
       el("div", { class: "actions" }, this.saveBtn, this.cartBtn), this.cartLine);
     this.root.replaceChildren(el("style", {}, css), el("div", { class: "wrap" }, form, preview));
-    this.setReady(false);
+    this.updateReady();
   }
 
   zoneField(zone, fonts, palette) {
@@ -161,10 +173,12 @@ class LuneoPersonalizer extends HTMLElement {
   async upload(zone, state, file) {
     if (!file) return;
     this.status("Uploading…");
+    this.busy++;
+    this.invalidate();  // the photo on screen is no longer the one chosen
     const form = new FormData();
     form.append("file", file);
-    const { status, data } = await this.api("POST", "/widget/uploads", form);
-    if (status !== 201) { this.showErrors([{ zone: zone.key, message: data?.detail || "Upload failed." }], []); this.status(""); return; }
+    const { status, data } = await this.api("POST", "/widget/uploads", form).finally(() => this.busy--);
+    if (status !== 201) { this.showErrors([{ zone: zone.key, message: data?.detail || "Upload failed." }], []); this.status(""); this.updateReady(); return; }
     state.asset_id = data.asset_id;
     this.schedule();
   }
@@ -179,11 +193,34 @@ class LuneoPersonalizer extends HTMLElement {
     return { product_id: this.config.product.id, inputs };
   }
 
-  schedule() { clearTimeout(this.timer); this.setReady(false); this.timer = setTimeout(() => this.refresh(), 350); }
+  inputsKey() { return this.config ? JSON.stringify(this.payload()) : null; }
+
+  // The inputs changed (or are about to): every answer in flight is stale from now on.
+  invalidate() { this.seq++; this.specHash = null; this.specKey = null; this.updateReady(); }
+
+  schedule() {
+    clearTimeout(this.timer);
+    this.invalidate();
+    const seq = this.seq;
+    this.timer = setTimeout(() => this.refresh(seq), 350);
+  }
 
   status(text) { if (this.statusLine) this.statusLine.textContent = text; }
 
-  setReady(ready) { if (this.saveBtn) { this.saveBtn.disabled = !ready; this.cartBtn.disabled = !ready; } }
+  // Ready only when the preview on screen is the spec of the inputs on screen.
+  isReady() {
+    const key = this.inputsKey();
+    return !this.busy && !!this.shown && this.specHash !== null && key !== null && this.specKey === key
+      && this.shown.key === key && this.shown.specHash === this.specHash;
+  }
+
+  updateReady() {
+    if (!this.saveBtn) return;
+    const ready = this.isReady();
+    this.saveBtn.disabled = !ready;
+    this.cartBtn.disabled = !ready;
+    this.cartBtn.dataset.specHash = ready ? this.specHash : "";
+  }
 
   showErrors(violations, warnings) {
     this.root.querySelectorAll("[data-errors],[data-warnings]").forEach(n => (n.textContent = ""));
@@ -199,24 +236,45 @@ class LuneoPersonalizer extends HTMLElement {
     this.general.textContent = general.join(" ");
   }
 
-  async refresh() {
-    const seq = ++this.seq;
+  async refresh(seq) {
+    if (seq !== this.seq) return;  // the inputs changed again before this refresh started
     const body = this.payload();
+    const key = JSON.stringify(body);
     const check = await this.api("POST", "/personalization/validate", body);
-    if (seq !== this.seq) return;
+    if (seq !== this.seq) return;  // stale answer: dropped
     if (check.status !== 200) { this.showErrors([{ message: check.data?.detail || "Validation failed." }], []); return; }
     this.showErrors(check.data.violations, check.data.warnings);
     if (!check.data.valid) { this.status("Fix the highlighted fields to see your preview."); return; }
     this.status("Rendering preview…");
     const spec = await this.api("POST", "/specs", body);
-    if (seq !== this.seq || spec.status !== 201) return;
-    this.specHash = spec.data.spec_hash;
-    const url = await this.preview(this.specHash, seq);
     if (seq !== this.seq) return;
-    if (url) {
-      this.img.src = url; this.img.hidden = false; this.img.dataset.specHash = this.specHash;
-      this.status(""); this.setReady(true);
-    } else this.status("The preview could not be rendered; please try again.");
+    if (spec.status !== 201 && spec.status !== 200) { this.status(spec.data?.detail || "The design could not be checked; please try again."); return; }
+    const specHash = spec.data.spec_hash;
+    this.specHash = specHash;
+    this.specKey = key;
+    const url = await this.preview(specHash, seq);
+    if (seq !== this.seq) return;
+    if (!url) { this.status("The preview could not be rendered; please try again."); return; }
+    const loaded = await this.show(url);
+    if (seq !== this.seq) return;
+    if (!loaded) { this.status("The preview could not be shown; please try again."); return; }
+    this.img.hidden = false;
+    this.img.dataset.specHash = specHash;
+    this.shown = { specHash, key };
+    this.status("");
+    this.updateReady();
+  }
+
+  // Put the preview on screen; resolves once the image is displayed (true) or failed (false).
+  show(url) {
+    return new Promise(resolve => {
+      const img = this.img;
+      const absolute = new URL(url, document.baseURI).href;
+      if (img.src === absolute && img.complete && img.naturalWidth > 0) { resolve(true); return; }
+      img.onload = () => resolve(true);
+      img.onerror = () => resolve(false);
+      img.src = url;
+    });
   }
 
   async preview(specHash, seq) {
@@ -232,23 +290,31 @@ class LuneoPersonalizer extends HTMLElement {
   }
 
   async save() {
+    if (!this.isReady()) return;
     const name = `${this.config.product.name} — ${new Date().toLocaleString()}`;
-    const { status } = await this.api("POST", "/designs", { name, source: "widget", spec_hash: this.specHash });
+    const { status } = await this.api("POST", "/designs", { name, source: "widget", spec_hash: this.shown.specHash });
     this.status(status === 201 ? "Design saved." : "Could not save the design.");
   }
 
   async addToCart() {
-    this.setReady(false);
-    const snap = await this.api("POST", "/snapshots", { spec_hash: this.specHash, provenance: { source: "widget", session_id: shopperToken(this.key) } });
-    if (snap.status !== 201 && snap.status !== 200) { this.status(snap.data?.detail || "Could not freeze the design."); this.setReady(true); return; }
-    const add = await this.api("POST", "/cart/add", { product_id: this.config.product.id, quantity: 1, snapshot_id: snap.data.id });
-    if (add.status !== 201 && add.status !== 200) { this.status(add.data?.detail || "Could not add to the cart."); this.setReady(true); return; }
-    const cart = await this.api("GET", "/cart");
-    const total = cart.data?.currency ? ` — ${money(cart.data.subtotal_cents, cart.data.currency)}` : "";
-    this.cartLine.textContent = `In your cart: ${cart.data?.item_count ?? "?"} item(s)${total}.`;
-    this.dispatchEvent(new CustomEvent("luneo:added", { detail: { snapshot_id: snap.data.id, cart: cart.data }, bubbles: true, composed: true }));
-    this.status("Added to your cart.");
-    this.setReady(true);
+    if (!this.isReady()) return;  // never add a design that is not the one on screen
+    const specHash = this.shown.specHash;
+    this.busy++;
+    this.updateReady();
+    try {
+      const snap = await this.api("POST", "/snapshots", { spec_hash: specHash, provenance: { source: "widget" } });
+      if ((snap.status !== 201 && snap.status !== 200) || snap.data?.spec_hash !== specHash) { this.status(snap.data?.detail || "Could not freeze the design."); return; }
+      const add = await this.api("POST", "/cart/add", { product_id: this.config.product.id, quantity: 1, snapshot_id: snap.data.id, spec_hash: specHash });
+      if (add.status !== 201 && add.status !== 200) { this.status(add.data?.detail || "Could not add to the cart."); return; }
+      const cart = await this.api("GET", "/cart");
+      const total = cart.data?.currency ? ` — ${money(cart.data.subtotal_cents, cart.data.currency)}` : "";
+      this.cartLine.textContent = `In your cart: ${cart.data?.item_count ?? "?"} item(s)${total}.`;
+      this.dispatchEvent(new CustomEvent("luneo:added", { detail: { snapshot_id: snap.data.id, spec_hash: specHash, cart: cart.data }, bubbles: true, composed: true }));
+      this.status("Added to your cart.");
+    } finally {
+      this.busy--;
+      this.updateReady();
+    }
   }
 }
 

@@ -1,0 +1,66 @@
+"""Per-client-IP rate limit on upload routes (shopper photos, assets, fonts).
+
+Uploads cost far more than other requests (decoding, re-encoding, storage), so on top of the
+global limits each client IP gets `LUNEO_RATE_LIMIT_UPLOAD_IP` uploads (default 30/minute),
+whatever key it uses. Counted with `limits` in Redis when configured (shared by every process,
+falling back to this process when Redis is down), else in memory; the client IP is the one the
+proxy-header middleware resolved (forwarded headers are believed only from trusted proxies).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import structlog
+from fastapi import Request
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+from luneo.platform.config import get_settings
+from luneo.platform.errors import Problem
+from luneo.platform.middleware import client_ip
+
+log = structlog.get_logger("luneo.uploads")
+_lock = threading.Lock()
+_limiters: dict[str, FixedWindowRateLimiter] = {}
+
+
+def _limiter(url: str, name: str | None = None) -> FixedWindowRateLimiter:
+    key = name or url
+    with _lock:
+        if key not in _limiters:
+            _limiters[key] = FixedWindowRateLimiter(storage_from_string(url))
+        return _limiters[key]
+
+
+def _hit(limiter: FixedWindowRateLimiter, item: RateLimitItem, ip: str) -> float | None:
+    if limiter.hit(item, "upload-ip", ip):
+        return None
+    stats = limiter.get_window_stats(item, "upload-ip", ip)
+    return max(1.0, stats.reset_time - time.time())
+
+
+def limit_uploads(request: Request) -> None:
+    """Route dependency: 429 `rate_limited` with `Retry-After` past the per-IP upload limit.
+
+    In-memory counters belong to the application instance (a fresh app starts afresh)."""
+    settings = get_settings()
+    item = parse(settings.rate_limit_upload_ip)
+    ip = client_ip(request.scope)
+    memory = f"memory:{id(request.app)}"
+    limiter = _limiter(settings.redis_url) if settings.redis_url else _limiter("memory://", memory)
+    try:
+        wait = _hit(limiter, item, ip)
+    except Exception as exc:  # Redis unreachable: count in this process instead
+        if not settings.redis_url:
+            raise
+        log.warning("upload_rate_limit_storage_unavailable", error=type(exc).__name__)
+        wait = _hit(_limiter("memory://", memory), item, ip)
+    if wait is not None:
+        seconds = str(math.ceil(wait))
+        raise Problem(
+            429, "rate_limited", f"Too many uploads; retry in {seconds} s.", headers={"Retry-After": seconds}
+        )
