@@ -32,7 +32,7 @@ install-test: $(TEST_STAMP)
 
 ## run: create the environment, migrate, seed the demo brand, serve API + worker on :8000
 run: $(RUN_STAMP)
-	$(BIN)/luneo serve --host $(HOST) --port $(PORT)
+	$(BIN)/luneo serve --seed --host $(HOST) --port $(PORT)
 
 worker: $(RUN_STAMP)
 	$(BIN)/luneo worker

@@ -143,9 +143,15 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
         app.include_router(_import_router(spec))
 
     store: Any = (
-        RedisIdempotencyStore(settings.redis_url, settings.idempotency_ttl_s)
+        RedisIdempotencyStore(
+            settings.redis_url,
+            settings.idempotency_ttl_s,
+            lock_timeout_s=settings.idempotency_lock_timeout_s,
+        )
         if settings.redis_url
-        else DatabaseIdempotencyStore(get_db(), settings.idempotency_ttl_s)
+        else DatabaseIdempotencyStore(
+            get_db(), settings.idempotency_ttl_s, lock_timeout_s=settings.idempotency_lock_timeout_s
+        )
     )
     # Added innermost first: request context is the outermost layer.
     app.add_middleware(IdempotencyMiddleware, store=store, settings=settings)

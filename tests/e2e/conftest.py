@@ -39,7 +39,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env.pop(var, None)
     log = open(data.parent / "server.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "luneo.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "luneo.cli", "serve", "--seed", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -1,4 +1,3 @@
-
 """The demo catalog: six products whose zones and rules exercise the design engine.
 
 `seed_demo(session, brand)` is idempotent (products are matched by SKU) and runs in a

@@ -164,6 +164,40 @@ def bulk_command(
         raise typer.Exit(1)
 
 
+work_orders_app = typer.Typer(help="Work orders (operator commands).", no_args_is_help=True)
+
+
+@work_orders_app.command("retry")
+def work_orders_retry(work_order_id: str) -> None:
+    """Export a failed work order again (same as POST .../export); exit 1 if it did not fail."""
+    from luneo.app import load_domain_modules
+    from luneo.manufacturing import service
+    from luneo.manufacturing.models import WorkOrder
+
+    load_domain_modules()
+    try:
+        with get_db().transaction() as s:
+            bind_system(s)
+            wo = s.execute(select(WorkOrder).where(WorkOrder.id == work_order_id)).scalar_one_or_none()
+            if wo is None:
+                console.print(f"no work order {work_order_id}", style="red", markup=False)
+                raise typer.Exit(2)
+            if wo.status != "failed":
+                console.print(
+                    f"work order {work_order_id} is {wo.status}: only failed work orders are retried",
+                    style="red",
+                    markup=False,
+                )
+                raise typer.Exit(1)
+            bind_tenant(s, wo.brand_id)
+            wo = service.start_export(s, wo, "cli")
+            status, pack_id = wo.status, wo.pack_id
+    except Problem as exc:
+        console.print(f"{exc.detail or exc.code}", style="red", markup=False)
+        raise typer.Exit(1) from None
+    console.print(f"work order {work_order_id}: {status} (pack {pack_id})", markup=False)
+
+
 def register(root: typer.Typer) -> None:
     """Add `export` and `bulk` as top-level commands of the `luneo` CLI."""
     root.command("export")(export_command)

@@ -569,6 +569,13 @@ def ensure_pack(
 def start_export(session: Session, wo: WorkOrder, actor: str, *, kerf_mm: float | None = None) -> WorkOrder:
     """Move a work order to `exporting` and attach its pack (built by the job, or cached)."""
     if wo.status == "exporting" and kerf_mm is None:
+        if wo.snapshot_id is not None:
+            # Idempotent while the export runs; restarts it when its job failed for good (a
+            # work order left `exporting` by a lost failure is never stuck).
+            pack = ensure_pack(session, wo.snapshot_id, pack_options_for(wo))
+            wo.pack_id = pack.id
+            if pack.status == "success":
+                apply_pack(session, wo, pack)
         return wo
     if wo.status not in EXPORTABLE and wo.status != "exporting":
         raise Conflict(
@@ -636,6 +643,9 @@ def complete_pack(
 
 def fail_pack(session: Session, pack_id: str, error: str) -> ProductionPack:
     pack = session.execute(select(ProductionPack).where(ProductionPack.id == pack_id)).scalar_one()
+    if pack.status == "success":  # built meanwhile (a retry raced the failure): keep it
+        _release_waiting(session, pack)
+        return pack
     pack.status, pack.error, pack.finished_at = "failed", error[:4000], utcnow()
     _release_waiting(session, pack)
     return pack
@@ -747,7 +757,12 @@ def notify_production_error(
         "error": (error or "")[:500],
         "issues": issues or [],
     }
-    recipients = production_recipients(session, wo.brand_id)
+    try:
+        with session.begin_nested():
+            recipients = production_recipients(session, wo.brand_id)
+    except Exception as exc:  # the state change that called us must stand
+        log.warning("production_error_email_failed", work_order_id=wo.id, error=str(exc))
+        return
     if not recipients:
         log.warning(
             "production_error_not_emailed", work_order_id=wo.id, reason="no production email or owner"

@@ -14,7 +14,7 @@ from luneo.manufacturing import service
 from luneo.manufacturing.export import PackOptions, PackResult, export_spec, issue_dict
 from luneo.manufacturing.models import ProductionPack
 from luneo.platform.database import Database
-from luneo.platform.jobs import JobContext, PermanentJobError, actor
+from luneo.platform.jobs import FailedJob, JobContext, PermanentJobError, actor, is_transient
 from luneo.platform.storage import get_storage
 from luneo.platform.tenancy import bind_tenant
 
@@ -43,20 +43,54 @@ def build_pack_result(db: Database, brand_id: str, pack_id: str) -> tuple[PackRe
         return result, pack.status
 
 
-def run_pack(db: Database, brand_id: str, pack_id: str, *, final_attempt: bool = True) -> dict[str, Any]:
-    """Build, store and record one pack; on failure (when final) mark it and its work orders failed."""
+def run_pack(db: Database, brand_id: str, pack_id: str, *, mark_failed: bool = True) -> dict[str, Any]:
+    """Build, store and record one pack.
+
+    A deterministic failure (bad spec, missing asset) becomes a `PermanentJobError` (no retry);
+    an I/O failure (storage, network) is re-raised as is, for the job runtime's long I/O retry
+    budget. With `mark_failed` (the CLI) any failure also marks the pack and its work orders
+    failed at once; the job leaves that to `on_export_failed`, after its last attempt.
+    """
     try:
-        result, status = build_pack_result(db, brand_id, pack_id)
-    except PermanentJobError:
-        raise
+        return _run_pack(db, brand_id, pack_id)
     except Exception as exc:
-        permanent = isinstance(exc, _PERMANENT)
-        if final_attempt or permanent:
-            with db.transaction() as s:
-                bind_tenant(s, brand_id)
-                service.fail_pack(s, pack_id, f"{type(exc).__name__}: {exc}")
-            raise PermanentJobError(f"export failed: {exc}") from exc
+        permanent = isinstance(exc, PermanentJobError) or (
+            isinstance(exc, _PERMANENT) and not is_transient(exc)
+        )
+        if mark_failed:
+            fail_pack_safely(db, brand_id, pack_id, f"{type(exc).__name__}: {exc}")
+        if permanent and not isinstance(exc, PermanentJobError):
+            raise PermanentJobError(f"{type(exc).__name__}: {exc}") from exc
         raise
+
+
+def fail_pack_safely(db: Database, brand_id: str, pack_id: str, error: str) -> None:
+    """Mark the pack and the work orders waiting on it `failed` (and email the brand; an email
+    problem never rolls this back). Logs instead of raising."""
+    try:
+        with db.transaction() as s:
+            bind_tenant(s, brand_id)
+            service.fail_pack(s, pack_id, error)
+    except Exception:
+        log.exception("pack_fail_record_failed", pack_id=pack_id, brand_id=brand_id)
+
+
+def on_export_failed(db: Database, failed: FailedJob) -> None:
+    """The `export_pack` job is finally `failed` (every attempt, a deterministic error, or a
+    worker lost on its last attempt): the pack and its work orders become `failed` with the
+    error, and the brand is told."""
+    pack_id = failed.payload.get("pack_id")
+    if not failed.brand_id or not pack_id:
+        return
+    error = failed.error
+    for prefix in ("PermanentJobError: ",):
+        error = error.removeprefix(prefix)
+    log.warning("export_failed", pack_id=pack_id, job_id=failed.job_id, attempts=failed.attempts, error=error)
+    fail_pack_safely(db, failed.brand_id, str(pack_id), error)
+
+
+def _run_pack(db: Database, brand_id: str, pack_id: str) -> dict[str, Any]:
+    result, status = build_pack_result(db, brand_id, pack_id)
     with db.transaction() as s:
         bind_tenant(s, brand_id)
         if result is None:  # built earlier: make sure waiting work orders see it
@@ -89,9 +123,16 @@ def run_pack(db: Database, brand_id: str, pack_id: str, *, final_attempt: bool =
     }
 
 
-@actor("export_pack", time_limit_s=600.0, max_retries=3)
+@actor(
+    "export_pack",
+    time_limit_s=600.0,
+    max_retries=3,
+    on_failure=on_export_failed,
+    fail_fast_on=_PERMANENT,
+)
 def export_pack(ctx: JobContext) -> dict[str, Any]:
-    """Build the production pack named by `payload.pack_id` for the job's brand."""
+    """Build the production pack named by `payload.pack_id` for the job's brand. I/O failures
+    retry for ~15 min (the runtime's I/O budget); deterministic ones fail after one attempt."""
     if not ctx.brand_id:
         raise PermanentJobError("export_pack needs a brand")
-    return run_pack(ctx.db, ctx.brand_id, str(ctx.payload["pack_id"]), final_attempt=ctx.is_last_attempt)
+    return run_pack(ctx.db, ctx.brand_id, str(ctx.payload["pack_id"]), mark_failed=False)

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # When set, GET /metrics needs `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
     idempotency_ttl_s: int = 24 * 3600
+    # An in-flight idempotency record older than this (its request died) may be taken over by a retry.
+    idempotency_lock_timeout_s: int = 60
     # Jobs
     worker_threads: int = 2
     job_sweep_interval_s: float = 15.0

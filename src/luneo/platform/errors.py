@@ -9,7 +9,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -86,6 +87,46 @@ class Invalid(Problem):
 
     def __init__(self, code: str, detail: str, **extra: Any) -> None:
         super().__init__(422, code, detail, **extra)
+
+
+# A dependency (PostgreSQL, Redis) is unreachable: 503 + Retry-After, never a 500.
+RETRY_AFTER_S = 5
+
+
+def _outage_types() -> tuple[type[Exception], ...]:
+    types: list[type[Exception]] = [
+        OperationalError,
+        DisconnectionError,
+        InterfaceError,
+        PoolTimeoutError,
+    ]
+    try:
+        import redis.exceptions
+
+        types += [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError]
+    except ImportError:  # pragma: no cover - redis is a declared dependency
+        pass
+    return tuple(types)
+
+
+OUTAGE_ERRORS = _outage_types()
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True for a database or Redis connection failure (the request may succeed on retry)."""
+    return isinstance(exc, OUTAGE_ERRORS)
+
+
+def service_unavailable(exc: BaseException | None = None) -> Problem:
+    """The 503 answered while a dependency is down (logged without the request's data)."""
+    if exc is not None:
+        log.warning("dependency_unavailable", error=type(exc).__name__)
+    return Problem(
+        503,
+        "service_unavailable",
+        "A service this request needs is temporarily unavailable; retry shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 class ProblemResponse(JSONResponse):
@@ -165,7 +206,15 @@ def install_error_handlers(app: FastAPI) -> None:
             request,
         )
 
+    async def _outage(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(service_unavailable(exc), request)
+
+    for outage in OUTAGE_ERRORS:
+        app.add_exception_handler(outage, _outage)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_outage(exc):  # raised by a middleware, outside the route's handlers
+            return problem_response(service_unavailable(exc), request)
         log.exception("unhandled_error", path=request.url.path)
         return problem_response(Problem(500, "internal_error", "An unexpected error occurred."), request)

@@ -33,9 +33,21 @@ def _check(fn: Any) -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+def _storage_ready() -> None:
+    """S3: the bucket exists and these credentials may use it (`HeadBucket`); local disk: a read."""
+    from luneo.platform.storage import S3Storage, get_storage
+
+    storage = get_storage()
+    if isinstance(storage, S3Storage):
+        storage.client.head_bucket(Bucket=storage.bucket)
+    else:
+        storage.exists("healthcheck/none")
+
+
 @router.get("/readyz")
 def readyz() -> JSONResponse:
-    """Every dependency answers: 200, else 503 with which one failed."""
+    """Every dependency answers: 200, else 503 with which one failed (`checks.<name>.ok`):
+    the database, Redis (when configured) and storage (for S3, the bucket exists)."""
     settings = get_settings()
 
     def db() -> None:
@@ -46,10 +58,11 @@ def readyz() -> JSONResponse:
     if settings.redis_url:
         import redis
 
-        checks["redis"] = _check(lambda: redis.Redis.from_url(settings.redis_url, socket_timeout=2).ping())
-    from luneo.platform.storage import get_storage
-
-    checks["storage"] = _check(lambda: get_storage().exists("healthcheck/none"))
+        url = settings.redis_url
+        checks["redis"] = _check(
+            lambda: redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2).ping()
+        )
+    checks["storage"] = _check(_storage_ready)
     ok = all(c["ok"] for c in checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503

@@ -5,6 +5,12 @@ Keys are scoped per *verified* credential (an unauthenticated or made-up bearer 
 a record: the route answers 401) and kept 24 h, in the database (embedded default) or in Redis
 when configured. A 5xx outcome is not stored, so the client can retry.
 
+A crashed request (the process killed mid-request) leaves its record "in flight". As the IETF
+draft asks, such a lock is not kept for the key's whole TTL: once it is older than
+`LUNEO_IDEMPOTENCY_LOCK_TIMEOUT_S` (60 s), a retry with the same key and body takes it over
+and runs the request again; a retry of a request whose response was stored replays it. The
+takeover is a compare-and-set, so two retries racing for a stale lock run the request once.
+
 Responses carrying a secret are never stored: a route marks its response `Cache-Control:
 no-store` (e.g. `POST /api-keys`, whose body holds the new key), and any body holding a secret
 key (`sk_…`, `pk_live_…`, `whsec_…`) is treated the same way. The outcome is remembered without
@@ -22,7 +28,8 @@ from datetime import timedelta
 from typing import Any, Literal, Protocol
 
 import anyio
-from sqlalchemy import delete, select
+import structlog
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from luneo.platform.asgi import (
@@ -39,9 +46,11 @@ from luneo.platform.asgi import (
 from luneo.platform.clock import as_utc, utcnow
 from luneo.platform.config import Settings
 from luneo.platform.database import Database
+from luneo.platform.errors import is_outage
 from luneo.platform.middleware import verified_principal
 from luneo.platform.models import IdempotencyRecord
 
+log = structlog.get_logger("luneo.idempotency")
 METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 Outcome = Literal["new", "replay", "mismatch", "in_flight", "withheld"]
 # A whole API key or signing secret as a JSON string (a key's short display prefix does not match).
@@ -76,8 +85,8 @@ class IdempotencyStore(Protocol):
 class DatabaseIdempotencyStore:
     """Records in `idempotency_keys`; the unique (scope, key) constraint is the lock."""
 
-    def __init__(self, db: Database, ttl_s: int) -> None:
-        self.db, self.ttl_s = db, ttl_s
+    def __init__(self, db: Database, ttl_s: int, *, lock_timeout_s: int = 60) -> None:
+        self.db, self.ttl_s, self.lock_timeout_s = db, ttl_s, lock_timeout_s
 
     def begin(
         self, scope: str, key: str, method: str, path: str, req_hash: str
@@ -113,7 +122,22 @@ class DatabaseIdempotencyStore:
                     if existing.status == "withheld":
                         return "withheld", withheld(existing.response_status or 200)
                     if existing.status != "done":
-                        return "in_flight", None
+                        locked_at = as_utc(existing.created_at)
+                        if locked_at > now - timedelta(seconds=self.lock_timeout_s):
+                            return "in_flight", None
+                        # the request holding the lock died: take it over (compare-and-set on
+                        # the lock time, so one of two racing retries wins)
+                        taken = s.execute(
+                            update(IdempotencyRecord)
+                            .where(
+                                IdempotencyRecord.id == existing.id,
+                                IdempotencyRecord.status == existing.status,
+                                IdempotencyRecord.created_at == existing.created_at,
+                            )
+                            .values(created_at=now, expires_at=now + timedelta(seconds=self.ttl_s))
+                            .execution_options(synchronize_session=False)
+                        ).rowcount  # type: ignore[attr-defined]
+                        return ("new", None) if taken == 1 else ("in_flight", None)
                     return "replay", StoredResponse(
                         status=existing.response_status,
                         headers=existing.response_headers or {},
@@ -156,11 +180,17 @@ class DatabaseIdempotencyStore:
 class RedisIdempotencyStore:
     """Records as Redis strings with a TTL; `SET NX` is the lock."""
 
-    def __init__(self, redis_url: str, ttl_s: int) -> None:
+    # SET k new EX ttl only if k still holds the stale record this process read.
+    _TAKEOVER = (
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+        "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0"
+    )
+
+    def __init__(self, redis_url: str, ttl_s: int, *, lock_timeout_s: int = 60) -> None:
         import redis
 
-        self.redis = redis.Redis.from_url(redis_url)
-        self.ttl_s = ttl_s
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self.ttl_s, self.lock_timeout_s = ttl_s, lock_timeout_s
 
     def _k(self, scope: str, key: str) -> str:
         return "luneo:idem:" + hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()
@@ -169,19 +199,30 @@ class RedisIdempotencyStore:
         self, scope: str, key: str, method: str, path: str, req_hash: str
     ) -> tuple[Outcome, StoredResponse | None]:
         k = self._k(scope, key)
-        if self.redis.set(k, json.dumps({"hash": req_hash, "status": "in_flight"}), nx=True, ex=self.ttl_s):
-            return "new", None
-        raw = self.redis.get(k)
-        if raw is None:
-            return self.begin(scope, key, method, path, req_hash)
-        rec = json.loads(raw)
-        if rec["hash"] != req_hash:
-            return "mismatch", None
-        if rec["status"] == "withheld":
-            return "withheld", withheld(int(rec.get("response", {}).get("status", 200)))
-        if rec["status"] != "done":
-            return "in_flight", None
-        return "replay", StoredResponse(rec["response"])
+        now = utcnow().timestamp()
+        fresh = json.dumps({"hash": req_hash, "status": "in_flight", "locked_at": now})
+        for _ in range(3):
+            if self.redis.set(k, fresh, nx=True, ex=self.ttl_s):
+                return "new", None
+            raw = self.redis.get(k)
+            if raw is None:
+                continue  # expired or abandoned between the two calls
+            rec = json.loads(raw)
+            if rec["hash"] != req_hash:
+                return "mismatch", None
+            if rec["status"] == "withheld":
+                return "withheld", withheld(int(rec.get("response", {}).get("status", 200)))
+            if rec["status"] == "done":
+                return "replay", StoredResponse(rec["response"])
+            locked_at = rec.get("locked_at")
+            if locked_at is None:  # a record written before lock timeouts: its age from its TTL
+                locked_at = now - (self.ttl_s - max(0, int(self.redis.ttl(k))))
+            if float(locked_at) > now - self.lock_timeout_s:
+                return "in_flight", None
+            # the request holding the lock died: take it over if no one else did first
+            taken = self.redis.eval(self._TAKEOVER, 1, k, raw, fresh, self.ttl_s)
+            return ("new", None) if taken == 1 else ("in_flight", None)
+        return "in_flight", None
 
     def finish(self, scope: str, key: str, response: StoredResponse) -> None:
         k = self._k(scope, key)
@@ -208,6 +249,15 @@ async def credential_scope(scope: Scope) -> str | None:
 
 class IdempotencyMiddleware:
     """Applies the Idempotency-Key contract to POST/PUT/PATCH/DELETE under /api/."""
+
+    async def _abandon(self, owner: str, key: str) -> None:
+        """Release the key after a failure; with the store down, its lock times out instead."""
+        try:
+            await anyio.to_thread.run_sync(self.store.abandon, owner, key)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("idempotency_abandon_failed", error=type(exc).__name__)
 
     def __init__(self, app: ASGIApp, *, store: IdempotencyStore, settings: Settings) -> None:
         self.app, self.store, self.settings = app, store, settings
@@ -295,10 +345,10 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive(body), capture)
         except BaseException:
-            await anyio.to_thread.run_sync(self.store.abandon, owner, key)
+            await self._abandon(owner, key)
             raise
         if captured["status"] >= 500:
-            await anyio.to_thread.run_sync(self.store.abandon, owner, key)
+            await self._abandon(owner, key)
             return
         raw = b"".join(captured["body"])
         response = (
@@ -310,14 +360,24 @@ class IdempotencyMiddleware:
             if storable(captured["headers"], raw)
             else withheld(captured["status"])
         )
-        await anyio.to_thread.run_sync(self.store.finish, owner, key, response)
+        try:
+            await anyio.to_thread.run_sync(self.store.finish, owner, key, response)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            # The response is already sent; the record stays in flight until its lock times
+            # out, then a retry runs the request again (or finds its effects).
+            log.warning("idempotency_finish_failed", error=type(exc).__name__)
 
 
 def _purge_expired_keys(db: Database) -> int:
     """Cleanup hook: drop idempotency records past their 24 h (database store)."""
     from luneo.platform.config import get_settings
 
-    return DatabaseIdempotencyStore(db, get_settings().idempotency_ttl_s).purge_expired()
+    settings = get_settings()
+    return DatabaseIdempotencyStore(
+        db, settings.idempotency_ttl_s, lock_timeout_s=settings.idempotency_lock_timeout_s
+    ).purge_expired()
 
 
 def _register_cleanup() -> None:

@@ -9,7 +9,10 @@ commits. Two runtimes share one claim/run/retry path (`execute`):
 - Dramatiq workers on a Redis broker when `LUNEO_REDIS_URL` is set (`jobs_dramatiq`).
 
 A job is claimed with one conditional UPDATE (pending and due → processing), so two workers
-never run it twice; failures retry with exponential backoff (2 s × 2^(attempt-1) by default);
+never run it twice; failures retry with exponential backoff (2 s × 2^(attempt-1) by default;
+I/O failures get a longer, capped schedule of ~15 min, `is_transient`; an actor's `fail_fast_on`
+errors fail at once), and an actor's `on_failure` hook runs once its job is finally `failed`;
+dispatch happens on the outermost commit only (a savepoint's release is not a commit);
 the sweeper gives back work left `processing` by a dead worker or `pending` with no message
 in flight, so a killed worker loses nothing.
 """
@@ -80,18 +83,52 @@ def get_job_settings() -> JobSettings:
 
 
 @dataclass(frozen=True)
+class FailedJob:
+    """What an actor's `on_failure` hook receives once its job is finally `failed`."""
+
+    job_id: str
+    key: str
+    actor: str
+    payload: dict[str, Any]
+    brand_id: str | None
+    attempts: int
+    error: str
+
+
+FailureHook = Callable[[Database, FailedJob], None]
+
+
+@dataclass(frozen=True)
 class ActorSpec:
-    """A registered actor and its execution policy."""
+    """A registered actor and its execution policy.
+
+    Failures are classified (`is_transient`): an I/O failure (storage, network, database
+    connection) retries up to `io_max_attempts` times with a capped exponential backoff that
+    outlasts a minutes-long outage (~15 min in total by default); a deterministic one
+    (`PermanentJobError`, or one of the actor's `fail_fast_on` types such as `ValueError`)
+    fails at once; anything else retries `max_retries` times with `backoff_s`.
+    """
 
     name: str
     fn: JobFn
     time_limit_s: float
     max_retries: int
     backoff_base_s: float
+    on_failure: FailureHook | None = None
+    io_max_attempts: int = 9
+    io_backoff_base_s: float = 5.0
+    io_backoff_cap_s: float = 300.0
+    # Exceptions a retry cannot fix for this actor (besides PermanentJobError): fail at once.
+    fail_fast_on: tuple[type[BaseException], ...] = ()
 
     def backoff_s(self, attempt: int) -> float:
         """Delay before the retry that follows failed attempt number `attempt` (1-based)."""
         return float(self.backoff_base_s * (2 ** max(0, attempt - 1)))
+
+    def io_backoff_s(self, attempt: int) -> float:
+        """Delay before the retry that follows I/O-failed attempt number `attempt` (1-based):
+        5 s doubling, capped at 5 min — 5+10+20+40+80+160+300+300 s ≈ 15 min over 9 attempts."""
+        return float(min(self.io_backoff_cap_s, self.io_backoff_base_s * (2 ** max(0, attempt - 1))))
 
 
 _actors: dict[str, ActorSpec] = {}
@@ -99,14 +136,34 @@ _actors_lock = threading.Lock()
 
 
 def actor(
-    name: str, *, time_limit_s: float = 300.0, max_retries: int = 3, backoff_base_s: float = 2.0
+    name: str,
+    *,
+    time_limit_s: float = 300.0,
+    max_retries: int = 3,
+    backoff_base_s: float = 2.0,
+    on_failure: FailureHook | None = None,
+    io_max_attempts: int = 9,
+    fail_fast_on: tuple[type[BaseException], ...] = (),
 ) -> Callable[[F], F]:
-    """Register `fn(ctx: JobContext) -> dict | None` as the job actor `name`."""
-    if time_limit_s <= 0 or max_retries < 0 or backoff_base_s < 0:
+    """Register `fn(ctx: JobContext) -> dict | None` as the job actor `name`.
+
+    `on_failure(db, FailedJob)` runs once the job is finally `failed` (after its last attempt,
+    a deterministic error, or a lost last attempt given back by the sweeper), in its own
+    transactions: a failing hook is logged and never undoes the job's state."""
+    if time_limit_s <= 0 or max_retries < 0 or backoff_base_s < 0 or io_max_attempts < 1:
         raise ValueError("time_limit_s must be > 0, max_retries and backoff_base_s >= 0")
 
     def register(fn: F) -> F:
-        spec = ActorSpec(name, fn, float(time_limit_s), int(max_retries), float(backoff_base_s))
+        spec = ActorSpec(
+            name,
+            fn,
+            float(time_limit_s),
+            int(max_retries),
+            float(backoff_base_s),
+            on_failure,
+            max(int(io_max_attempts), int(max_retries) + 1),
+            fail_fast_on=tuple(fail_fast_on),
+        )
         with _actors_lock:
             old = _actors.get(name)
             if old is not None and _qualname(old.fn) != _qualname(fn):
@@ -224,7 +281,7 @@ def get_runtime() -> Runtime | None:
 def _dispatch(job_id: str, delay_s: float, time_limit_s: float | None) -> None:
     runtime = get_runtime()
     if runtime is None:
-        log.debug("job_dispatch_deferred", job_id=job_id, reason="no runtime; the sweeper will pick it up")
+        log.info("job_dispatch_deferred", job_id=job_id, reason="no runtime; the sweeper will pick it up")
         return
     try:
         runtime.dispatch(job_id, max(0.0, delay_s), time_limit_s)
@@ -234,27 +291,68 @@ def _dispatch(job_id: str, delay_s: float, time_limit_s: float | None) -> None:
 
 
 # --------------------------------------------------------------------------- enqueue
+#
+# Transactional outbox: the job row is written in the caller's transaction; its id is handed
+# to the runtime only when the OUTERMOST transaction commits. SQLAlchemy fires `after_commit`
+# on a savepoint's release too (`begin_nested()` — every enqueue, email, pack creation uses
+# one), so dispatches are tagged with the innermost savepoint open when they were scheduled:
+# a released savepoint hands them to its parent, a rolled-back one drops them, and only the
+# root commit sends them. Anything lost in between (a crash after commit) is the sweeper's.
 
 _TO_DISPATCH = "luneo_jobs_to_dispatch"
+_RELEASED = "luneo_jobs_released_savepoints"
+
+_Pending = dict[str, tuple[float, "float | None", "SessionTransaction | None"]]
 
 
 def _schedule_after_commit(session: Session, job_id: str, delay_s: float, time_limit_s: float | None) -> None:
-    pending: dict[str, tuple[float, float | None]] = session.info.setdefault(_TO_DISPATCH, {})
-    pending[job_id] = (delay_s, time_limit_s)
+    pending: _Pending = session.info.setdefault(_TO_DISPATCH, {})
+    pending[job_id] = (delay_s, time_limit_s, session.get_nested_transaction())
 
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_committed(session: Session) -> None:
-    pending: dict[str, tuple[float, float | None]] | None = session.info.pop(_TO_DISPATCH, None)
-    for job_id, (delay_s, time_limit_s) in (pending or {}).items():
+    if session.in_nested_transaction():
+        # A savepoint was released, not the transaction committed: nothing is visible yet.
+        released: set[int] = session.info.setdefault(_RELEASED, set())
+        released.add(id(session.get_nested_transaction()))
+        return
+    session.info.pop(_RELEASED, None)
+    pending: _Pending | None = session.info.pop(_TO_DISPATCH, None)
+    for job_id, (delay_s, time_limit_s, _) in (pending or {}).items():
         _dispatch(job_id, delay_s, time_limit_s)
+
+
+def _enclosing_savepoint(transaction: SessionTransaction) -> SessionTransaction | None:
+    parent = transaction.parent
+    while parent is not None and not parent.nested:
+        parent = parent.parent
+    return parent
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_rolled_back(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        released: set[int] = session.info.get(_RELEASED, set())
+        kept = id(transaction) in released
+        released.discard(id(transaction))
+        pending: _Pending | None = session.info.get(_TO_DISPATCH)
+        if not pending:
+            return
+        outer = _enclosing_savepoint(transaction)
+        for job_id, (delay_s, time_limit_s, owner) in list(pending.items()):
+            if owner is not transaction:
+                continue
+            if kept:
+                pending[job_id] = (delay_s, time_limit_s, outer)
+            else:
+                del pending[job_id]
+                log.info("job_dispatch_dropped", job_id=job_id, reason="savepoint rolled back")
+        return
     # After a commit the list was already consumed; what is left belongs to a rollback.
-    if transaction.parent is None and not transaction.nested:
+    if transaction.parent is None:
         session.info.pop(_TO_DISPATCH, None)
+        session.info.pop(_RELEASED, None)
 
 
 def enqueue(
@@ -343,6 +441,69 @@ class PermanentJobError(Exception):
     """Raise from an actor when retrying cannot help: the job fails at once."""
 
 
+# How many times a Dramatiq worker defers a message whose job row it cannot see yet
+# (replication lag, a producer still committing) before dropping it to the sweeper.
+MAX_INVISIBLE_RETRIES = 5
+
+
+def _transient_types() -> tuple[type[BaseException], ...]:
+    types: list[type[BaseException]] = [OSError, TimeoutError, ConnectionError]
+    try:
+        import httpx
+
+        types.append(httpx.TransportError)
+    except ImportError:  # pragma: no cover - httpx is a dependency
+        pass
+    try:
+        from botocore.exceptions import BotoCoreError
+
+        types.append(BotoCoreError)
+    except ImportError:  # botocore comes with the S3 extra only
+        pass
+    from sqlalchemy.exc import DisconnectionError, OperationalError
+
+    types += [OperationalError, DisconnectionError]
+    try:
+        import redis
+
+        types += [redis.ConnectionError, redis.TimeoutError]
+    except ImportError:  # pragma: no cover - redis is a dependency
+        pass
+    return tuple(types)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An I/O failure a retry after a pause can fix: storage, network, a database or Redis
+    connection (also when wrapped: the `__cause__` chain is followed)."""
+    transient = _transient_types()
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, transient):
+            return True
+        if _is_transient_client_error(cur):
+            return True
+        cur = cur.__cause__
+    return False
+
+
+def _is_transient_client_error(exc: BaseException) -> bool:
+    try:
+        from botocore.exceptions import ClientError
+    except ImportError:
+        return False
+    if not isinstance(exc, ClientError):
+        return False
+    err = exc.response.get("Error", {}) or {}
+    status = int((exc.response.get("ResponseMetadata", {}) or {}).get("HTTPStatusCode") or 0)
+    code = str(err.get("Code") or "")
+    # A missing bucket is an operator's fix away: retry through the outage window too.
+    return (
+        status >= 500 or status == 429 or code in {"SlowDown", "RequestTimeout", "NoSuchBucket", "Throttling"}
+    )
+
+
 class JobTimeLimitExceeded(BaseException):
     """Raised asynchronously in a worker thread whose job ran past its time limit."""
 
@@ -370,6 +531,22 @@ def _claim(
     db: Database, job_id: str, worker_id: str, is_alive: Callable[[str], bool | None] | None
 ) -> tuple[str, Job | None, ActorSpec | None]:
     now = utcnow()
+    lost: list[FailedJob] = []
+    try:
+        return _claim_in(db, job_id, worker_id, is_alive, now, lost)
+    finally:
+        for failed in lost:
+            _run_failure_hook(db, failed)
+
+
+def _claim_in(
+    db: Database,
+    job_id: str,
+    worker_id: str,
+    is_alive: Callable[[str], bool | None] | None,
+    now: datetime,
+    lost: list[FailedJob],
+) -> tuple[str, Job | None, ActorSpec | None]:
     with _system_tx(db) as s:
         job = s.get(Job, job_id)
         if job is None:
@@ -386,7 +563,7 @@ def _claim(
             and is_alive(job.worker_id) is False
         )
         # The owner's heartbeat is gone: it died mid-run. Give the row back, then claim it.
-        if owner_dead and _release_lost(s, job, now, reason="worker lost", redispatch=False):
+        if owner_dead and _release_lost(s, job, now, reason="worker lost", redispatch=False, failed=lost):
             job = s.get(Job, job_id, populate_existing=True)
             assert job is not None
         if job.status != PENDING:
@@ -420,8 +597,17 @@ def _claim(
         return "claimed", job, spec
 
 
-def _release_lost(s: Session, job: Job, now: datetime, *, reason: str, redispatch: bool = True) -> bool:
-    """Give a `processing` row back (pending, or failed when out of attempts)."""
+def _release_lost(
+    s: Session,
+    job: Job,
+    now: datetime,
+    *,
+    reason: str,
+    redispatch: bool = True,
+    failed: list[FailedJob] | None = None,
+) -> bool:
+    """Give a `processing` row back (pending, or failed when out of attempts — then appended
+    to `failed`, for the caller to run the actor's failure hook after its commit)."""
     out_of_attempts = job.attempts >= job.max_attempts
     values: dict[str, Any] = {"error": f"{reason} (attempt {job.attempts})", "updated_at": now}
     if out_of_attempts:
@@ -453,6 +639,8 @@ def _release_lost(s: Session, job: Job, now: datetime, *, reason: str, redispatc
         spec = _actors.get(job.actor)
         if redispatch and not out_of_attempts:
             _schedule_after_commit(s, job.id, 0.0, spec.time_limit_s if spec else None)
+        if out_of_attempts and failed is not None:
+            failed.append(_failed_job(job, values["error"]))
     return done
 
 
@@ -504,6 +692,18 @@ def execute(
     runtime passes False and relies on its TimeLimit middleware (same exception handling).
     """
     outcome, job, spec = _claim(db, job_id, worker_id, is_worker_alive)
+    if outcome == "missing":
+        # Never silently: a message for a row this worker cannot see (rolled back, or not
+        # committed/replicated yet). The runtime decides whether to defer it.
+        log.warning("job_row_not_visible", job_id=job_id, worker_id=worker_id)
+    elif outcome != "claimed":
+        log.info(
+            "job_message_skipped",
+            job_id=job_id,
+            worker_id=worker_id,
+            outcome=outcome,
+            status=job.status if job is not None else None,
+        )
     if outcome != "claimed":
         return outcome
     assert job is not None and spec is not None
@@ -529,6 +729,7 @@ def execute(
     timeouts = _timeout_exceptions()
     error: str | None = None
     permanent = False
+    transient = False
     result: dict[str, Any] | None = None
     try:
         guard = (
@@ -559,11 +760,16 @@ def execute(
             jlog.warning("job_time_limit_exceeded", time_limit_s=spec.time_limit_s)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
-            permanent = isinstance(exc, PermanentJobError)
-            jlog.warning("job_attempt_failed", error=error, permanent=permanent, exc_info=True)
+            transient = is_transient(exc)
+            permanent = isinstance(exc, PermanentJobError) or (
+                not transient and isinstance(exc, spec.fail_fast_on)
+            )
+            jlog.warning(
+                "job_attempt_failed", error=error, permanent=permanent, transient=transient, exc_info=True
+            )
         if error is None:
             return _finish_success(db, ctx, result, started, jlog)
-        return _finish_failure(db, ctx, spec, error, started, permanent=permanent)
+        return _finish_failure(db, ctx, spec, error, started, permanent=permanent, transient=transient)
     finally:
         request_id_var.reset(token)
 
@@ -615,15 +821,25 @@ def _finish_success(
 
 
 def _finish_failure(
-    db: Database, ctx: JobContext, spec: ActorSpec, error: str, started: float, *, permanent: bool = False
+    db: Database,
+    ctx: JobContext,
+    spec: ActorSpec,
+    error: str,
+    started: float,
+    *,
+    permanent: bool = False,
+    transient: bool = False,
 ) -> str:
     now = utcnow()
     duration_ms = round((time.monotonic() - started) * 1000.0, 3)
-    retry = ctx.attempt < ctx.max_attempts and not permanent
+    max_attempts = max(ctx.max_attempts, spec.io_max_attempts) if transient else ctx.max_attempts
+    retry = ctx.attempt < max_attempts and not permanent
     values: dict[str, Any] = {"error": error, "duration_ms": duration_ms, "updated_at": now}
-    delay = spec.backoff_s(ctx.attempt)
+    delay = spec.io_backoff_s(ctx.attempt) if transient else spec.backoff_s(ctx.attempt)
     if retry:
         values.update(status=PENDING, next_run_at=now + timedelta(seconds=delay))
+        if max_attempts != ctx.max_attempts:
+            values["max_attempts"] = max_attempts  # the row tells the truth about the budget
     else:
         values.update(status=FAILED, finished_at=now)
     with _system_tx(db) as s:
@@ -637,10 +853,31 @@ def _finish_failure(
     if not claimed:
         return "skipped"
     if retry:
-        jlog.warning("job_retry_scheduled", retry_in_s=delay, error=error)
+        jlog.warning("job_retry_scheduled", retry_in_s=delay, error=error, transient=transient)
         return "retry"
     jlog.error("job_failed", error=error, attempts=ctx.attempt)
+    _run_failure_hook(
+        db,
+        FailedJob(ctx.job_id, ctx.key, ctx.actor, dict(ctx.payload), ctx.brand_id, ctx.attempt, error),
+    )
     return FAILED
+
+
+def _run_failure_hook(db: Database, failed: FailedJob) -> None:
+    """The actor's `on_failure` hook, after the job's failure is committed; never raises."""
+    spec = _actors.get(failed.actor)
+    if spec is None or spec.on_failure is None:
+        return
+    try:
+        spec.on_failure(db, failed)
+    except Exception:
+        log.exception("job_failure_hook_failed", job_id=failed.job_id, actor=failed.actor)
+
+
+def _failed_job(job: Job, error: str) -> FailedJob:
+    return FailedJob(
+        job.id, job.key, job.actor, dict(job.payload or {}), job.brand_id, int(job.attempts or 0), error
+    )
 
 
 # --------------------------------------------------------------------------- sweeper
@@ -661,6 +898,7 @@ def sweep(
     cfg = settings or get_job_settings()
     now = utcnow()
     swept: list[str] = []
+    lost: list[FailedJob] = []
     with _system_tx(db) as s:
         processing = (
             s.execute(select(Job).where(Job.status == PROCESSING).order_by(Job.deadline_at).limit(limit))
@@ -677,7 +915,7 @@ def sweep(
                 and is_worker_alive(job.worker_id) is False
             )
             if (overdue or dead) and _release_lost(
-                s, job, now, reason="deadline passed" if overdue else "worker lost"
+                s, job, now, reason="deadline passed" if overdue else "worker lost", failed=lost
             ):
                 swept.append(job.id)
         cutoff = now - timedelta(seconds=cfg.pending_grace_s)
@@ -704,6 +942,8 @@ def sweep(
                 swept.append(job_id)
     if swept:
         log.info("jobs_swept", count=len(swept), job_ids=swept[:20])
+    for failed in lost:
+        _run_failure_hook(db, failed)
     return len(swept)
 
 

@@ -56,7 +56,7 @@ class DramatiqRuntime:
             maintenance_chance=self.cfg.maintenance_chance,
         )
         self.redis: redis.Redis = self.broker.client
-        self.actor: dramatiq.Actor[[str], None] = dramatiq.Actor(
+        self.actor: dramatiq.Actor[[str, int], None] = dramatiq.Actor(
             self._run,
             broker=self.broker,
             actor_name=DRAMATIQ_ACTOR,
@@ -71,10 +71,14 @@ class DramatiqRuntime:
     # -- Runtime protocol
     def dispatch(self, job_id: str, delay_s: float = 0.0, time_limit_s: float | None = None) -> None:
         """Send `{job_id}` to the queue (delayed by `delay_s`), with the actor's time limit."""
+        self._send(job_id, delay_s, time_limit_s, 0)
+
+    def _send(self, job_id: str, delay_s: float, time_limit_s: float | None, misses: int) -> None:
         options: dict[str, Any] = {}
         if time_limit_s is not None:
             options["time_limit"] = int(time_limit_s * 1000)
-        message = self.actor.message_with_options(args=(job_id,), **options)
+        kwargs = {"misses": misses} if misses else {}
+        message = self.actor.message_with_options(args=(job_id,), kwargs=kwargs, **options)
         delay_ms = int(delay_s * 1000)
         self.broker.enqueue(message, delay=delay_ms if delay_ms > 0 else None)
 
@@ -93,9 +97,27 @@ class DramatiqRuntime:
             return None  # cannot tell: never steal work on a Redis hiccup
 
     # -- worker side
-    def _run(self, job_id: str) -> None:
-        jobs.execute(
+    def _run(self, job_id: str, misses: int = 0) -> None:
+        outcome = jobs.execute(
             self.db, job_id, worker_id=self.worker_id, watchdog=False, is_worker_alive=self.is_worker_alive
+        )
+        if outcome != "missing":
+            return
+        # The row is not visible (yet): defer with a growing delay rather than drop, a few
+        # times; then leave it to the sweeper (a committed row is re-dispatched by it).
+        if misses < jobs.MAX_INVISIBLE_RETRIES:
+            delay_s = min(30.0, 0.5 * (2**misses))
+            log.warning("job_message_deferred", job_id=job_id, misses=misses + 1, retry_in_s=delay_s)
+            try:
+                self._send(job_id, delay_s, None, misses + 1)
+                return
+            except Exception:
+                log.exception("job_message_defer_failed", job_id=job_id)
+        log.warning(
+            "job_message_dropped",
+            job_id=job_id,
+            misses=misses,
+            reason="job row not visible; the sweeper re-dispatches it if it exists",
         )
 
     def start_worker(self, threads: int = 2, *, sweep_interval_s: float | None = None) -> None:

@@ -136,9 +136,11 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = rid
         start = time.perf_counter()
         status_holder = [500]
+        started = [False]
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
+                started[0] = True
                 status_holder[0] = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
@@ -146,6 +148,22 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            # The database or Redis is down and a middleware (idempotency, auth lookup, …)
+            # raised before any route handler could answer: a 503 problem, never a 500.
+            from luneo.platform.errors import is_outage, service_unavailable
+
+            if not is_outage(exc) or started[0]:
+                raise
+            problem = service_unavailable(exc)
+            await send_problem(
+                send_wrapper,
+                problem.status,
+                problem.code,
+                problem.detail or problem.code,
+                headers=problem.headers,
+                request_id=rid,
+            )
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")

@@ -11,7 +11,8 @@ Three counters, each answering 429 + `Retry-After` when exceeded:
 - per account on `POST /auth/login` (the normalised email), against password guessing spread
   over many IPs.
 
-With Redis down, counting falls back to this process's memory so routes keep answering.
+With Redis down, counting falls back to this process's memory so routes keep answering; the
+fallback is logged once per period (`FALLBACK_S`), and its end once.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ from luneo.platform.middleware import client_ip, verified_principal
 
 EXEMPT_PATHS = ("/healthz", "/readyz")
 LOGIN_PATH = "/api/v1/auth/login"
+FALLBACK_S = 30.0  # with Redis down, count in memory this long before trying Redis again
 log = structlog.get_logger("luneo.ratelimit")
+
+
+def _now() -> float:
+    return time.monotonic()
 
 
 class RateLimitMiddleware:
@@ -53,25 +59,40 @@ class RateLimitMiddleware:
             if redis_url
             else None
         )
+        self._fallback_until = 0.0  # monotonic time until which Redis is not tried again
         self.per_key: RateLimitItem = parse(per_key)
         self.per_ip: RateLimitItem = parse(per_ip)
         self.per_login: RateLimitItem = parse(per_login)
 
     async def check(self, item: RateLimitItem, ident: str) -> float | None:
-        """Count one hit; None when allowed, else the seconds until the window resets."""
-        limiter = self.shared or self.memory
+        """Count one hit; None when allowed, else the seconds until the window resets.
+
+        With Redis unreachable, counting falls back to this process's memory for
+        `FALLBACK_S` seconds (logged once when it starts, not per request), then Redis is tried again.
+        """
+        limiter = self.memory
+        if self.shared is not None and _now() >= self._fallback_until:
+            limiter = self.shared
         try:
             if await limiter.hit(item, ident):
-                return None
-            stats = await limiter.get_window_stats(item, ident)
+                allowed = True
+            else:
+                allowed = False
+                stats = await limiter.get_window_stats(item, ident)
+            if limiter is self.shared and self._fallback_until:
+                self._fallback_until = 0.0
+                log.info("rate_limit_storage_recovered")
         except Exception as exc:  # Redis unreachable: count in this process instead
             if limiter is self.memory:
                 raise
-            log.warning("rate_limit_storage_unavailable", error=type(exc).__name__)
+            self._fallback_until = _now() + FALLBACK_S
+            log.warning("rate_limit_storage_unavailable", error=type(exc).__name__, fallback_s=FALLBACK_S)
             limiter = self.memory
-            if await limiter.hit(item, ident):
-                return None
-            stats = await limiter.get_window_stats(item, ident)
+            allowed = await limiter.hit(item, ident)
+            if not allowed:
+                stats = await limiter.get_window_stats(item, ident)
+        if allowed:
+            return None
         return max(1.0, stats.reset_time - time.time())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -520,6 +520,23 @@ def set_platform_admin(session: Session, email: str, value: bool) -> User:
     return user
 
 
+def deactivate_user(session: Session, email: str) -> User:
+    """Deactivate an account (operator command): it can no longer sign in, and its refresh
+    tokens are revoked so existing sessions end when their access token expires."""
+    user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    if user is None:
+        raise NotFound("user", email)
+    user.is_active = False
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    session.flush()
+    invalidate_auth_caches(session)
+    return user
+
+
 def is_platform_admin(session: Session, user_id: str | None) -> bool:
     if user_id is None:
         return False
