@@ -3,6 +3,7 @@ that hold, an idempotency store without secrets, per-brand CORS, /metrics token,
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -280,16 +281,26 @@ def redis_db5():
         pytest.skip("Redis not configured (set LUNEO_TEST_REDIS_URL)")
     import redis
 
-    r = redis.Redis.from_url(REDIS_URL)
+    # a database per xdist worker: flushing it never touches a test running in another worker
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    url = _redis_db(REDIS_URL, 5 + (int(worker[2:]) % 8 if worker[2:].isdigit() else 0))
+    r = redis.Redis.from_url(url)
     r.flushdb()
-    yield REDIS_URL
+    yield url
     r.flushdb()
+
+
+def _redis_db(url: str, db: int) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def test_rate_limit_counters_are_shared_through_redis(settings, monkeypatch, brand_a, redis_db5):
     monkeypatch.setenv("LUNEO_REDIS_URL", redis_db5)
-    one = _app(monkeypatch, LUNEO_RATE_LIMIT_KEY="4/minute", LUNEO_RATE_LIMIT_IP="1000/minute")
-    two = _app(monkeypatch, LUNEO_RATE_LIMIT_KEY="4/minute", LUNEO_RATE_LIMIT_IP="1000/minute")
+    one = _app(monkeypatch, LUNEO_RATE_LIMIT_KEY="4/hour", LUNEO_RATE_LIMIT_IP="1000/hour")
+    two = _app(monkeypatch, LUNEO_RATE_LIMIT_KEY="4/hour", LUNEO_RATE_LIMIT_IP="1000/hour")
     with TestClient(one) as c1, TestClient(two) as c2:
         codes = [
             (c1 if i % 2 else c2).get("/api/v1/me", headers=brand_a.h("sk")).status_code for i in range(5)
@@ -299,8 +310,8 @@ def test_rate_limit_counters_are_shared_through_redis(settings, monkeypatch, bra
 
 def test_login_limit_is_shared_through_redis(settings, monkeypatch, brand_a, redis_db5):
     monkeypatch.setenv("LUNEO_REDIS_URL", redis_db5)
-    one = _app(monkeypatch, LUNEO_RATE_LIMIT_LOGIN="2/minute")
-    two = _app(monkeypatch, LUNEO_RATE_LIMIT_LOGIN="2/minute")
+    one = _app(monkeypatch, LUNEO_RATE_LIMIT_LOGIN="2/hour")
+    two = _app(monkeypatch, LUNEO_RATE_LIMIT_LOGIN="2/hour")
     body = {"email": brand_a.owner_email, "password": "nope"}
     with TestClient(one) as c1, TestClient(two) as c2:
         codes = [

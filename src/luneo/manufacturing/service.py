@@ -183,16 +183,8 @@ def create_work_order(
         source=source,
         created_by=actor,
     )
-    try:
-        with session.begin_nested():
-            session.add(wo)
-            session.flush()
-    except IntegrityError:
-        raced = session.execute(
-            select(WorkOrder).where(WorkOrder.order_item_id == order_item_id)
-        ).scalar_one_or_none()
-        if raced is None:
-            raise
+    raced = _insert_once(session, wo, order_item_id)
+    if raced is not None:
         return raced, False
     _record(session, wo, None, "queued", actor, f"created ({source})")
     if export:
@@ -218,10 +210,24 @@ def create_from_order(
     return out
 
 
-def _by_order_item(session: Session, order_item_id: str) -> WorkOrder | None:
+def _by_order_item(session: Session, order_item_id: str | None) -> WorkOrder | None:
     return session.execute(
         select(WorkOrder).where(WorkOrder.order_item_id == order_item_id)
     ).scalar_one_or_none()
+
+
+def _insert_once(session: Session, wo: WorkOrder, order_item_id: str | None) -> WorkOrder | None:
+    """Insert the work order; None when inserted, else the one a concurrent call made for the item."""
+    try:
+        with session.begin_nested():
+            session.add(wo)
+            session.flush()
+    except IntegrityError:
+        raced = _by_order_item(session, order_item_id)
+        if raced is None:
+            raise
+        return raced
+    return None
 
 
 def _product_def(session: Session, product_id: str | None) -> ProductDef | None:
@@ -324,14 +330,8 @@ def _needs_attention(
         source=source,
         created_by=actor,
     )
-    try:
-        with session.begin_nested():
-            session.add(wo)
-            session.flush()
-    except IntegrityError:
-        raced = _by_order_item(session, item_id)
-        if raced is None:
-            raise
+    raced = _insert_once(session, wo, item_id)
+    if raced is not None:
         return raced
     _record(session, wo, None, "needs_attention", actor, reason[:500])
     log.warning(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -9,6 +10,12 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 
 from luneo.platform import ratelimit
+
+
+def run(fn: Any, n: int) -> Any:
+    """Run the coroutine function in a thread of its own (no event loop of another test in the way)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, fn, n).result()
 
 
 class Recorder:
@@ -31,13 +38,13 @@ def test_fallback_is_logged_once_per_period_and_recovery_once(monkeypatch: Any) 
     async def hits(n: int) -> list[float | None]:
         return [await mw.check(mw.per_ip, "ip:1.2.3.4") for _ in range(n)]
 
-    results = anyio.run(hits, 4)
+    results = run(hits, 4)
     assert results[:3] == [None, None, None] and results[3] is not None  # still limited, in memory
     assert recorder.events == ["rate_limit_storage_unavailable"]
     now[0] += ratelimit.FALLBACK_S + 1  # the period is over: Redis is tried again, still down
-    anyio.run(hits, 3)
+    run(hits, 3)
     assert recorder.events == ["rate_limit_storage_unavailable"] * 2
     mw.shared = FixedWindowRateLimiter(storage_from_string("async+memory://"))  # type: ignore[arg-type]
     now[0] += ratelimit.FALLBACK_S + 1  # Redis is back
-    assert anyio.run(hits, 2) == [None, None]
+    assert run(hits, 2) == [None, None]
     assert recorder.events == ["rate_limit_storage_unavailable"] * 2 + ["rate_limit_storage_recovered"]
