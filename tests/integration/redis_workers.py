@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -90,3 +91,31 @@ class WorkerProcess:
                 self.proc.kill()
                 self.proc.wait(5)
         self.out.close()
+
+
+@contextmanager
+def dramatiq_producer(env: dict[str, str], monkeypatch: Any) -> Iterator[Any]:
+    """This process as a producer: migrated database, storage and a Dramatiq runtime, all from `env`."""
+    from luneo.platform import config, database, jobs, migrate
+    from luneo.platform.jobs_dramatiq import DramatiqRuntime
+    from luneo.platform.storage import set_storage
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    config.get_settings.cache_clear()
+    jobs.get_job_settings.cache_clear()
+    migrate.upgrade(url=config.get_settings().resolved_database_url)
+    db = database.Database(config.get_settings())
+    database.set_db(db)
+    set_storage(None)
+    rt = DramatiqRuntime(db, job_settings=jobs.get_job_settings())
+    jobs.set_runtime(rt)
+    try:
+        yield rt
+    finally:
+        jobs.set_runtime(None)
+        rt.broker.close()
+        database.set_db(None)
+        set_storage(None)
+        config.get_settings.cache_clear()
+        jobs.get_job_settings.cache_clear()

@@ -343,29 +343,10 @@ def redis_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def redis_producer(redis_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from luneo.platform import config, database, migrate
-    from luneo.platform.jobs_dramatiq import DramatiqRuntime
-    from luneo.platform.storage import set_storage
+    from tests.integration.redis_workers import dramatiq_producer
 
-    for k, v in redis_env.items():
-        monkeypatch.setenv(k, v)
-    config.get_settings.cache_clear()
-    jobs.get_job_settings.cache_clear()
-    migrate.upgrade(url=config.get_settings().resolved_database_url)
-    db = database.Database(config.get_settings())
-    database.set_db(db)
-    set_storage(None)
-    rt = DramatiqRuntime(db, job_settings=jobs.get_job_settings())
-    jobs.set_runtime(rt)
-    try:
+    with dramatiq_producer(redis_env, monkeypatch) as rt:
         yield rt
-    finally:
-        jobs.set_runtime(None)
-        rt.broker.close()
-        database.set_db(None)
-        set_storage(None)
-        config.get_settings.cache_clear()
-        jobs.get_job_settings.cache_clear()
 
 
 @pytest.mark.redis

@@ -73,29 +73,10 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
 @pytest.fixture
 def producer(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """This process: migrated database, storage and a Dramatiq producer, all from `env`."""
-    from luneo.platform import config, database, jobs, migrate
-    from luneo.platform.jobs_dramatiq import DramatiqRuntime
-    from luneo.platform.storage import set_storage
+    from tests.integration.redis_workers import dramatiq_producer
 
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    config.get_settings.cache_clear()
-    jobs.get_job_settings.cache_clear()
-    migrate.upgrade(url=config.get_settings().resolved_database_url)
-    db = database.Database(config.get_settings())
-    database.set_db(db)
-    set_storage(None)
-    rt = DramatiqRuntime(db, job_settings=jobs.get_job_settings())
-    jobs.set_runtime(rt)
-    try:
+    with dramatiq_producer(env, monkeypatch) as rt:
         yield rt
-    finally:
-        jobs.set_runtime(None)
-        rt.broker.close()
-        database.set_db(None)
-        set_storage(None)
-        config.get_settings.cache_clear()
-        jobs.get_job_settings.cache_clear()
 
 
 def _worker(env: dict[str, str], log: Path) -> Any:

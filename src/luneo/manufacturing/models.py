@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from luneo.platform.database import Base, TenantMixin, TimestampMixin
 from luneo.platform.ids import new_id
 
-WORK_ORDER_STATUSES = (
+WorkOrderStatus = Literal[
     "queued",
     "exporting",
     "needs_review",
@@ -21,7 +21,8 @@ WORK_ORDER_STATUSES = (
     "done",
     "failed",
     "cancelled",
-)
+]
+WORK_ORDER_STATUSES: tuple[str, ...] = get_args(WorkOrderStatus)
 PACK_STATUSES = ("pending", "success", "failed")
 
 

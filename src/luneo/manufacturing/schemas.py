@@ -8,18 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from luneo.manufacturing.export import MAX_KERF_MM
-
-WorkOrderStatus = Literal[
-    "queued",
-    "exporting",
-    "needs_review",
-    "needs_attention",
-    "ready",
-    "in_production",
-    "done",
-    "failed",
-    "cancelled",
-]
+from luneo.manufacturing.models import WorkOrderStatus
 
 
 class PrintIssueOut(BaseModel):
