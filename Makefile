@@ -54,6 +54,7 @@ test: $(TEST_STAMP) test-tools
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
 bench: $(TEST_STAMP)

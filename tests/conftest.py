@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 PG_URL = os.environ.get("LUNEO_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("LUNEO_TEST_REDIS_URL")
+AMQP_URL = os.environ.get("LUNEO_TEST_AMQP_URL")
 REQUIRE = os.environ.get("LUNEO_REQUIRE_BACKENDS") == "1"
 BACKENDS = ["sqlite", "postgres"]
 
@@ -74,7 +75,25 @@ def pg_migrated() -> str | None:
 
     url = reset_pg_database(f"luneo_test_{_worker()}")
     migrate.upgrade(url=url)
+    _MIGRATION_ROWS.update(_rows_seeded_by_migrations(url))
     return url
+
+
+#: Rows the migrations insert (e.g. the default credit packs), restored after each truncate so a
+#: PostgreSQL test starts from the same state as a freshly migrated database (as SQLite does).
+_MIGRATION_ROWS: dict[str, list[dict[str, Any]]] = {}
+
+
+def _rows_seeded_by_migrations(url: str) -> dict[str, list[dict[str, Any]]]:
+    from luneo.models import metadata
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = {
+            t.name: [dict(r._mapping) for r in conn.execute(sa.select(t))] for t in metadata.sorted_tables
+        }
+    engine.dispose()
+    return {name: found for name, found in rows.items() if found}
 
 
 def _truncate_pg(url: str) -> None:
@@ -84,6 +103,9 @@ def _truncate_pg(url: str) -> None:
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(sa.text(f"truncate {names} restart identity cascade"))
+        for table in metadata.sorted_tables:
+            if table.name in _MIGRATION_ROWS:
+                conn.execute(sa.insert(table), _MIGRATION_ROWS[table.name])
     engine.dispose()
 
 
@@ -91,6 +113,17 @@ def _truncate_pg(url: str) -> None:
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres" and not PG_URL:
         pytest.skip("PostgreSQL not configured (set LUNEO_TEST_DATABASE_URL)")
+    return str(request.param)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest) -> str:
+    """The job broker of worker-process tests: Redis (`LUNEO_TEST_REDIS_URL`) and RabbitMQ
+    (`LUNEO_TEST_AMQP_URL`, e.g. amqp://guest:guest@127.0.0.1:5672/%2F)."""
+    if not REDIS_URL:
+        pytest.skip("Redis not configured (set LUNEO_TEST_REDIS_URL): worker tests skipped")
+    if request.param == "rabbitmq" and not AMQP_URL:
+        pytest.skip("RabbitMQ not configured (set LUNEO_TEST_AMQP_URL): RabbitMQ broker tests skipped")
     return str(request.param)
 
 
@@ -213,7 +246,16 @@ def brand_b(settings: Any) -> BrandCtx:
 
 # --- CI: skipped backend tests are failures ----------------------------------------------
 
-_REQUIRED_WORDS = ("PostgreSQL", "Redis", "validator", "qpdf", "pdftoppm", "chromium", "LUNEO_TEST_")
+_REQUIRED_WORDS = (
+    "PostgreSQL",
+    "Redis",
+    "RabbitMQ",
+    "validator",
+    "qpdf",
+    "pdftoppm",
+    "chromium",
+    "LUNEO_TEST_",
+)
 
 
 @pytest.hookimpl(hookwrapper=True)

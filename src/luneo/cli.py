@@ -33,6 +33,15 @@ app.add_typer(brands_app, name="brands")
 app.add_typer(jobs_app, name="jobs")
 
 
+@app.callback()
+def _load_domains() -> None:
+    """Every command runs with every domain's models, event subscribers and job actors loaded, so a
+    brand created here (for instance) reaches the same subscribers as one created through the API."""
+    from luneo.domains import load_domain_modules
+
+    load_domain_modules()
+
+
 def _mount_domain_commands() -> None:
     """Domain CLIs: `luneo credits …`, `luneo render`, `luneo export`, `luneo bulk`."""
     from luneo.credits.cli import credits_app
@@ -102,26 +111,48 @@ def serve(
         )
         console.print(f"  publishable key: {creds['publishable_key']}")
         console.print(f"  secret key:      {creds['secret_key']}")
-    uvicorn.run(
-        "luneo.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,  # X-Forwarded-For is believed only from LUNEO_TRUSTED_PROXIES
-    )
+    from luneo.platform.logging import configure_process_logging
+
+    configure_process_logging(settings)  # the supervisor's lines too (each process re-applies it)
+    metrics_dir = None
+    if workers > 1:  # one /metrics for all processes: prometheus-client multiprocess mode
+        from luneo.platform.metrics import use_multiprocess_dir
+
+        metrics_dir = use_multiprocess_dir(settings.data_dir)
+    try:
+        uvicorn.run(
+            "luneo.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            log_config=None,  # uvicorn's own lines go through our (JSON) logging configuration
+            access_log=False,
+            proxy_headers=False,  # X-Forwarded-For is believed only from LUNEO_TRUSTED_PROXIES
+        )
+    finally:
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command()
-def worker(threads: int = typer.Option(None, help="Worker threads (default from settings).")) -> None:
-    """Run background job workers (Dramatiq on Redis, or in-process threads)."""
+def worker(
+    threads: int = typer.Option(None, help="Worker threads per process (default from settings)."),
+    processes: int = typer.Option(1, min=1, help="Worker processes (supervised by this one)."),
+) -> None:
+    """Run background job workers (Dramatiq on RabbitMQ or Redis, or the embedded runtime)."""
+    from luneo.platform.error_reporting import init_sentry
+    from luneo.platform.logging import configure_process_logging
     from luneo.worker import run_worker
 
+    configure_process_logging(get_settings())  # JSON lines like the API (LUNEO_LOG_*)
+    init_sentry(get_settings())  # when LUNEO_SENTRY_DSN is set
     _refuse_unsafe_production()
 
-    run_worker(threads=threads)
+    run_worker(threads=threads, processes=processes)
 
 
 @db_app.command("upgrade")
@@ -204,7 +235,7 @@ def users_create(
     """Create an operator account, optionally with a role in a brand."""
     from sqlalchemy import select
 
-    from luneo.platform.errors import Problem
+    from luneo.platform.domain_errors import DomainError
     from luneo.platform.tenancy import bind_system, bind_tenant
     from luneo.tenancy import service
     from luneo.tenancy.models import Brand
@@ -216,7 +247,7 @@ def users_create(
         bind_system(s)
         try:
             user = service.create_user(s, email=email, password=password, name=name)
-        except Problem as exc:
+        except DomainError as exc:
             console.print(f"[red]{exc.detail or exc.code}[/red]", markup=False)
             raise typer.Exit(2) from None
         if brand:
@@ -232,7 +263,7 @@ def users_create(
 def _set_platform_admin(email: str, value: bool) -> None:
     import structlog
 
-    from luneo.platform.errors import NotFound
+    from luneo.platform.domain_errors import NotFoundError
     from luneo.platform.tenancy import bind_system
     from luneo.tenancy import service
 
@@ -241,7 +272,7 @@ def _set_platform_admin(email: str, value: bool) -> None:
             bind_system(s)
             user = service.set_platform_admin(s, email, value)
             user_id = user.id
-    except NotFound:
+    except NotFoundError:
         console.print(f"[red]no user {email}[/red]")
         raise typer.Exit(2) from None
     structlog.get_logger("luneo.audit").warning(
@@ -276,7 +307,7 @@ def admin_create(
     """Create a new user who is a platform admin."""
     import structlog
 
-    from luneo.platform.errors import Problem
+    from luneo.platform.domain_errors import DomainError
     from luneo.platform.tenancy import bind_system
     from luneo.tenancy import service
 
@@ -286,7 +317,7 @@ def admin_create(
             user = service.create_user(s, email=email, password=password, name=name)
             service.set_platform_admin(s, user.email, True)
             user_id, user_email = user.id, user.email
-    except Problem as exc:
+    except DomainError as exc:
         raise _fail(f"{exc.detail or exc.code}") from None
     structlog.get_logger("luneo.audit").warning("platform_admin.created", user_id=user_id)
     console.print(f"{user_email} ({user_id}) created; is a platform admin", markup=False)
@@ -295,7 +326,7 @@ def admin_create(
 @users_app.command("deactivate")
 def users_deactivate(email: str) -> None:
     """Deactivate an account: no more sign-ins, refresh tokens revoked."""
-    from luneo.platform.errors import NotFound
+    from luneo.platform.domain_errors import NotFoundError
     from luneo.platform.tenancy import bind_system
     from luneo.tenancy import service
 
@@ -303,7 +334,7 @@ def users_deactivate(email: str) -> None:
         with get_db().transaction() as s:
             bind_system(s)
             user_id = service.deactivate_user(s, email).id
-    except NotFound:
+    except NotFoundError:
         raise _fail(f"no user {email}") from None
     console.print(f"{email} ({user_id}) deactivated", markup=False)
 
@@ -329,7 +360,7 @@ def brands_create(
     """Create a brand (and optionally give an existing user the owner role)."""
     from sqlalchemy import select
 
-    from luneo.platform.errors import Problem
+    from luneo.platform.domain_errors import DomainError
     from luneo.platform.tenancy import bind_system, bind_tenant
     from luneo.tenancy import service
     from luneo.tenancy.models import User
@@ -345,7 +376,7 @@ def brands_create(
                 bind_tenant(s, brand.id)
                 service.add_member(s, brand_id=brand.id, user_id=user.id, role="owner")
             brand_id = brand.id
-    except Problem as exc:
+    except DomainError as exc:
         raise _fail(f"{exc.detail or exc.code}") from None
     console.print(f"brand {slug} created", markup=False)
     typer.echo(brand_id)
@@ -389,7 +420,8 @@ _JOB_FILTERS = ("failed", "stuck", "pending", "processing", "all")
 
 
 def _stuck_clause(now: object) -> object:
-    """`processing` past its deadline, or `pending` and due for longer than the sweeper's grace."""
+    """`processing` past its deadline or lease (no live run renews it), or `pending` and due for
+    longer than the sweeper's grace."""
     from datetime import timedelta
 
     import sqlalchemy as sa
@@ -400,7 +432,7 @@ def _stuck_clause(now: object) -> object:
     cfg = get_job_settings()
     due = now - timedelta(seconds=cfg.pending_grace_s)  # type: ignore[operator]
     return sa.or_(
-        sa.and_(Job.status == "processing", Job.deadline_at < now),
+        sa.and_(Job.status == "processing", sa.or_(Job.deadline_at < now, Job.lease_expires_at < now)),
         sa.and_(Job.status == "pending", Job.next_run_at <= due, Job.updated_at <= due),
     )
 
@@ -490,18 +522,16 @@ def jobs_retry(job_id: str) -> None:
 
 @jobs_app.command("cancel")
 def jobs_cancel(job_id: str) -> None:
-    """Stop a pending or processing job from running (marked failed: 'cancelled by operator')."""
-    from luneo.platform.clock import utcnow
-    from luneo.platform.models import Job
-    from luneo.platform.tenancy import bind_system
+    """Stop a pending or processing job from running (marked failed: 'cancelled by operator');
+    its actor's failure hook runs as after a final failure (an export fails its work order)."""
+    from luneo.app import load_domain_modules
+    from luneo.platform import jobs
 
-    with get_db().transaction() as s:
-        bind_system(s)
-        job: Job = _job_or_exit(s, job_id)  # type: ignore[assignment]
-        if job.status not in ("pending", "processing"):
-            raise _fail(f"job {job_id} is {job.status}: only pending or processing jobs are cancelled", 1)
-        now = utcnow()
-        job.status, job.error, job.finished_at, job.updated_at = "failed", "cancelled by operator", now, now
+    load_domain_modules()  # registers the actors and their failure hooks
+    try:
+        jobs.cancel(get_db(), job_id)
+    except jobs.JobNotCancellable as exc:
+        raise _fail(str(exc), 2 if str(exc).startswith("no job") else 1) from None
     console.print(f"job {job_id} cancelled", markup=False)
 
 

@@ -1,27 +1,13 @@
-"""Imports every domain's models so `Base.metadata` knows all tables (Alembic, tests)."""
+"""Imports every domain's models (and event subscribers) so `Base.metadata` knows all tables.
+
+The modules come from the domain registry (`luneo.domains`); Alembic and the tests import this.
+"""
 
 from __future__ import annotations
 
-import importlib
-
+from luneo import domains
 from luneo.platform.database import Base
 
-MODEL_MODULES = [
-    "luneo.platform.models",
-    "luneo.tenancy.models",
-    "luneo.notifications.models",
-    "luneo.catalog.models",
-    "luneo.designs.models",
-    "luneo.rendering.models",
-    "luneo.commerce.models",
-    "luneo.payments.models",
-    "luneo.manufacturing.models",
-    "luneo.credits.models",
-    "luneo.billing.models",
-    "luneo.ai.models",
-]
-
-for _name in MODEL_MODULES:
-    importlib.import_module(_name)
+domains.load_models()
 
 metadata = Base.metadata

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from typing import Any
@@ -10,6 +9,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from luneo import domains
 from luneo.platform.config import Settings
 from luneo.platform.database import Database
 from luneo.platform.tenancy import bind_system, bind_tenant
@@ -24,8 +24,6 @@ DEMO_PRODUCTION_EMAIL = "production@demo.example.com"
 LEGACY_DEMO_EMAILS = {"owner@demo.luneo.local": DEMO_EMAIL}
 DEMO_PASSWORD = "luneo-demo-2026"
 DEMO_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
-# Domains that add demo data: each module has `seed_demo(session, brand) -> None` (idempotent).
-DEMO_SEEDERS = ["luneo.catalog.seed"]
 
 
 def _demo_origins(settings: Settings) -> list[str]:
@@ -98,6 +96,6 @@ def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
         origins = _demo_origins(settings)
         if not set(origins) <= set(brand.allowed_origins or []):
             brand.allowed_origins = list(dict.fromkeys([*(brand.allowed_origins or []), *origins]))
-        for name in DEMO_SEEDERS:
-            importlib.import_module(name).seed_demo(s, brand)
+        for seed_domain in domains.demo_seeders():  # each domain's demo data (`luneo.domains`)
+            seed_domain(s, brand)
     return stored

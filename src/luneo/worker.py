@@ -1,8 +1,15 @@
 """`luneo worker`: runs the job actors of every domain.
 
-With `LUNEO_REDIS_URL` set it is a Dramatiq worker (in-process `dramatiq.Worker`) plus the
-sweeper loop; without, it runs the in-process runtime in the foreground (useful when the app
-runs with `LUNEO_RUN_WORKER_IN_PROCESS=false`; it picks work up through the sweeper).
+With a broker (`LUNEO_BROKER_URL`: `amqp://…` RabbitMQ or `redis://…`; default
+`LUNEO_REDIS_URL`) it is a Dramatiq worker (`dramatiq.Worker`) plus the housekeeping
+scheduler; without, it runs the embedded runtime (StubBroker) in the foreground (useful when the
+app runs with `LUNEO_RUN_WORKER_IN_PROCESS=false`; it picks work up through the sweeper).
+Job metrics are served on `LUNEO_WORKER_METRICS_PORT` (`/metrics`; 0 = off; with
+`--processes N` the supervisor serves every child's metrics, multiprocess mode).
+
+`--processes N` is a small supervisor (spawn N children, forward SIGTERM, wait): Dramatiq's
+own CLI supervisor imports actors from a module path and would bypass our settings, runtime
+and sweeper set-up, so it is not used.
 
 `python -m luneo.worker --threads 4 --processes 2` works without the CLI.
 """
@@ -10,7 +17,6 @@ runs with `LUNEO_RUN_WORKER_IN_PROCESS=false`; it picks work up through the swee
 from __future__ import annotations
 
 import argparse
-import importlib
 import multiprocessing
 import signal
 import threading
@@ -18,29 +24,27 @@ from typing import Any
 
 import structlog
 
+from luneo import domains
 from luneo.platform import jobs
 from luneo.platform.config import Settings, get_settings
 from luneo.platform.database import Database, get_db
 
 log = structlog.get_logger("luneo.worker")
 
-#: Every domain module that registers job actors.
-TASK_MODULES: list[str] = [
-    "luneo.platform.idempotency",  # registers the expired-keys cleanup hook
-    "luneo.notifications.tasks",
-    "luneo.rendering.tasks",
-    "luneo.manufacturing.tasks",
-    "luneo.ai.tasks",
-    "luneo.billing.tasks",
-]
+#: Every module that registers job actors (from the domain registry, `luneo.domains`).
+TASK_MODULES: list[str] = domains.module_names("tasks")
 
 
 def import_task_modules(modules: list[str] | None = None) -> list[str]:
-    """Import the task modules (registering their actors and subscribers); returns their names."""
-    names = TASK_MODULES if modules is None else modules
-    for name in names:
-        importlib.import_module(name)
-    return list(names)
+    """Import the task modules (registering their actors and subscribers); returns their names.
+
+    By default every domain's models, event subscribers and actors (`luneo.domains`).
+    """
+    if modules is None:
+        domains.load_domain_modules()
+        return list(TASK_MODULES)
+    domains.import_modules(modules)
+    return list(modules)
 
 
 def run_worker(
@@ -51,6 +55,7 @@ def run_worker(
     db: Database | None = None,
     settings: Settings | None = None,
     task_modules: list[str] | None = None,
+    serve_metrics: bool = True,
 ) -> None:
     """Run job workers until SIGINT/SIGTERM (or `stop_event` is set).
 
@@ -58,7 +63,12 @@ def run_worker(
     processes (each with `threads` threads) and supervises them.
     """
     if processes > 1:
-        _run_processes(threads=threads, processes=processes, task_modules=task_modules)
+        metrics = _start_metrics(get_settings()) if serve_metrics else None
+        try:
+            _run_processes(threads=threads, processes=processes, task_modules=task_modules)
+        finally:
+            if metrics is not None:
+                metrics.stop()
         return
     import_task_modules(task_modules)
     db = db or get_db()
@@ -66,8 +76,11 @@ def run_worker(
     threads = threads or settings.worker_threads
     stop = stop_event or threading.Event()
     _install_signal_handlers(stop)
+    metrics = _start_metrics(settings) if serve_metrics else None
     runtime: Any
-    if settings.redis_url:
+    from luneo.platform.jobs_dramatiq import broker_url
+
+    if broker_url(settings):
         from luneo.platform.jobs_dramatiq import DramatiqRuntime
 
         runtime = DramatiqRuntime(db, settings)
@@ -87,6 +100,24 @@ def run_worker(
         log.info("worker_stopping", worker_id=runtime.worker_id)
         runtime.stop(30.0)
         jobs.set_runtime(None)
+        if metrics is not None:
+            metrics.stop()
+
+
+def _start_metrics(settings: Settings) -> Any:
+    """Serve `/metrics` on `LUNEO_WORKER_METRICS_PORT` (None when 0 or the port is taken:
+    metrics are not worth refusing to run jobs)."""
+    if not settings.worker_metrics_port:
+        return None
+    from luneo.platform.metrics import start_metrics_server
+
+    try:
+        server = start_metrics_server(settings.worker_metrics_port)
+    except OSError as exc:
+        log.error("worker_metrics_unavailable", port=settings.worker_metrics_port, error=str(exc))
+        return None
+    log.info("worker_metrics_serving", port=server.port)
+    return server
 
 
 def _install_signal_handlers(stop: threading.Event) -> None:
@@ -102,7 +133,7 @@ def _install_signal_handlers(stop: threading.Event) -> None:
 
 def _child(threads: int | None, task_modules: list[str] | None) -> None:
     get_settings.cache_clear()
-    run_worker(threads=threads, processes=1, task_modules=task_modules)
+    run_worker(threads=threads, processes=1, task_modules=task_modules, serve_metrics=False)
 
 
 def _run_processes(*, threads: int | None, processes: int, task_modules: list[str] | None) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.conftest import PG_URL, REDIS_URL
+from tests.conftest import AMQP_URL, PG_URL, REDIS_URL
 
 # Fast failure detection so a killed worker's job is recovered within seconds.
 FAST_RECOVERY = {
@@ -23,20 +23,32 @@ FAST_RECOVERY = {
     "LUNEO_JOB_SWEEP_INTERVAL_S": "0.3",
     "LUNEO_JOB_PENDING_GRACE_S": "5",
     "LUNEO_JOB_PROCESSING_GRACE_S": "1",
+    "LUNEO_JOB_LEASE_S": "1.5",
+    "LUNEO_JOB_LEASE_RENEW_S": "0.3",
+    "LUNEO_WORKER_METRICS_PORT": "0",
     "LUNEO_LOG_JSON": "false",
 }
 
 
 @contextmanager
-def isolated_backends(tmp_path: Path, sqlite_name: str) -> Iterator[dict[str, str]]:
-    """Environment for this test's processes: a private Redis namespace and a private database
-    (a fresh PostgreSQL schema when `LUNEO_TEST_DATABASE_URL` is set, else a SQLite file);
-    everything is removed afterwards."""
+def isolated_backends(tmp_path: Path, sqlite_name: str, broker: str = "redis") -> Iterator[dict[str, str]]:
+    """Environment for this test's processes: a private Redis namespace, a private job queue
+    (on RabbitMQ when `broker == "rabbitmq"`, else on Redis) and a private database (a fresh
+    PostgreSQL schema when `LUNEO_TEST_DATABASE_URL` is set, else a SQLite file); everything is
+    removed afterwards."""
     import redis
 
     assert REDIS_URL
     namespace = "luneotest_" + secrets.token_hex(6)
-    values = {"LUNEO_REDIS_URL": REDIS_URL, "LUNEO_JOB_REDIS_NAMESPACE": namespace, **FAST_RECOVERY}
+    values = {
+        "LUNEO_REDIS_URL": REDIS_URL,
+        "LUNEO_JOB_REDIS_NAMESPACE": namespace,
+        "LUNEO_JOB_QUEUE_NAME": namespace,  # unique per test: parallel runs share no queue
+        **FAST_RECOVERY,
+    }
+    if broker == "rabbitmq":
+        assert AMQP_URL
+        values["LUNEO_BROKER_URL"] = AMQP_URL
     schema = admin = None
     if PG_URL:
         from luneo.platform.config import Settings
@@ -59,10 +71,26 @@ def isolated_backends(tmp_path: Path, sqlite_name: str) -> Iterator[dict[str, st
         for key in client.scan_iter(f"{namespace}:*"):
             client.delete(key)
         client.close()
+        if broker == "rabbitmq":
+            _delete_rabbitmq_queues(namespace)
         if admin is not None:
             with admin.begin() as conn:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+
+
+def _delete_rabbitmq_queues(queue_name: str) -> None:
+    """Drop the test's queue and its delay/dead-letter queues (Dramatiq's `.DQ`/`.XQ`)."""
+    import pika
+
+    assert AMQP_URL
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    try:
+        channel = conn.channel()
+        for name in (queue_name, f"{queue_name}.DQ", f"{queue_name}.XQ"):
+            channel.queue_delete(name)
+    finally:
+        conn.close()
 
 
 class WorkerProcess:

@@ -11,7 +11,8 @@ import luneo.billing.models
 import luneo.credits.models  # noqa: F401
 from luneo.billing import service
 from luneo.credits import service as credits
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
+from luneo.platform.errors import problem_from
 from luneo.platform.events import publish
 from luneo.platform.tenancy import bind_system, bind_tenant
 from luneo.tenancy.models import Brand
@@ -52,12 +53,12 @@ def test_record_usage_and_check_limit(db, brand_a):
         assert service.record_usage(s, brand_a.id, "renders", 498) == 499
         service.check_limit(s, brand_a.id, "renders")  # 499 + 1 ≤ 500
         service.record_usage(s, brand_a.id, "renders")
-        with pytest.raises(Problem) as exc:
+        with pytest.raises(DomainError) as exc:
             service.check_limit(s, brand_a.id, "renders")
         with pytest.raises(ValueError):
             service.record_usage(s, brand_a.id, "nonsense")
-    body = exc.value.body()
-    assert (exc.value.status, body["code"]) == (403, "plan_limit_reached")
+    body = problem_from(exc.value).body()
+    assert (body["status"], body["code"]) == (403, "plan_limit_reached")
     assert (body["limit"], body["usage"], body["plan"], body["metric"]) == (500, 500, "free", "renders")
 
 
@@ -81,9 +82,9 @@ def test_product_limit_by_plan(db, brand_a):
     with db.transaction() as s:
         bind_tenant(s, brand_a.id)
         service.check_product_limit(s, brand_a.id, 9)
-        with pytest.raises(Problem) as exc:
+        with pytest.raises(DomainError) as exc:
             service.check_product_limit(s, brand_a.id, 10)
-        assert exc.value.body()["limit"] == 10 and exc.value.body()["metric"] == "products"
+        assert exc.value.extra["limit"] == 10 and exc.value.extra["metric"] == "products"
     _publish(db, "billing.subscription_updated", _sub_event(brand_a.id, plan="business"))
     with db.transaction() as s:
         bind_tenant(s, brand_a.id)
@@ -173,7 +174,7 @@ def test_subscription_checkout_completed_activates_plan(db, brand_a):
 
 
 def test_plans_and_checkout_route(client, db, brand_a, monkeypatch):
-    from luneo.billing import api as billing_api
+    from luneo.payments import public as payments
 
     r = client.get("/api/v1/billing/plans", headers=brand_a.h())
     assert [(p["id"], p["monthly_credits"], p["max_products"]) for p in r.json()["data"]] == [
@@ -187,7 +188,7 @@ def test_plans_and_checkout_route(client, db, brand_a, monkeypatch):
         id, url = "cs_sub", "https://pay.example/cs_sub"
 
     monkeypatch.setattr(
-        billing_api, "start_checkout", lambda s, b, req: captured.update(req=req) or FakeCheckout()
+        payments, "start_checkout", lambda s, b, req: captured.update(req=req) or FakeCheckout()
     )
     r = client.post("/api/v1/billing/create-checkout-session", json={"plan": "pro"}, headers=brand_a.h())
     assert r.status_code == 201, r.text
@@ -211,7 +212,6 @@ def test_plans_and_checkout_route(client, db, brand_a, monkeypatch):
 
 
 def test_checkout_route_through_payments(client, brand_a):
-    pytest.importorskip("luneo.payments.service")
     r = client.post("/api/v1/billing/create-checkout-session", json={"plan": "business"}, headers=brand_a.h())
     assert r.status_code == 201, r.text
 

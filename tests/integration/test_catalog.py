@@ -201,12 +201,12 @@ def test_definition_round_trip(client, brand_a, db):
         assert service.asset_lookup(s, up["id"]) == (up["sha256"], 400, 180)
         with pytest.raises(Exception) as exc:
             service.get_product_by_sku(s, "NOPE")
-        assert getattr(exc.value, "status", None) == 404
+        assert getattr(exc.value, "code", None) == "not_found"  # answered 404 at the edge
     with db.transaction() as s:
         bind_tenant(s, brand_a.id + "x")
         with pytest.raises(Exception) as exc:
             service.product_def(s, p["id"])
-        assert getattr(exc.value, "status", None) == 404
+        assert getattr(exc.value, "code", None) == "not_found"  # answered 404 at the edge
 
 
 def test_mockup_asset_cannot_be_deleted_while_used(client, brand_a):

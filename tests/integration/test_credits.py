@@ -13,6 +13,7 @@ import luneo.credits.models  # noqa: F401  (registers credits subscribers)
 from luneo.credits import service
 from luneo.credits.metering import metered, refund_usage
 from luneo.credits.models import CreditAccount, CreditTransaction
+from luneo.platform.errors import problem_from
 from luneo.platform.events import publish
 from luneo.platform.tenancy import bind_system, bind_tenant
 from tests.integration.factories.credits import assert_ledger_consistent
@@ -88,7 +89,7 @@ def test_insufficient_credits_problem_and_no_partial_write(db, brand_a):
         bind_tenant(s, brand_a.id)
         with pytest.raises(service.InsufficientCredits) as exc:
             service.debit(s, brand_a.id, 51, "ai.generate", "usage:big", "usr_x")
-    body = exc.value.body()
+    body = problem_from(exc.value).body()  # the problem the API answers for it
     assert body["status"] == 402 and body["code"] == "insufficient_credits"
     assert (body["balance"], body["cost"], body["operation"], body["buy_url"]) == (
         50,
@@ -229,13 +230,11 @@ def test_cost_override_applies_to_metering(db, brand_a):
     assert_ledger_consistent(db)
 
 
-def test_low_balance_flag_and_one_email_per_crossing(db, brand_a, monkeypatch):
-    sent: list[tuple[str, str, str, dict]] = []
-    monkeypatch.setattr(
-        service,
-        "_queue_email_fn",
-        lambda: lambda s, brand_id, to, tpl, ctx: sent.append((brand_id, to, tpl, ctx)),
-    )
+def test_low_balance_flag_and_one_event_per_crossing(db, brand_a, monkeypatch):
+    from luneo.platform import events
+
+    sent: list[dict] = []
+    monkeypatch.setitem(events._handlers, "credits.low_balance", [lambda _s, payload: sent.append(payload)])
 
     def debit(n: int, ref: str) -> None:
         with db.transaction() as s:
@@ -252,7 +251,7 @@ def test_low_balance_flag_and_one_email_per_crossing(db, brand_a, monkeypatch):
     assert not flagged() and sent == []
     debit(1, "u2")  # 9 < 10: crossing
     assert flagged() and len(sent) == 1
-    assert sent[0][1:3] == (brand_a.owner_email, "low_credits") and sent[0][3]["balance"] == 9
+    assert sent[0]["brand_id"] == brand_a.id and (sent[0]["balance"], sent[0]["threshold"]) == (9, 10)
     debit(1, "u3")
     assert len(sent) == 1  # still low: no second email
     with db.transaction() as s:
@@ -267,27 +266,24 @@ def test_low_balance_flag_and_one_email_per_crossing(db, brand_a, monkeypatch):
 
 
 def test_low_balance_email_goes_to_production_email_and_outbox(db, brand_a):
+    from luneo.domains import load_domain_modules
+    from luneo.notifications.handlers import low_balance_recipients
     from luneo.tenancy.models import Brand
+
+    load_domain_modules()  # the notifications subscriber
 
     with db.transaction() as s:
         bind_system(s)
         s.get(Brand, brand_a.id).production_email = "prod@alpha.example"
     with db.transaction() as s:
         bind_tenant(s, brand_a.id)
-        assert service.low_balance_recipients(s, brand_a.id) == ["prod@alpha.example"]
+        assert low_balance_recipients(s, brand_a.id) == ["prod@alpha.example"]
         service.debit(s, brand_a.id, 45, "ai.generate", "u1", "usr_x")  # 5 left: crossing
-    try:
-        from luneo.notifications.models import EmailMessage
-    except ModuleNotFoundError:
-        pytest.skip("notifications domain not installed")
+    from luneo.notifications.models import EmailMessage
+
     with db.transaction(write=False) as s:
         bind_tenant(s, brand_a.id)
-        try:
-            rows = list(
-                s.execute(select(EmailMessage).where(EmailMessage.template == "low_credits")).scalars()
-            )
-        except Exception:
-            pytest.skip("notifications tables not migrated yet")
+        rows = list(s.execute(select(EmailMessage).where(EmailMessage.template == "low_credits")).scalars())
     assert [m.to for m in rows] == ["prod@alpha.example"]
     assert "5 AI credits left" in rows[0].subject
     assert_ledger_consistent(db)

@@ -184,7 +184,7 @@ def test_transactions_pagination_and_filters(client, db, brand_a, brand_b):
 
 
 def test_buy_starts_a_credits_checkout_and_webhook_credits_once(client, db, brand_a, monkeypatch):
-    from luneo.credits import api as credits_api
+    from luneo.payments import public as payments
 
     captured = {}
 
@@ -195,7 +195,7 @@ def test_buy_starts_a_credits_checkout_and_webhook_credits_once(client, db, bran
         captured.update(brand_id=brand_id, request=request)
         return FakeCheckout()
 
-    monkeypatch.setattr(credits_api, "start_checkout", fake_start)
+    monkeypatch.setattr(payments, "start_checkout", fake_start)
     r = client.post("/api/v1/credits/buy", json={"pack_id": "pack_500"}, headers=brand_a.h())
     assert r.status_code == 201, r.text
     out = r.json()
@@ -244,7 +244,6 @@ def test_buy_starts_a_credits_checkout_and_webhook_credits_once(client, db, bran
 
 
 def test_buy_through_the_payments_domain(client, db, brand_a):
-    pytest.importorskip("luneo.payments.service")
     r = client.post("/api/v1/credits/buy", json={"pack_id": "pack_100"}, headers=brand_a.h())
     assert r.status_code == 201, r.text
     assert r.json()["checkout_url"].startswith("http") and r.json()["session_id"]

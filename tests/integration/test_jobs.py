@@ -193,11 +193,14 @@ def test_dispatch_happens_only_after_commit(db: Database) -> None:
     class Recorder:
         worker_id = "rec"
 
-        def dispatch(self, job_id: str, delay_s: float = 0.0, time_limit_s: float | None = None) -> None:
+        def dispatch(
+            self,
+            job_id: str,
+            delay_s: float = 0.0,
+            time_limit_s: float | None = None,
+            actor: str | None = None,
+        ) -> None:
             seen.append(job_id)
-
-        def is_worker_alive(self, worker_id: str) -> bool | None:
-            return None
 
     jobs.set_runtime(Recorder())
     try:
@@ -338,11 +341,14 @@ def test_sweeper_redispatches_pending_rows_with_no_message(db: Database) -> None
     class Recorder:
         worker_id = "rec"
 
-        def dispatch(self, job_id: str, delay_s: float = 0.0, time_limit_s: float | None = None) -> None:
+        def dispatch(
+            self,
+            job_id: str,
+            delay_s: float = 0.0,
+            time_limit_s: float | None = None,
+            actor: str | None = None,
+        ) -> None:
             seen.append(job_id)
-
-        def is_worker_alive(self, worker_id: str) -> bool | None:
-            return None
 
     jobs.set_runtime(Recorder())
     try:
@@ -354,31 +360,80 @@ def test_sweeper_redispatches_pending_rows_with_no_message(db: Database) -> None
         jobs.set_runtime(None)
 
 
-def test_sweeper_gives_back_rows_of_a_dead_worker_and_fails_exhausted_ones(db: Database) -> None:
+def test_sweeper_gives_back_rows_whose_lease_expired_and_fails_exhausted_ones(db: Database) -> None:
     live = enqueue(db, "test_echo", key())
     exhausted = enqueue(db, "test_echo", key())
+    renewed = enqueue(db, "test_echo", key())
     future = utcnow() + timedelta(minutes=5)
+    expired = utcnow() - timedelta(seconds=1)
     with db.transaction() as s:
         bind_system(s)
-        s.execute(
-            sa.update(Job)
-            .where(Job.id == live.id)
-            .values(status="processing", attempts=1, worker_id="dq:dead", deadline_at=future)
-        )
-        s.execute(
-            sa.update(Job)
-            .where(Job.id == exhausted.id)
-            .values(status="processing", attempts=4, worker_id="dq:dead", deadline_at=future)
-        )
+        for job_id, attempts, lease in (
+            (live.id, 1, expired),
+            (exhausted.id, 4, expired),
+            (renewed.id, 1, future),
+        ):
+            s.execute(
+                sa.update(Job)
+                .where(Job.id == job_id)
+                .values(
+                    status="processing",
+                    attempts=attempts,
+                    worker_id="dq:dead",
+                    deadline_at=future,
+                    lease_expires_at=lease,
+                )
+            )
 
-    def alive(worker_id: str) -> bool | None:
-        return worker_id != "dq:dead"
-
-    assert jobs.sweep(db) == 0  # deadline not reached and liveness unknown: leave it
-    assert jobs.sweep(db, is_worker_alive=alive) == 2
+    assert jobs.sweep(db) == 2  # deadline far away, but nobody renews these leases
     assert get_job(db, live.id).status == "pending"
     failed = get_job(db, exhausted.id)
     assert failed.status == "failed" and failed.error is not None and "worker lost" in failed.error
+    assert get_job(db, renewed.id).status == "processing"  # a live run renews its lease
+
+
+def test_a_running_job_renews_its_lease_and_a_lost_finish_is_given_back(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items 3–4: liveness is the row's lease. While a job runs, its lease is renewed (the
+    sweeper leaves it alone past its first lease); once its finish write failed (database
+    outage on a live worker), nobody renews it and the sweeper gives it back within the lease."""
+    import sqlalchemy.exc
+
+    monkeypatch.setenv("LUNEO_JOB_LEASE_S", "0.4")
+    monkeypatch.setenv("LUNEO_JOB_LEASE_RENEW_S", "0.05")
+    jobs.get_job_settings.cache_clear()
+    k = key()
+    job = enqueue(db, "test_echo", k, {"sleep_s": 1.0})
+    outcome: list[str] = []
+    runner = threading.Thread(target=lambda: outcome.append(jobs.execute(db, job.id, worker_id="w1")))
+    try:
+        runner.start()
+        time.sleep(0.7)  # past the first lease: renewed meanwhile
+        assert jobs.sweep(db) == 0
+        runner.join(10)
+        assert outcome == ["success"]
+
+        lost = enqueue(db, "test_echo", key(), {"value": "again"})
+        real = jobs._finish_success
+
+        def outage(*args: Any, **kwargs: Any) -> str:
+            raise sqlalchemy.exc.OperationalError("UPDATE jobs", {}, ConnectionError("database is down"))
+
+        monkeypatch.setattr(jobs, "_finish_success", outage)
+        with pytest.raises(sqlalchemy.exc.OperationalError):
+            jobs.execute(db, lost.id, worker_id="w1")
+        monkeypatch.setattr(jobs, "_finish_success", real)
+        assert get_job(db, lost.id).status == "processing"
+        assert jobs.sweep(db) == 0  # lease still valid
+        time.sleep(0.6)
+        assert jobs.sweep(db) == 1
+        row = get_job(db, lost.id)
+        assert row.status == "pending" and "lease expired" in (row.error or "")
+        assert jobs.execute(db, lost.id, worker_id="w2") == "success"
+        assert get_job(db, lost.id).attempts == 2
+    finally:
+        jobs.get_job_settings.cache_clear()
 
 
 def test_concurrent_claim_runs_once(db: Database) -> None:

@@ -1,8 +1,10 @@
-"""Dramatiq + Redis job runtime against a real Redis, with workers as separate processes.
+"""The Dramatiq job runtime with workers as separate processes, on both brokers: Redis and
+RabbitMQ (`broker` fixture).
 
-Needs `LUNEO_TEST_REDIS_URL` (e.g. redis://127.0.0.1:6379/0); uses PostgreSQL (a throw-away
-schema) when `LUNEO_TEST_DATABASE_URL` is set, else a SQLite file. Each test gets its own
-Redis key namespace, deleted afterwards.
+Needs `LUNEO_TEST_REDIS_URL` (e.g. redis://127.0.0.1:6379/0) and `LUNEO_TEST_AMQP_URL` (e.g.
+amqp://guest:guest@127.0.0.1:5672/%2F); uses PostgreSQL (a throw-away schema) when
+`LUNEO_TEST_DATABASE_URL` is set, else a SQLite file. Each test gets its own queue and Redis key
+namespace, deleted afterwards.
 
 This file doubles as the worker script: `python test_jobs_redis.py worker` registers the
 test actors and runs `luneo.worker.run_worker`.
@@ -62,8 +64,32 @@ def slow(ctx: jobs.JobContext) -> None:
     _append(ctx.payload["log"], "slow finished")
 
 
+@jobs.actor("redis_test_finish_lost", time_limit_s=120, max_retries=3, backoff_base_s=0.1)
+def finish_lost(ctx: jobs.JobContext) -> dict[str, Any]:
+    """Its first attempt's finish write fails (a database outage on a live worker)."""
+    _append(ctx.payload["log"], f"run {ctx.attempt}")
+    return {"attempt": ctx.attempt}
+
+
+def _fail_first_finish_write() -> None:
+    """In the worker process: the finish write of `redis_test_finish_lost`'s first attempt
+    raises what a database outage raises; the worker itself stays alive and heart-beating."""
+    import sqlalchemy.exc
+
+    real = jobs._finish_success
+
+    def finish(db: Any, ctx: jobs.JobContext, *args: Any, **kwargs: Any) -> str:
+        if ctx.actor == "redis_test_finish_lost" and ctx.attempt == 1:
+            raise sqlalchemy.exc.OperationalError("UPDATE jobs", {}, ConnectionError("database is down"))
+        return real(db, ctx, *args, **kwargs)
+
+    jobs._finish_success = finish  # type: ignore[assignment]
+
+
 def _worker_main() -> None:
     from luneo.worker import run_worker
+
+    _fail_first_finish_write()
 
     run_worker(threads=1, task_modules=[])
 
@@ -79,15 +105,12 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Environment for worker processes and settings for this process: Redis namespace + DB."""
-    if not REDIS_URL:
-        pytest.skip(
-            "LUNEO_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis job tests skipped"
-        )
+def env(tmp_path: Path, broker: str) -> Iterator[dict[str, str]]:
+    """Environment for worker processes and settings for this process: the broker (Redis or
+    RabbitMQ, `broker` fixture), a private queue and Redis namespace, and a private database."""
     from tests.integration.redis_workers import isolated_backends  # lazy: this file is also a worker script
 
-    with isolated_backends(tmp_path, "jobs.db") as values:
+    with isolated_backends(tmp_path, "jobs.db", broker) as values:
         values.update(
             {
                 "LUNEO_DATA_DIR": str(tmp_path),
@@ -217,3 +240,51 @@ def test_killed_worker_loses_nothing_and_job_succeeds_once(
     assert len(done) == 1, effects
     assert done[0].split()[1] != str(first.proc.pid)
     assert row.result == {"pid": int(done[0].split()[1])}
+
+
+def test_lost_redis_state_never_runs_a_live_workers_job_twice(
+    producer: Any, workers: list[Any], env: dict[str, str], tmp_path: Path
+) -> None:
+    """Item 3: Redis restarting (every key of the namespace lost, for a second and a half)
+    makes no live worker look dead: its job is not given to the other worker meanwhile."""
+    import redis
+
+    db = producer.db
+    log = tmp_path / "effects.log"
+    start_worker(workers, env, tmp_path)
+    start_worker(workers, env, tmp_path)
+    job_id = enqueue(db, "redis_test_sleepy", {"log": str(log), "sleep_s": 3})
+    wait_until(lambda: any(x.startswith("start") for x in lines(log)), "a worker to start the job")
+    client = redis.Redis.from_url(env["LUNEO_REDIS_URL"])
+    namespace = env["LUNEO_JOB_REDIS_NAMESPACE"]
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:
+        keys = list(client.scan_iter(f"{namespace}:*"))
+        if keys:
+            client.delete(*keys)
+        time.sleep(0.05)
+    client.close()
+    wait_until(lambda: job_row(db, job_id).status in ("success", "failed"), "the job to finish")
+    time.sleep(1.0)  # give a (wrong) second run the chance to show up
+    row = job_row(db, job_id)
+    effects = lines(log)
+    assert (row.status, row.attempts) == ("success", 1), effects
+    assert len([x for x in effects if x.startswith("start")]) == 1, effects
+    assert all(w.proc.poll() is None for w in workers)
+
+
+def test_job_whose_finish_write_failed_on_a_live_worker_is_rerun_within_its_lease(
+    producer: Any, workers: list[Any], env: dict[str, str], tmp_path: Path
+) -> None:
+    """Item 4: the worker stays alive (its liveness is fine) but the row of its job stays
+    `processing` after the finish write failed; the lease it no longer renews expires and the
+    job runs again within seconds (lease 1.5 s here), not at its 120 s deadline."""
+    db = producer.db
+    log = tmp_path / "effects.log"
+    start_worker(workers, env, tmp_path)
+    job_id = enqueue(db, "redis_test_finish_lost", {"log": str(log)})
+    wait_until(lambda: job_row(db, job_id).status == "success", "the job to run again", timeout=15)
+    row = job_row(db, job_id)
+    assert row.attempts == 2 and row.result == {"attempt": 2}
+    assert lines(log) == ["run 1", "run 2"]
+    assert workers[0].proc.poll() is None

@@ -128,7 +128,7 @@ def test_export_pack_contents_per_method_cached_and_validated(client, brand_a, c
 
 def test_same_snapshot_gives_byte_identical_pack_files_twice(client, brand_a, cat_a):
     from luneo.designs.models import Snapshot
-    from luneo.designs.resources import BrandResources, _stored_bytes
+    from luneo.designs.resources import BrandResources, stored_files
     from luneo.manufacturing.export import PackOptions, export_spec
     from luneo.platform.database import get_db
     from luneo.platform.tenancy import bind_tenant
@@ -139,7 +139,7 @@ def test_same_snapshot_gives_byte_identical_pack_files_twice(client, brand_a, ca
     )
     builds = []
     for _ in range(2):
-        _stored_bytes.cache_clear()
+        stored_files.clear()
         with get_db().transaction(write=False) as s:
             bind_tenant(s, brand_a.id)
             snap = s.get(Snapshot, sid)

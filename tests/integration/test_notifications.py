@@ -27,7 +27,7 @@ from luneo.platform import jobs
 from luneo.platform.clock import utcnow
 from luneo.platform.config import Settings
 from luneo.platform.database import Base, Database
-from luneo.platform.errors import Invalid
+from luneo.platform.domain_errors import DomainError
 from luneo.platform.jobs_runtime import InProcessRuntime
 from luneo.platform.models import Job
 from luneo.platform.tenancy import TenantScopeError, bind_system, bind_tenant
@@ -132,10 +132,10 @@ def test_bad_brand_colour_falls_back_to_default(db: Database) -> None:
 
 def test_queue_rejects_unknown_template_and_bad_address(db: Database) -> None:
     brand_id = make_brand(db)
-    with pytest.raises(Invalid) as unknown:
+    with pytest.raises(DomainError) as unknown:
         queue(db, brand_id, template="nope")
     assert unknown.value.code == "unknown_email_template"
-    with pytest.raises(Invalid) as bad:
+    with pytest.raises(DomainError) as bad:
         queue(db, brand_id, to="not-an-address")
     assert bad.value.code == "invalid_email"
     with pytest.raises(TenantScopeError), db.transaction() as s:  # unscoped session

@@ -173,3 +173,30 @@ def test_jobs_retry_and_cancel(settings):
 def test_unknown_ids_exit_non_zero(settings, args):
     r = _run(args)
     assert r.exit_code != 0 and args[-1] in r.output
+
+
+def test_brands_create_in_a_fresh_process_runs_the_domains_subscribers(settings):
+    """`luneo brands create` in its own process publishes `brand.created` to every domain's
+    subscribers (billing grants the signup credits), as the API does."""
+    import os
+    import subprocess
+    import sys
+
+    from luneo.credits.service import get_balance
+    from luneo.platform.database import get_db
+    from luneo.platform.tenancy import bind_system
+
+    env = dict(os.environ)
+    code = "from luneo.cli import app; app()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "brands", "create", "fresh-shop", "--name", "Fresh Shop"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    brand_id = done.stdout.strip().splitlines()[-1]
+    with get_db().transaction(write=False) as s:
+        bind_system(s)
+        assert get_balance(s, brand_id) > 0

@@ -420,11 +420,11 @@ def test_dev_refund_flows_back_through_the_webhook(client, db, brand_a, publishe
 
 
 def test_start_checkout_refuses_another_brands_request(db, brand_a, brand_b):
-    from luneo.platform.errors import Problem
+    from luneo.platform.domain_errors import DomainError
 
     with db.transaction() as s:
         bind_tenant(s, brand_a.id)
-        with pytest.raises(Problem) as err:
+        with pytest.raises(DomainError) as err:
             service.start_checkout(s, brand_a.id, checkout_request(brand_b.id))
     assert err.value.code == "brand_mismatch"
 

@@ -185,7 +185,7 @@ def test_preview_is_one_job_then_cached_with_etag(client, brand_a, cat_a, db):
 
 
 def test_same_spec_hash_gives_byte_identical_previews(client, brand_a, cat_a, db):
-    from luneo.designs.resources import BrandResources, _stored_bytes
+    from luneo.designs.resources import BrandResources, stored_files
     from luneo.platform.tenancy import bind_tenant
     from luneo.rendering import pipeline
 
@@ -203,7 +203,7 @@ def test_same_spec_hash_gives_byte_identical_previews(client, brand_a, cat_a, db
         run_jobs(db)
         got[fmt] = client.get(f"/api/v1/renders/{r.json()['render_id']}/preview", headers=brand_a.h()).content
     # A second, independent render of the same spec hash (fresh caches) gives the same bytes.
-    _stored_bytes.cache_clear()
+    stored_files.clear()
     from luneo.designs.models import DesignSpecRow
 
     with db.transaction(write=False) as s:
@@ -340,9 +340,9 @@ def test_final_is_charged_once_and_refunded_when_it_fails_for_good(client, brand
     assert (
         client.delete(f"/api/v1/assets/{photo['id']}", headers=brand_a.h()).json()["code"] == "asset_in_use"
     )
-    from luneo.designs.resources import _stored_bytes
+    from luneo.designs.resources import stored_files
 
-    _stored_bytes.cache_clear()
+    stored_files.clear()
     with db.transaction() as s:
         bind_tenant(s, brand_a.id)
         s.execute(sa.text("delete from assets where id = :i"), {"i": photo["id"]})

@@ -125,10 +125,10 @@ def test_the_last_owner_can_neither_be_demoted_nor_removed(client, brand_a):
 
 
 def test_service_upsert_never_leaves_a_brand_without_owner(brand_a):
-    from luneo.platform.errors import Problem
+    from luneo.platform.domain_errors import DomainError
     from luneo.tenancy import service
 
-    with pytest.raises(Problem) as exc, get_db().transaction() as s:
+    with pytest.raises(DomainError) as exc, get_db().transaction() as s:
         bind_tenant(s, brand_a.id)
         service.add_member(s, brand_id=brand_a.id, user_id=brand_a.owner_id, role="viewer")
     assert exc.value.code == "last_owner"
@@ -437,10 +437,10 @@ def test_the_printed_demo_login_works(client, db, settings):
 
 
 def test_accounts_are_only_created_with_addresses_the_login_accepts(settings):
-    from luneo.platform.errors import Problem
+    from luneo.platform.domain_errors import DomainError
     from luneo.tenancy import service
 
-    with pytest.raises(Problem) as exc, get_db().transaction() as s:
+    with pytest.raises(DomainError) as exc, get_db().transaction() as s:
         bind_system(s)
         service.create_user(s, email="owner@demo.luneo.local", password=PASSWORD)
     assert exc.value.code == "invalid_email"

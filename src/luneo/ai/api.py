@@ -24,7 +24,8 @@ from luneo.ai.schemas import (
     TextToDesignIn,
     UpscaleIn,
 )
-from luneo.platform.auth import Tenant, guard
+from luneo.platform.auth import Tenant
+from luneo.platform.deps import AiSubmitDep, AiUseDep
 from luneo.platform.pagination import Page
 
 router = APIRouter(tags=["ai"])
@@ -45,47 +46,37 @@ def _submit(t: Tenant, operation: str, body: Any, response: Response) -> Generat
 
 
 @router.post("/ai/generate", response_model=GenerationOut, responses=RESPONSES)
-def generate(
-    body: GenerateIn, response: Response, t: Tenant = guard(PERMISSION, write=False)
-) -> GenerationOut:
+def generate(body: GenerateIn, response: Response, t: AiSubmitDep) -> GenerationOut:
     """Generate an image from a prompt (local clipart composer, or the configured image provider: 202)."""
     return _submit(t, "generate", body, response)
 
 
 @router.post("/ai/upscale", response_model=GenerationOut, responses=RESPONSES)
-def upscale(body: UpscaleIn, response: Response, t: Tenant = guard(PERMISSION, write=False)) -> GenerationOut:
+def upscale(body: UpscaleIn, response: Response, t: AiSubmitDep) -> GenerationOut:
     """Upscale an image ×2 (now) or ×4 (job, 202); `result.effective_dpi` at the source's print size."""
     return _submit(t, "upscale", body, response)
 
 
 @router.post("/ai/background-removal", response_model=GenerationOut, responses=RESPONSES)
-def background_removal(
-    body: BackgroundRemovalIn, response: Response, t: Tenant = guard(PERMISSION, write=False)
-) -> GenerationOut:
+def background_removal(body: BackgroundRemovalIn, response: Response, t: AiSubmitDep) -> GenerationOut:
     """Cut out the subject into an RGBA PNG (job: 202, then poll)."""
     return _submit(t, "background_removal", body, response)
 
 
 @router.post("/ai/extract-colors", response_model=GenerationOut, responses=RESPONSES)
-def extract_colors(
-    body: ExtractColorsIn, response: Response, t: Tenant = guard(PERMISSION, write=False)
-) -> GenerationOut:
+def extract_colors(body: ExtractColorsIn, response: Response, t: AiSubmitDep) -> GenerationOut:
     """Dominant colours (`result.colors: [{hex, share, palette_match}]`), matched to a palette."""
     return _submit(t, "extract_colors", body, response)
 
 
 @router.post("/ai/smart-crop", response_model=GenerationOut, responses=RESPONSES)
-def smart_crop(
-    body: SmartCropIn, response: Response, t: Tenant = guard(PERMISSION, write=False)
-) -> GenerationOut:
+def smart_crop(body: SmartCropIn, response: Response, t: AiSubmitDep) -> GenerationOut:
     """Crop around the salient content to an aspect ratio (or a product image zone's)."""
     return _submit(t, "smart_crop", body, response)
 
 
 @router.post("/ai/text-to-design", response_model=GenerationOut, responses=RESPONSES)
-def text_to_design(
-    body: TextToDesignIn, response: Response, t: Tenant = guard(PERMISSION, write=False)
-) -> GenerationOut:
+def text_to_design(body: TextToDesignIn, response: Response, t: AiSubmitDep) -> GenerationOut:
     """Turn a prompt into a DesignSpec checked by the rules engine (`result.spec`, `spec_hash`)."""
     return _submit(t, "text_to_design", body, response)
 
@@ -95,24 +86,24 @@ def text_to_design(
     response_model=GenerationOut,
     responses={**RESPONSES, 503: {"description": "ai_provider_not_configured"}},
 )
-def chat(body: ChatIn, response: Response, t: Tenant = guard(PERMISSION, write=False)) -> GenerationOut:
+def chat(body: ChatIn, response: Response, t: AiSubmitDep) -> GenerationOut:
     """Chat with the design assistant (needs a configured chat provider)."""
     return _submit(t, "chat", body, response)
 
 
 @router.get("/ai/generations", response_model=Page[GenerationOut])
 def list_generations(
+    t: AiUseDep,
     operation: Operation | None = None,
     status: Status | None = None,
     cursor: str | None = None,
     limit: int = 50,
-    t: Tenant = guard(PERMISSION),
 ) -> Page[GenerationOut]:
     """The brand's AI history, newest first."""
     return service.list_generations(t.session, operation=operation, status=status, cursor=cursor, limit=limit)
 
 
 @router.get("/ai/generations/{generation_id}", response_model=GenerationOut)
-def get_generation(generation_id: str, t: Tenant = guard(PERMISSION)) -> GenerationOut:
+def get_generation(generation_id: str, t: AiUseDep) -> GenerationOut:
     """One generation (poll this for 202 answers)."""
     return service.get_generation(t.session, t.brand_id, generation_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from luneo.ai.error_codes import AIErrorCode
 from luneo.ai.local.moderation import check_prompt
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
 
 
 def blocked_terms(brand_settings: dict[str, Any]) -> list[str]:
@@ -24,9 +25,8 @@ def ensure_allowed(texts: Iterable[str], brand_settings: dict[str, Any]) -> None
         matched += [t for t in res.matched_terms if t not in matched]
         categories += [c for c in res.categories if c not in categories]
     if matched:
-        raise Problem(
-            422,
-            "prompt_rejected",
+        raise DomainError(
+            AIErrorCode.PROMPT_REJECTED,
             "The prompt contains terms this brand does not allow.",
             matched_terms=matched,
             categories=categories,

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from luneo.ai.error_codes import AIErrorCode
 from luneo.ai.local._color import delta_e2000, parse_hex, srgb_to_lab, to_hex
 from luneo.ai.local.moderation import normalize
 from luneo.design.fonts import BUNDLED_FONTS, DEFAULT_FONT_ID
@@ -163,7 +164,7 @@ FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 class PlanError(ValueError):
     """The prompt cannot be turned into a plan (no product, no text): a 422 for the caller."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: AIErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
 
@@ -254,10 +255,10 @@ def pick_product(prompt: str, products: Sequence[ProductDef], product_id: str | 
         for p in products:
             if p.id == product_id:
                 return p
-        raise PlanError("product_not_found", f"Product {product_id} not found.")
+        raise PlanError(AIErrorCode.PRODUCT_NOT_FOUND, f"Product {product_id} not found.")
     candidates = [p for p in products if any(z.kind == "text" for z in p.zones)]
     if not candidates:
-        raise PlanError("no_text_product", "The brand has no product with a text zone.")
+        raise PlanError(AIErrorCode.NO_TEXT_PRODUCT, "The brand has no product with a text zone.")
     words = set(_tokens(prompt))
     scored = sorted(
         ((len(words & _product_words(p)), i, p) for i, p in enumerate(candidates)),
@@ -268,7 +269,8 @@ def pick_product(prompt: str, products: Sequence[ProductDef], product_id: str | 
     if len(candidates) == 1:
         return candidates[0]
     raise PlanError(
-        "product_not_found", "Name the product in the prompt (e.g. 'on the pendant') or pass product_id."
+        AIErrorCode.PRODUCT_NOT_FOUND,
+        "Name the product in the prompt (e.g. 'on the pendant') or pass product_id.",
     )
 
 
@@ -367,7 +369,7 @@ def zone_palette(product: ProductDef, zone: ZoneDef) -> list[str]:
 def pick_zone(prompt: str, product: ProductDef, text: str | None) -> ZoneDef:
     texts = [z for z in product.zones if z.kind == "text"]
     if not texts:
-        raise PlanError("no_text_zone", f"The product {product.sku} has no text zone.")
+        raise PlanError(AIErrorCode.NO_TEXT_ZONE, f"The product {product.sku} has no text zone.")
     words = set(_tokens(prompt))
     generic = {"name", "text", "texte", "nom", "the", "de", "la", "le"}
 
@@ -488,7 +490,7 @@ def plan_design(
     product = pick_product(prompt, products, product_id)
     text, span = extract_text(prompt, products)
     if not text:
-        raise PlanError("no_text_found", 'Say what to write, e.g. name "Emma" or prénom Léa.')
+        raise PlanError(AIErrorCode.NO_TEXT_FOUND, 'Say what to write, e.g. name "Emma" or prénom Léa.')
     rest = prompt if span is None else prompt[: span[0]] + " " + prompt[span[1] :]
     zone = pick_zone(rest, product, text)
     colour = named_colour(rest)
@@ -555,14 +557,14 @@ def plan_from_structured(
         sku = str(data.get("product_sku") or "")
         found = next((p for p in products if p.sku == sku or p.id == sku), None)
         if found is None:
-            raise PlanError("invalid_plan", "The plan names an unknown product.")
+            raise PlanError(AIErrorCode.INVALID_PLAN, "The plan names an unknown product.")
         product = found
     zone = next((z for z in product.zones if z.kind == "text" and z.key == data.get("zone")), None)
     if zone is None:
-        raise PlanError("invalid_plan", "The plan names an unknown zone.")
+        raise PlanError(AIErrorCode.INVALID_PLAN, "The plan names an unknown zone.")
     text = str(data.get("text") or "").strip()[:MAX_TEXT]
     if not text:
-        raise PlanError("invalid_plan", "The plan has no text.")
+        raise PlanError(AIErrorCode.INVALID_PLAN, "The plan has no text.")
     font = data.get("font")
     font = font if isinstance(font, str) and font in BUNDLED_FONTS else None
     colour = data.get("color")

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from luneo.ai import local, planner
 from luneo.ai import providers as prov
+from luneo.ai.error_codes import AIErrorCode
 from luneo.ai.local.trace import to_svg
 from luneo.ai.models import AIGeneration
 from luneo.ai.moderation import ensure_allowed
@@ -42,21 +43,20 @@ from luneo.ai.schemas import (
     OutputOut,
     TextToDesignIn,
 )
-from luneo.catalog import assets as upload_checks
-from luneo.catalog import service as catalog
-from luneo.catalog.models import Asset, Product
-from luneo.credits import metering
-from luneo.credits import service as credits
+from luneo.catalog import public as catalog
+from luneo.catalog.public import Asset, Product
+from luneo.credits import public as credits
+from luneo.credits.public import metering
 from luneo.design.model import ProductDef
 from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
 from luneo.platform.ids import new_id
 from luneo.platform.jobs import enqueue
 from luneo.platform.pagination import Page, paginate
 from luneo.platform.tenancy import bind_tenant, get_or_404
-from luneo.tenancy.models import Brand
+from luneo.tenancy.public import Brand
 
 log = structlog.get_logger("luneo.ai")
 
@@ -142,16 +142,17 @@ def _product_def(session: Session, product_id: str) -> ProductDef:
 def _check_asset(session: Session, asset_id: str) -> Asset:
     asset = get_or_404(session, Asset, asset_id, "asset")
     if not asset.content_type.startswith("image/") or asset.content_type == "image/svg+xml":
-        raise Problem(
-            422, "not_an_image", "The asset is not a raster image (PNG, JPEG or WebP).", asset_id=asset_id
+        raise DomainError(
+            AIErrorCode.NOT_AN_IMAGE,
+            "The asset is not a raster image (PNG, JPEG or WebP).",
+            asset_id=asset_id,
         )
     return asset
 
 
-def provider_not_configured() -> Problem:
-    return Problem(
-        503,
-        "ai_provider_not_configured",
+def provider_not_configured() -> DomainError:
+    return DomainError(
+        AIErrorCode.AI_PROVIDER_NOT_CONFIGURED,
         "No chat provider is configured. Set LUNEO_OPENAI_API_KEY or LUNEO_ANTHROPIC_API_KEY (or "
         "LUNEO_GROQ_API_KEY, LUNEO_GOOGLE_API_KEY, LUNEO_AI_OLLAMA_BASE_URL).",
         settings=[
@@ -202,10 +203,10 @@ def prepare(session: Session, brand_id: str, operation: str, body: Any) -> Prepa
             if operation == "smart_crop" and body.zone_key:
                 zone = next((z for z in pdef.zones if z.key == body.zone_key), None)
                 if zone is None:
-                    raise Problem(422, "unknown_zone", f"The product has no zone {body.zone_key!r}.")
+                    raise DomainError(AIErrorCode.UNKNOWN_ZONE, f"The product has no zone {body.zone_key!r}.")
                 options["aspect_ratio"] = zone.geometry.width_mm / zone.geometry.height_mm
         if operation == "smart_crop" and options.get("aspect_ratio") is None:
-            raise Problem(422, "aspect_required", "Give aspect_ratio, or product_id and zone_key.")
+            raise DomainError(AIErrorCode.ASPECT_REQUIRED, "Give aspect_ratio, or product_id and zone_key.")
         if operation == "upscale":
             up = prov.upscaler(settings)
             return Prepared(
@@ -274,7 +275,7 @@ def prepare(session: Session, brand_id: str, operation: str, body: Any) -> Prepa
             [],
             {"messages": [m.model_dump() for m in body.messages]},
         )
-    raise Problem(422, "unknown_operation", f"Unknown AI operation {operation}.")
+    raise DomainError(AIErrorCode.UNKNOWN_OPERATION, f"Unknown AI operation {operation}.")
 
 
 # --------------------------------------------------------------------------- step 2: reserve + record
@@ -351,7 +352,7 @@ def _size(data: bytes) -> tuple[int | None, int | None]:
 
 def _checked_image(data: bytes) -> tuple[bytes, str, int | None, int | None]:
     """Provider bytes go through the same checks as uploads (format sniffing, bombs, size)."""
-    checked = upload_checks.check_upload(
+    checked = catalog.check_upload(
         data, kind="upload", max_bytes=max(get_settings().max_body_bytes, 64 * 1024 * 1024)
     )
     return checked.data, checked.content_type, checked.width_px, checked.height_px
@@ -537,7 +538,7 @@ def _local_plan(
             prompt, products, product_id=product_id, brand_palette=brand_palette(settings), asset_id=asset_id
         )
     except planner.PlanError as exc:
-        raise Problem(422, exc.code, str(exc)) from None
+        raise DomainError(exc.code, str(exc)) from None
 
 
 def _exec_text_to_design(snap: _Snapshot) -> Outcome:
@@ -576,11 +577,11 @@ def _exec_text_to_design(snap: _Snapshot) -> Outcome:
                 asset_id=asset_id,
             )
         except planner.PlanError as exc:
-            raise Problem(422, exc.code, str(exc)) from None
+            raise DomainError(exc.code, str(exc)) from None
     chosen = plan
 
     def finalize(session: Session) -> dict[str, Any]:
-        from luneo.designs import service as designs
+        from luneo.designs import public as designs
 
         built = designs.check_inputs(session, chosen.product_id, chosen.inputs)
         if built.ok:
@@ -685,25 +686,31 @@ def finish_failed(brand_id: str, gen_id: str, code: str, message: str, latency_m
     return True
 
 
-def problem_for(exc: BaseException) -> tuple[str, str, Problem]:
-    """(error code, message, the problem to answer) for a failed run."""
-    if isinstance(exc, Problem):
-        return exc.code, exc.detail or exc.code, exc
+def problem_for(exc: BaseException) -> tuple[str, str, DomainError]:
+    """(error code, message, the domain error to answer) for a failed run."""
+    if isinstance(exc, DomainError):
+        return exc.code.value, exc.detail or exc.code.value, exc
     if isinstance(exc, prov.ProviderError):
         msg = f"The AI provider failed ({exc}). The credits were refunded."
         return (
             "ai_provider_error",
             str(exc),
-            Problem(502, "ai_provider_error", msg, provider=exc.provider, provider_status=exc.status),
+            DomainError(
+                AIErrorCode.AI_PROVIDER_ERROR, msg, provider=exc.provider, provider_status=exc.status
+            ),
         )
     if isinstance(exc, local.ImageInputError):
-        return "invalid_image", str(exc), Problem(422, "invalid_image", f"The image cannot be used: {exc}")
+        return (
+            "invalid_image",
+            str(exc),
+            DomainError(AIErrorCode.INVALID_IMAGE, f"The image cannot be used: {exc}"),
+        )
     if isinstance(exc, ValueError):
-        return "invalid_options", str(exc), Problem(422, "invalid_options", str(exc))
+        return "invalid_options", str(exc), DomainError(AIErrorCode.INVALID_OPTIONS, str(exc))
     return (
         "internal_error",
         type(exc).__name__,
-        Problem(500, "ai_failed", "The AI operation failed; the credits were refunded."),
+        DomainError(AIErrorCode.AI_FAILED, "The AI operation failed; the credits were refunded."),
     )
 
 
@@ -714,11 +721,11 @@ def run_now(brand_id: str, gen_id: str) -> None:
         outcome = execute(brand_id, gen_id)
         finish_ok(brand_id, gen_id, outcome, int((time.monotonic() - t0) * 1000))
     except Exception as exc:
-        code, message, problem = problem_for(exc)
-        if problem.status >= 500:
+        code, message, error = problem_for(exc)
+        if not isinstance(exc, DomainError):  # a provider failure or a bug, not a refused request
             log.exception("ai_generation_error", generation_id=gen_id)
         finish_failed(brand_id, gen_id, code, message, int((time.monotonic() - t0) * 1000))
-        raise problem from None
+        raise error from None
 
 
 def submit(session: Session, brand_id: str, actor: str | None, operation: str, body: Any) -> GenerationOut:

@@ -10,14 +10,15 @@ from fastapi.responses import HTMLResponse
 from luneo.billing import service
 from luneo.billing.plans import PLANS
 from luneo.billing.schemas import CheckoutIn, CheckoutOut, PlanOut, PortalOut, SubscriptionOut
-from luneo.credits.api import checkout_request, customer_email, start_checkout
-from luneo.platform.auth import Tenant, guard
+from luneo.payments import public as payments
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
+from luneo.platform.deps import BillingManageDep, BillingReadDep
 from luneo.platform.errors import NotFound
 from luneo.platform.ids import new_id
 from luneo.platform.pagination import Page
 from luneo.platform.tenancy import bind_tenant
+from luneo.tenancy.public import checkout_email
 
 router = APIRouter(tags=["billing"])
 # Mounted at the root by the app (ROOT_ROUTERS): the local stand-in for Stripe's customer portal.
@@ -25,7 +26,7 @@ pages_router = APIRouter(tags=["billing"], include_in_schema=False)
 
 
 @router.get("/billing/plans", response_model=Page[PlanOut])
-def plans(t: Tenant = guard("billing:read")) -> Page[PlanOut]:
+def plans(t: BillingReadDep) -> Page[PlanOut]:
     """The plans on offer."""
     return Page(
         data=[
@@ -44,22 +45,23 @@ def plans(t: Tenant = guard("billing:read")) -> Page[PlanOut]:
 
 
 @router.get("/billing/subscription", response_model=SubscriptionOut)
-def subscription(t: Tenant = guard("billing:read")) -> SubscriptionOut:
+def subscription(t: BillingReadDep) -> SubscriptionOut:
     """The plan in force, the subscription's status and period, limits and this month's usage."""
     return SubscriptionOut(**service.subscription_view(t.session, t.brand_id))
 
 
 @router.post("/billing/create-checkout-session", response_model=CheckoutOut, status_code=201)
-def create_checkout_session(body: CheckoutIn, t: Tenant = guard("billing:manage")) -> CheckoutOut:
+def create_checkout_session(body: CheckoutIn, t: BillingManageDep) -> CheckoutOut:
     """Start a subscription checkout for a paid plan; the plan switches when the provider confirms."""
     reference = new_id("bsub")
-    fields = service.plan_checkout_request(t.brand_id, body.plan, customer_email(t), reference)
-    checkout = start_checkout(t.session, t.brand_id, checkout_request(**fields))
+    email = checkout_email(t.session, t.brand_id, t.principal.user_id)
+    fields = service.plan_checkout_request(t.brand_id, body.plan, email, reference)
+    checkout = payments.start_checkout(t.session, t.brand_id, payments.CheckoutRequest(**fields))
     return CheckoutOut(checkout_url=checkout.url, session_id=checkout.id, reference=reference)
 
 
 @router.post("/billing/portal", response_model=PortalOut)
-def portal(t: Tenant = guard("billing:manage")) -> PortalOut:
+def portal(t: BillingManageDep) -> PortalOut:
     """A link to manage the subscription: Stripe's billing portal, or the local page in dev."""
     return PortalOut(url=service.portal_url(t.session, t.brand_id))
 

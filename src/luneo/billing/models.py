@@ -42,6 +42,3 @@ class UsageCounter(TenantMixin, Base):
     count: Mapped[int] = mapped_column(sa.Integer, default=0)
 
     __table_args__ = (sa.UniqueConstraint("brand_id", "metric", "period"),)
-
-
-from luneo.billing import handlers as _handlers  # noqa: E402,F401  (registers event subscribers)

@@ -15,14 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from luneo.billing.error_codes import BillingErrorCode
 from luneo.billing.models import Subscription, UsageCounter
 from luneo.billing.plans import MONTHLY_METRICS, PLANS, SIGNUP_GRANT, Plan, get_plan
-from luneo.credits import service as credits
-from luneo.credits.models import CreditTransaction
+from luneo.credits import public as credits
+from luneo.credits.public import CreditTransaction
 from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
 from luneo.platform.database import Database
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
+from luneo.platform.http import outgoing_headers
 from luneo.platform.security import constant_time_equals, sign
 
 log = structlog.get_logger("luneo.billing")
@@ -41,7 +43,7 @@ def period_key(now: datetime | None = None) -> str:
 
 def current_plan(session: Session, brand_id: str) -> Plan:
     """The plan in force for the brand (`brands.plan`)."""
-    from luneo.tenancy.models import Brand
+    from luneo.tenancy.public import Brand
 
     plan_id = session.execute(select(Brand.plan).where(Brand.id == brand_id)).scalar()
     return get_plan(plan_id)
@@ -72,10 +74,9 @@ def record_usage(session: Session, brand_id: str, metric: str, n: int = 1) -> in
     return int(session.execute(stmt).scalar_one())
 
 
-def _limit_problem(plan: Plan, metric: str, limit: int, used: int) -> Problem:
-    return Problem(
-        403,
-        "plan_limit_reached",
+def _limit_problem(plan: Plan, metric: str, limit: int, used: int) -> DomainError:
+    return DomainError(
+        BillingErrorCode.PLAN_LIMIT_REACHED,
         f"The {plan.name} plan allows {limit} {metric}; this brand has used {used}.",
         metric=metric,
         limit=limit,
@@ -128,7 +129,7 @@ def grant_free_monthly(db: Database, now: datetime | None = None) -> int:
     number of times (several workers, restarts) grants once. Returns how many brands got credits.
     """
     from luneo.platform.tenancy import bind_system, bind_tenant
-    from luneo.tenancy.models import Brand
+    from luneo.tenancy.public import Brand
 
     period = period_key(now)
     with db.transaction(write=False) as s:
@@ -186,7 +187,7 @@ def get_subscription(session: Session, brand_id: str) -> Subscription | None:
 
 
 def _set_brand_plan(session: Session, brand_id: str, plan: str) -> None:
-    from luneo.tenancy.models import Brand
+    from luneo.tenancy.public import Brand
 
     brand = session.execute(select(Brand).where(Brand.id == brand_id)).scalar_one_or_none()
     if brand is not None and brand.plan != plan:
@@ -357,7 +358,9 @@ def plan_checkout_request(
     """The fields of the payments `CheckoutRequest` for a plan subscription."""
     plan = PLANS.get(plan_id)
     if plan is None or plan.price_cents <= 0:
-        raise Problem(422, "invalid_plan", "Choose a paid plan: pro or business.", plans=sorted(PLANS))
+        raise DomainError(
+            BillingErrorCode.INVALID_PLAN, "Choose a paid plan: pro or business.", plans=sorted(PLANS)
+        )
     base = get_settings().public_base_url.rstrip("/")
     return {
         "brand_id": brand_id,
@@ -398,8 +401,9 @@ def portal_url(session: Session, brand_id: str) -> str:
     row = get_subscription(session, brand_id)
     if settings.stripe_secret_key is not None and row is not None and row.provider == "stripe":
         if not row.provider_customer_id:
-            raise Problem(
-                409, "no_billing_customer", "The subscription has no Stripe customer yet; retry shortly."
+            raise DomainError(
+                BillingErrorCode.NO_BILLING_CUSTOMER,
+                "The subscription has no Stripe customer yet; retry shortly.",
             )
         import stripe
 
@@ -409,12 +413,12 @@ def portal_url(session: Session, brand_id: str) -> str:
             customer=row.provider_customer_id,
             return_url=f"{base}/billing",
             api_key=settings.stripe_secret_key.get_secret_value(),
+            headers=outgoing_headers(),
         )
         return str(portal.url)
     if settings.is_production:
-        raise Problem(
-            503,
-            "billing_portal_not_configured",
+        raise DomainError(
+            BillingErrorCode.BILLING_PORTAL_NOT_CONFIGURED,
             "No billing portal is configured: set LUNEO_STRIPE_SECRET_KEY to manage subscriptions.",
         )
     return f"{base}/billing/portal/dev?token={portal_token(brand_id)}"

@@ -23,8 +23,9 @@ from luneo.catalog.schemas import (
 from luneo.catalog.upload_limits import limit_uploads
 from luneo.design.fonts import BUNDLED_FONTS, BundledFont
 from luneo.design.model import ProductDef
-from luneo.platform.auth import Tenant, guard
+from luneo.platform.auth import Tenant
 from luneo.platform.config import get_settings
+from luneo.platform.deps import CatalogReadDep, CatalogWriteDep
 from luneo.platform.pagination import Page
 from luneo.platform.storage import get_storage
 
@@ -45,12 +46,12 @@ def _read_upload(file: UploadFile) -> bytes:
 
 @router.get("/products", response_model=Page[ProductOut])
 def list_products(
+    t: CatalogReadDep,
     status: Status | None = None,
     production_method: Method | None = None,
     q: str | None = Query(default=None, max_length=200),
     cursor: str | None = None,
     limit: int = 50,
-    t: Tenant = guard("catalog:read"),
 ) -> Page[ProductOut]:
     """Products, newest first; filter by `status`, `production_method`, and `q` (name or SKU)."""
     page = service.list_products(
@@ -60,32 +61,32 @@ def list_products(
 
 
 @router.post("/products", response_model=ProductDetailOut, status_code=201)
-def create_product(body: ProductIn, t: Tenant = guard("catalog:write")) -> Product:
+def create_product(body: ProductIn, t: CatalogWriteDep) -> Product:
     """Create a product (zones may be included); 409 `sku_taken` on a duplicate SKU."""
     return service.create_product(t.session, body)
 
 
 @router.get("/products/{product_id}", response_model=ProductDetailOut)
-def get_product(product_id: str, t: Tenant = guard("catalog:read")) -> Product:
+def get_product(product_id: str, t: CatalogReadDep) -> Product:
     """A product with its zones and their rules."""
     return service.get_product(t.session, product_id)
 
 
 @router.patch("/products/{product_id}", response_model=ProductDetailOut)
-def patch_product(product_id: str, body: ProductPatch, t: Tenant = guard("catalog:write")) -> Product:
+def patch_product(product_id: str, body: ProductPatch, t: CatalogWriteDep) -> Product:
     """Change fields of a product; its `version` increases."""
     return service.update_product(t.session, product_id, body)
 
 
 @router.delete("/products/{product_id}", status_code=204)
-def delete_product(product_id: str, t: Tenant = guard("catalog:write")) -> Response:
+def delete_product(product_id: str, t: CatalogWriteDep) -> Response:
     """Delete a product and its zones (409 `product_in_use` when orders reference it: archive it)."""
     service.delete_product(t.session, product_id)
     return Response(status_code=204)
 
 
 @router.get("/products/{product_id}/definition", response_model=ProductDef)
-def product_definition(product_id: str, t: Tenant = guard("catalog:read")) -> ProductDef:
+def product_definition(product_id: str, t: CatalogReadDep) -> ProductDef:
     """The pure product definition a DesignSpec embeds (geometry, rules, output settings)."""
     return service.product_def(t.session, product_id)
 
@@ -94,31 +95,29 @@ def product_definition(product_id: str, t: Tenant = guard("catalog:read")) -> Pr
 
 
 @router.get("/products/{product_id}/zones", response_model=ZoneList)
-def list_zones(product_id: str, t: Tenant = guard("catalog:read")) -> ZoneList:
+def list_zones(product_id: str, t: CatalogReadDep) -> ZoneList:
     """A product's zones in display order (all of them: a product has at most 50)."""
     return ZoneList(data=[ZoneOut.model_validate(z) for z in service.list_zones(t.session, product_id)])
 
 
 @router.post("/products/{product_id}/zones", response_model=ZoneOut, status_code=201)
-def create_zone(product_id: str, body: ZoneIn, t: Tenant = guard("catalog:write")) -> ProductZone:
+def create_zone(product_id: str, body: ZoneIn, t: CatalogWriteDep) -> ProductZone:
     """Add a zone; 409 `zone_key_taken` when the key is used on this product."""
     return service.create_zone(t.session, product_id, body)
 
 
 @router.get("/products/{product_id}/zones/{zone_id}", response_model=ZoneOut)
-def get_zone(product_id: str, zone_id: str, t: Tenant = guard("catalog:read")) -> ProductZone:
+def get_zone(product_id: str, zone_id: str, t: CatalogReadDep) -> ProductZone:
     return service.get_zone(t.session, service.get_product(t.session, product_id).id, zone_id)
 
 
 @router.patch("/products/{product_id}/zones/{zone_id}", response_model=ZoneOut)
-def patch_zone(
-    product_id: str, zone_id: str, body: ZonePatch, t: Tenant = guard("catalog:write")
-) -> ProductZone:
+def patch_zone(product_id: str, zone_id: str, body: ZonePatch, t: CatalogWriteDep) -> ProductZone:
     return service.update_zone(t.session, product_id, zone_id, body)
 
 
 @router.delete("/products/{product_id}/zones/{zone_id}", status_code=204)
-def delete_zone(product_id: str, zone_id: str, t: Tenant = guard("catalog:write")) -> Response:
+def delete_zone(product_id: str, zone_id: str, t: CatalogWriteDep) -> Response:
     service.delete_zone(t.session, product_id, zone_id)
     return Response(status_code=204)
 
@@ -165,9 +164,7 @@ def _with_file(t: Tenant) -> bool:
 
 
 @router.get("/fonts", response_model=Page[FontOut])
-def list_fonts(
-    cursor: str | None = None, limit: int = 50, t: Tenant = guard("catalog:read")
-) -> Page[FontOut]:
+def list_fonts(t: CatalogReadDep, cursor: str | None = None, limit: int = 50) -> Page[FontOut]:
     """Bundled fonts (first page) followed by the brand's uploaded fonts, newest first.
 
     A publishable key gets the metadata without the file `url`."""
@@ -181,11 +178,11 @@ def list_fonts(
 
 @router.post("/fonts", response_model=FontOut, status_code=201, dependencies=[Depends(limit_uploads)])
 def upload_font(
+    t: CatalogWriteDep,
     file: UploadFile = File(...),
     family: str | None = Form(default=None, max_length=200),
     style: str | None = Form(default=None, max_length=100),
     licence_note: str = Form(default="", max_length=2000),
-    t: Tenant = guard("catalog:write"),
 ) -> FontOut:
     """Upload a TTF, OTF, WOFF or WOFF2 font (web fonts are stored as TTF/OTF for HarfBuzz)."""
     font = service.create_font(
@@ -200,7 +197,7 @@ def upload_font(
 
 
 @router.get("/fonts/{font_id}", response_model=FontOut)
-def get_font(font_id: str, t: Tenant = guard("catalog:read")) -> FontOut:
+def get_font(font_id: str, t: CatalogReadDep) -> FontOut:
     """A bundled or brand font (a publishable key gets no file `url`)."""
     if font_id in BUNDLED_FONTS:
         return _bundled_out(BUNDLED_FONTS[font_id])
@@ -208,7 +205,7 @@ def get_font(font_id: str, t: Tenant = guard("catalog:read")) -> FontOut:
 
 
 @router.delete("/fonts/{font_id}", status_code=204)
-def delete_font(font_id: str, t: Tenant = guard("catalog:write")) -> Response:
+def delete_font(font_id: str, t: CatalogWriteDep) -> Response:
     """Delete a brand font (409 `font_in_use` while a zone offers it)."""
     service.delete_font(t.session, font_id)
     return Response(status_code=204)
@@ -234,9 +231,9 @@ def _asset_out(a: Asset) -> AssetOut:
 
 @router.post("/assets", response_model=AssetOut, status_code=201, dependencies=[Depends(limit_uploads)])
 def upload_asset(
+    t: CatalogWriteDep,
     file: UploadFile = File(...),
     kind: Literal["upload", "mockup", "model"] = Form(default="upload"),
-    t: Tenant = guard("catalog:write"),
 ) -> AssetOut:
     """Upload an image (PNG/JPEG/WebP; `upload` or `mockup`) or a GLB (`model`). Same bytes ⇒ same asset."""
     asset = service.create_asset(
@@ -247,10 +244,10 @@ def upload_asset(
 
 @router.get("/assets", response_model=Page[AssetOut])
 def list_assets(
+    t: CatalogReadDep,
     kind: Literal["upload", "mockup", "model", "font", "derived"] | None = None,
     cursor: str | None = None,
     limit: int = 50,
-    t: Tenant = guard("catalog:read"),
 ) -> Page[AssetOut]:
     """The brand's assets, newest first (brand credentials only: 403 for a publishable key)."""
     shoppers.forbid_widget(t, "list assets")
@@ -258,14 +255,14 @@ def list_assets(
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut)
-def get_asset(asset_id: str, t: Tenant = guard("catalog:read")) -> AssetOut:
+def get_asset(asset_id: str, t: CatalogReadDep) -> AssetOut:
     """An asset; a publishable key reads only what its own shopper uploaded (404 otherwise)."""
     shoppers.require(t.session, shoppers.scope_of(t), "asset", asset_id, "asset")
     return _asset_out(service.get_asset(t.session, asset_id))
 
 
 @router.delete("/assets/{asset_id}", status_code=204)
-def delete_asset(asset_id: str, t: Tenant = guard("catalog:write")) -> Response:
+def delete_asset(asset_id: str, t: CatalogWriteDep) -> Response:
     """Delete an asset (409 `asset_in_use` while a product or another record references it)."""
     service.delete_asset(t.session, asset_id)
     return Response(status_code=204)

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile, ImageOps
 
+from luneo.catalog.error_codes import CatalogErrorCode
 from luneo.design.models3d import load_gltf_json
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
 
 MAX_PIXELS = 60_000_000  # 60 MP: above this an upload is refused
 BOMB_PIXELS = 2 * MAX_PIXELS  # declared sizes above this are decompression bombs
@@ -54,11 +55,10 @@ def decoding_slot() -> Iterator[None]:
     """Hold one of the bounded image-decoding slots (503 `uploads_busy` when none frees up)."""
     slots = _DECODE_SLOTS
     if not slots.acquire(timeout=DECODE_WAIT_S):
-        raise Problem(
-            503,
-            "uploads_busy",
+        raise DomainError(
+            CatalogErrorCode.UPLOADS_BUSY,
             "Too many images are being processed; retry shortly.",
-            headers={"Retry-After": "2"},
+            retry_after_s=2,
         )
     try:
         yield
@@ -97,8 +97,8 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def _too_large(limit: int) -> Problem:
-    return Problem(413, "file_too_large", f"The file exceeds {limit} bytes.", limit_bytes=limit)
+def _too_large(limit: int) -> DomainError:
+    return DomainError(CatalogErrorCode.FILE_TOO_LARGE, f"The file exceeds {limit} bytes.", limit_bytes=limit)
 
 
 def check_upload(data: bytes, *, kind: str, max_bytes: int, max_pixels: int = MAX_PIXELS) -> CheckedFile:
@@ -108,13 +108,15 @@ def check_upload(data: bytes, *, kind: str, max_bytes: int, max_pixels: int = MA
     if len(data) > max_bytes:
         raise _too_large(max_bytes)
     if not data:
-        raise Problem(422, "empty_file", "The file is empty.")
+        raise DomainError(CatalogErrorCode.EMPTY_FILE, "The file is empty.")
     ctype = sniff(data)
     wanted = MODEL_TYPES if kind == "model" else IMAGE_TYPES
     if ctype is None or ctype not in wanted:
         accepted = "binary glTF (.glb)" if kind == "model" else "PNG, JPEG or WebP"
-        raise Problem(
-            415, "unsupported_media_type", f"Unsupported file type: send {accepted}.", accepted=list(wanted)
+        raise DomainError(
+            CatalogErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            f"Unsupported file type: send {accepted}.",
+            accepted=list(wanted),
         )
     if ctype == "model/gltf-binary":
         check_glb(data)
@@ -126,10 +128,9 @@ def check_upload(data: bytes, *, kind: str, max_bytes: int, max_pixels: int = MA
 # --------------------------------------------------------------------------- images
 
 
-def _bomb(w: int, h: int) -> Problem:
-    return Problem(
-        422,
-        "decompression_bomb",
+def _bomb(w: int, h: int) -> DomainError:
+    return DomainError(
+        CatalogErrorCode.DECOMPRESSION_BOMB,
         f"The image declares {w}×{h} pixels: refused as a decompression bomb.",
         width_px=w,
         height_px=h,
@@ -137,8 +138,8 @@ def _bomb(w: int, h: int) -> Problem:
     )
 
 
-def _corrupt(reason: str) -> Problem:
-    return Problem(422, "image_corrupt", f"The image cannot be decoded: {reason}.")
+def _corrupt(reason: str) -> DomainError:
+    return DomainError(CatalogErrorCode.IMAGE_CORRUPT, f"The image cannot be decoded: {reason}.")
 
 
 def check_dimensions(w: int, h: int, max_pixels: int = MAX_PIXELS) -> None:
@@ -148,9 +149,8 @@ def check_dimensions(w: int, h: int, max_pixels: int = MAX_PIXELS) -> None:
     if w * h > BOMB_PIXELS:
         raise _bomb(w, h)
     if w * h > max_pixels or max(w, h) > MAX_SIDE_PX:
-        raise Problem(
-            422,
-            "image_too_large",
+        raise DomainError(
+            CatalogErrorCode.IMAGE_TOO_LARGE,
             f"The image is {w}×{h} pixels; at most {max_pixels // 1_000_000} MP and {MAX_SIDE_PX} px a side.",
             width_px=w,
             height_px=h,
@@ -165,7 +165,9 @@ def _open(data: bytes) -> Image.Image:
         try:
             return Image.open(io.BytesIO(data))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise Problem(422, "decompression_bomb", "The image is a decompression bomb.") from exc
+            raise DomainError(
+                CatalogErrorCode.DECOMPRESSION_BOMB, "The image is a decompression bomb."
+            ) from exc
         except Exception as exc:
             raise _corrupt(type(exc).__name__) from exc
 
@@ -178,7 +180,7 @@ def _decode(data: bytes, fmt: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
     if fmt == "PNG":
         check_png_data(data)
     if getattr(img, "n_frames", 1) > 1:
-        raise Problem(422, "image_animated", "Animated images are not accepted.")
+        raise DomainError(CatalogErrorCode.IMAGE_ANIMATED, "Animated images are not accepted.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -188,10 +190,10 @@ def _decode(data: bytes, fmt: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
             if ImageFile.LOAD_TRUNCATED_IMAGES:  # never accept a partial decode
                 raise _corrupt("truncated images are not accepted")
             img.load()  # every pixel: a header that lies about the size fails here
-    except Problem:
+    except DomainError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise Problem(422, "decompression_bomb", "The image is a decompression bomb.") from exc
+        raise DomainError(CatalogErrorCode.DECOMPRESSION_BOMB, "The image is a decompression bomb.") from exc
     except Exception as exc:
         raise _corrupt(str(exc) or type(exc).__name__) from exc
     return img
@@ -307,8 +309,8 @@ def normalise_image(data: bytes, ctype: str, max_pixels: int = MAX_PIXELS) -> Ch
 def check_glb(data: bytes) -> None:
     """A well-formed binary glTF 2.0 container: header, lengths in bounds, a JSON first chunk."""
 
-    def bad(reason: str) -> Problem:
-        return Problem(422, "model_corrupt", f"The GLB file is malformed: {reason}.")
+    def bad(reason: str) -> DomainError:
+        return DomainError(CatalogErrorCode.MODEL_CORRUPT, f"The GLB file is malformed: {reason}.")
 
     if len(data) < 20:
         raise bad("too short")

@@ -19,7 +19,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from luneo.platform.errors import Problem
+from luneo.catalog.error_codes import CatalogErrorCode
+from luneo.platform.domain_errors import DomainError
 
 FONT_MAGICS = {
     b"\x00\x01\x00\x00": "ttf",
@@ -49,10 +50,9 @@ _WOFF2_HEADER = struct.Struct(">4sLLHHLLHHLLLLL")  # 48 bytes
 _WOFF2_GLYF, _WOFF2_LOCA = 10, 11  # indices of glyf and loca in WOFF2's known-tag table
 
 
-def _too_large(declared: int) -> Problem:
-    return Problem(
-        413,
-        "font_too_large",
+def _too_large(declared: int) -> DomainError:
+    return DomainError(
+        CatalogErrorCode.FONT_TOO_LARGE,
         f"The font declares {declared} bytes once decompressed; at most {MAX_SFNT_BYTES}.",
         declared_bytes=declared,
         max_bytes=MAX_SFNT_BYTES,
@@ -146,7 +146,9 @@ def _check_woff2(data: bytes) -> None:
     if length != len(data):
         raise _invalid("the WOFF2 length field does not match the file size")
     if flavor == 0x74746366:  # 'ttcf'
-        raise Problem(415, "unsupported_media_type", "Font collections are not accepted: send one font.")
+        raise DomainError(
+            CatalogErrorCode.UNSUPPORTED_MEDIA_TYPE, "Font collections are not accepted: send one font."
+        )
     _check_total(total_sfnt)
     _check_total(meta_orig)
     pos, originals, stream_sizes = _WOFF2_HEADER.size, [], []
@@ -189,8 +191,8 @@ def sniff_font(data: bytes) -> str | None:
     return FONT_MAGICS.get(data[:4])
 
 
-def _invalid(reason: str) -> Problem:
-    return Problem(422, "font_invalid", f"The font cannot be used: {reason}.")
+def _invalid(reason: str) -> DomainError:
+    return DomainError(CatalogErrorCode.FONT_INVALID, f"The font cannot be used: {reason}.")
 
 
 def _name(font: Any, *ids: int) -> str:
@@ -209,16 +211,18 @@ def check_font(data: bytes, *, max_bytes: int) -> CheckedFont:
     from fontTools.ttLib import TTFont, TTLibError
 
     if len(data) > max_bytes:
-        raise Problem(413, "file_too_large", f"The file exceeds {max_bytes} bytes.", limit_bytes=max_bytes)
+        raise DomainError(
+            CatalogErrorCode.FILE_TOO_LARGE, f"The file exceeds {max_bytes} bytes.", limit_bytes=max_bytes
+        )
     source = sniff_font(data)
     if source is None:
         if data[:4] == b"ttcf":
-            raise Problem(
-                415, "unsupported_media_type", "Font collections (.ttc) are not accepted: send one font."
+            raise DomainError(
+                CatalogErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                "Font collections (.ttc) are not accepted: send one font.",
             )
-        raise Problem(
-            415,
-            "unsupported_media_type",
+        raise DomainError(
+            CatalogErrorCode.UNSUPPORTED_MEDIA_TYPE,
             "Unsupported font type: send TTF, OTF, WOFF or WOFF2.",
             accepted=["font/ttf", "font/otf", "font/woff", "font/woff2"],
         )
@@ -242,7 +246,7 @@ def check_font(data: bytes, *, max_bytes: int) -> CheckedFont:
         family = _name(font, 16, 1) or "Untitled"
         style = _name(font, 17, 2) or "Regular"
         coverage = len(cmap)
-    except Problem:
+    except DomainError:
         raise
     except (TTLibError, Exception) as exc:
         raise _invalid(f"it does not parse ({type(exc).__name__})") from exc
@@ -264,7 +268,7 @@ def _check_harfbuzz(sfnt: bytes) -> None:
         buf.add_str("A")
         buf.guess_segment_properties()
         hb.shape(hb_font, buf, {})
-    except Problem:
+    except DomainError:
         raise
     except Exception as exc:
         raise _invalid("HarfBuzz cannot read it") from exc

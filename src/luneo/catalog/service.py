@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from cachetools import LRUCache
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -24,12 +26,13 @@ from sqlalchemy.orm import Session
 from luneo.catalog import assets as upload_checks
 from luneo.catalog import convert, shoppers
 from luneo.catalog import fonts as font_checks
+from luneo.catalog.error_codes import CatalogErrorCode
 from luneo.catalog.models import Asset, BrandFont, Product, ProductMapping, ProductZone, ShopperGrant
 from luneo.catalog.schemas import MAX_ZONES, MockupIn, Model3DIn, ProductIn, ProductPatch, ZoneIn, ZonePatch
 from luneo.design.fonts import BUNDLED_FONTS
 from luneo.design.model import ProductDef, ZoneGeometry, ZoneRules
 from luneo.platform.config import get_settings
-from luneo.platform.errors import Conflict, Invalid, NotFound, Problem
+from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.events import publish
 from luneo.platform.ids import new_id
 from luneo.platform.pagination import Page, paginate
@@ -176,11 +179,13 @@ def _validate(session: Session, product: Product) -> ProductDef:
         errs += _check_zone_fonts(session, zone, field)
         errs += _check_bounds(product, zone, field)
     if errs:
-        raise Invalid("invalid_product", "The product definition is invalid.", errors=errs)
+        raise DomainError(CatalogErrorCode.INVALID_PRODUCT, "The product definition is invalid.", errors=errs)
     try:
         return convert.product_def(product, zones, _asset_shas(session, product))
     except ValidationError as exc:
-        raise Invalid("invalid_product", "The product definition is invalid.", errors=_errors(exc)) from exc
+        raise DomainError(
+            CatalogErrorCode.INVALID_PRODUCT, "The product definition is invalid.", errors=_errors(exc)
+        ) from exc
 
 
 def _touch(product: Product) -> None:
@@ -193,14 +198,14 @@ def _touch(product: Product) -> None:
 def _mockup_json(session: Session, m: MockupIn) -> dict[str, Any]:
     asset = session.execute(select(Asset).where(Asset.id == m.asset_id)).scalar_one_or_none()
     if asset is None:
-        raise Invalid(
-            "unknown_asset",
+        raise DomainError(
+            CatalogErrorCode.UNKNOWN_ASSET,
             f"Asset {m.asset_id} not found.",
             errors=[_violation("mockup.asset_id", "unknown_asset", "No such asset.")],
         )
     if asset.content_type not in upload_checks.IMAGE_TYPES:
-        raise Invalid(
-            "invalid_mockup",
+        raise DomainError(
+            CatalogErrorCode.INVALID_MOCKUP,
             "A mockup must be an image asset.",
             errors=[_violation("mockup.asset_id", "not_an_image", "The asset is not an image.")],
         )
@@ -217,22 +222,22 @@ def _mockup_json(session: Session, m: MockupIn) -> dict[str, Any]:
 def _model3d_json(session: Session, m: Model3DIn) -> dict[str, Any]:
     if m.kind == "procedural":
         if m.shape is None or m.asset_id is not None:
-            raise Invalid(
-                "invalid_model3d",
+            raise DomainError(
+                CatalogErrorCode.INVALID_MODEL3D,
                 "A procedural model names a shape and no asset.",
                 errors=[_violation("model3d.shape", "missing", "shape is required for procedural models.")],
             )
         return {"kind": "procedural", "shape": m.shape, "asset_id": None, "print_material": m.print_material}
     if m.asset_id is None:
-        raise Invalid(
-            "invalid_model3d",
+        raise DomainError(
+            CatalogErrorCode.INVALID_MODEL3D,
             "A GLB model names an uploaded model asset.",
             errors=[_violation("model3d.asset_id", "missing", "asset_id is required for glb models.")],
         )
     asset = session.execute(select(Asset).where(Asset.id == m.asset_id)).scalar_one_or_none()
     if asset is None or asset.content_type not in upload_checks.MODEL_TYPES:
-        raise Invalid(
-            "invalid_model3d",
+        raise DomainError(
+            CatalogErrorCode.INVALID_MODEL3D,
             "The model asset does not exist or is not a GLB.",
             errors=[_violation("model3d.asset_id", "unknown_asset", "No such GLB asset.")],
         )
@@ -261,8 +266,8 @@ def _sync_mappings(session: Session, product: Product, external_ids: dict[str, s
             )
         ).first()
         if other is not None:
-            raise Conflict(
-                "external_id_taken",
+            raise DomainError(
+                CatalogErrorCode.EXTERNAL_ID_TAKEN,
                 f"{integration} id {ext} is mapped to another product.",
                 integration=integration,
                 external_id=ext,
@@ -282,12 +287,12 @@ def _sync_mappings(session: Session, product: Product, external_ids: dict[str, s
     product.external_ids = dict(sorted(external_ids.items()))
 
 
-def _flush_unique(session: Session, code: str, detail: str) -> None:
+def _flush_unique(session: Session, code: CatalogErrorCode, detail: str) -> None:
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(code, detail) from exc
+        raise DomainError(code, detail) from exc
 
 
 # --------------------------------------------------------------------------- products
@@ -342,7 +347,9 @@ def _sku_taken(session: Session, sku: str, exclude: str | None = None) -> bool:
 def create_product(session: Session, data: ProductIn) -> Product:
     """Create a product (and its zones); 409 `sku_taken` if the brand already uses the SKU."""
     if _sku_taken(session, data.sku):
-        raise Conflict("sku_taken", f"SKU {data.sku} is already used by another product.", sku=data.sku)
+        raise DomainError(
+            CatalogErrorCode.SKU_TAKEN, f"SKU {data.sku} is already used by another product.", sku=data.sku
+        )
     with session.no_autoflush:
         product = Product(
             id=new_id("prd"), **{f: getattr(data, f) for f in _SIMPLE_FIELDS}, external_ids={}, version=1
@@ -354,7 +361,7 @@ def create_product(session: Session, data: ProductIn) -> Product:
             _zone_row(product, z)
         _validate(session, product)
         session.add(product)
-    _flush_unique(session, "sku_taken", f"SKU {data.sku} is already used by another product.")
+    _flush_unique(session, CatalogErrorCode.SKU_TAKEN, f"SKU {data.sku} is already used by another product.")
     _sync_mappings(session, product, data.external_ids)
     session.flush()
     return product
@@ -367,13 +374,17 @@ def update_product(session: Session, product_id: str, data: ProductPatch) -> Pro
     non_nullable = set(_SIMPLE_FIELDS) - {"background_color"}
     nulls = [k for k in sent if sent[k] is None and k in non_nullable]
     if nulls:
-        raise Invalid(
-            "invalid_product",
+        raise DomainError(
+            CatalogErrorCode.INVALID_PRODUCT,
             "These fields cannot be null.",
             errors=[_violation(k, "null", f"{k} cannot be null.") for k in nulls],
         )
     if "sku" in sent and _sku_taken(session, sent["sku"], exclude=product.id):
-        raise Conflict("sku_taken", f"SKU {sent['sku']} is already used by another product.", sku=sent["sku"])
+        raise DomainError(
+            CatalogErrorCode.SKU_TAKEN,
+            f"SKU {sent['sku']} is already used by another product.",
+            sku=sent["sku"],
+        )
     before = _snapshot(product)
     with session.no_autoflush:
         for field in _SIMPLE_FIELDS:
@@ -384,7 +395,7 @@ def update_product(session: Session, product_id: str, data: ProductPatch) -> Pro
         if "model3d" in sent:
             _set_model3d(session, product, data.model3d)
         _validate(session, product)
-    _flush_unique(session, "sku_taken", "This SKU is already used by another product.")
+    _flush_unique(session, CatalogErrorCode.SKU_TAKEN, "This SKU is already used by another product.")
     if "external_ids" in sent:
         _sync_mappings(session, product, data.external_ids or {})
     if _snapshot(product) != before:
@@ -401,8 +412,9 @@ def _snapshot(product: Product) -> tuple[Any, ...]:
 def delete_product(session: Session, product_id: str) -> None:
     """Delete a product with its zones and mappings; 409 when another domain still references it."""
     product = get_product(session, product_id)
-    in_use = Conflict(
-        "product_in_use", "The product is referenced (e.g. by carts or orders): archive it instead."
+    in_use = DomainError(
+        CatalogErrorCode.PRODUCT_IN_USE,
+        "The product is referenced (e.g. by carts or orders): archive it instead.",
     )
     if is_product_referenced(session, product.id):
         raise in_use
@@ -422,10 +434,10 @@ def get_product(session: Session, product_id: str) -> Product:
 
 
 def get_product_by_sku(session: Session, sku: str) -> Product:
-    """A product by SKU in the session's brand; raises `NotFound` (404) when there is none."""
+    """A product by SKU in the session's brand; raises `NotFoundError` (404) when there is none."""
     product = session.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
     if product is None:
-        raise NotFound("product", sku)
+        raise NotFoundError("product", sku)
     return product
 
 
@@ -470,9 +482,29 @@ def product_def_of(session: Session, product: Product) -> ProductDef:
     return convert.product_def(product, list(product.zones), _asset_shas(session, product))
 
 
+_product_defs: LRUCache[tuple[str, str, int], ProductDef] = LRUCache(4096)  # frozen models, tiny
+_product_defs_lock = threading.Lock()
+
+
 def product_def(session: Session, product_id: str) -> ProductDef:
-    """The pure `ProductDef` of a product of the session's brand (404 when missing/foreign)."""
-    return product_def_of(session, get_product(session, product_id))
+    """The pure `ProductDef` of a product of the session's brand (404 when missing/foreign).
+
+    Cached per (brand, product, version): every change to a product or its zones bumps its
+    `version`, so one indexed read of that column decides whether the cached definition holds.
+    """
+    row = session.execute(
+        select(Product.brand_id, Product.version).where(Product.id == product_id)
+    ).first()  # through the tenant guard: another brand's product is not found
+    if row is None:
+        raise NotFoundError("product", product_id)
+    key = (row.brand_id, product_id, int(row.version or 1))
+    with _product_defs_lock:
+        found = _product_defs.get(key)
+    if found is None:
+        found = product_def_of(session, get_product(session, product_id))
+        with _product_defs_lock:
+            _product_defs[key] = found
+    return found
 
 
 # --------------------------------------------------------------------------- zones
@@ -486,7 +518,7 @@ def get_zone(session: Session, product_id: str, zone_id: str) -> ProductZone:
     stmt = select(ProductZone).where(ProductZone.id == zone_id, ProductZone.product_id == product_id)
     zone = session.execute(stmt).scalar_one_or_none()
     if zone is None:
-        raise NotFound("zone", zone_id)
+        raise NotFoundError("zone", zone_id)
     return zone
 
 
@@ -494,12 +526,14 @@ def create_zone(session: Session, product_id: str, data: ZoneIn) -> ProductZone:
     """Add a zone; 409 `zone_key_taken` when the product already has the key."""
     product = get_product(session, product_id)
     if any(z.key == data.key for z in product.zones):
-        raise Conflict("zone_key_taken", f"The product already has a zone {data.key!r}.", key=data.key)
+        raise DomainError(
+            CatalogErrorCode.ZONE_KEY_TAKEN, f"The product already has a zone {data.key!r}.", key=data.key
+        )
     with session.no_autoflush:
         zone = _zone_row(product, data)
         _touch(product)
         _validate(session, product)
-    _flush_unique(session, "zone_key_taken", f"The product already has a zone {data.key!r}.")
+    _flush_unique(session, CatalogErrorCode.ZONE_KEY_TAKEN, f"The product already has a zone {data.key!r}.")
     return zone
 
 
@@ -513,13 +547,17 @@ def update_zone(session: Session, product_id: str, zone_id: str, data: ZonePatch
         if k in sent and sent[k] is None
     ]
     if nulls:
-        raise Invalid(
-            "invalid_zone",
+        raise DomainError(
+            CatalogErrorCode.INVALID_ZONE,
             "These fields cannot be null.",
             errors=[_violation(k, "null", f"{k} cannot be null.") for k in nulls],
         )
     if "key" in sent and any(z.key == sent["key"] and z.id != zone.id for z in product.zones):
-        raise Conflict("zone_key_taken", f"The product already has a zone {sent['key']!r}.", key=sent["key"])
+        raise DomainError(
+            CatalogErrorCode.ZONE_KEY_TAKEN,
+            f"The product already has a zone {sent['key']!r}.",
+            key=sent["key"],
+        )
     with session.no_autoflush:
         for field in ("key", "label", "kind", "sort_order", "default_font", "default_color", "role"):
             if field in sent:
@@ -530,7 +568,7 @@ def update_zone(session: Session, product_id: str, zone_id: str, data: ZonePatch
             zone.rules = data.rules.model_dump(mode="json")
         _touch(product)
         _validate(session, product)
-    _flush_unique(session, "zone_key_taken", "The product already has a zone with this key.")
+    _flush_unique(session, CatalogErrorCode.ZONE_KEY_TAKEN, "The product already has a zone with this key.")
     return zone
 
 
@@ -635,7 +673,7 @@ def create_asset(
 ) -> Asset:
     """Check and store an upload (`upload`/`mockup`: PNG/JPEG/WebP; `model`: GLB); same bytes ⇒ same asset."""
     if kind not in ("upload", "mockup", "model"):
-        raise Problem(422, "invalid_asset_kind", "kind is upload, mockup or model.")
+        raise DomainError(CatalogErrorCode.INVALID_ASSET_KIND, "kind is upload, mockup or model.")
     checked = upload_checks.check_upload(data, kind=kind, max_bytes=_max_bytes())
     return _store_asset(
         session,
@@ -724,7 +762,10 @@ def delete_asset(session: Session, asset_id: str) -> None:
     """Delete an asset; 409 `asset_in_use` when a product (or another domain's checker) references it."""
     asset = get_asset(session, asset_id)
     if is_asset_referenced(session, asset.id):
-        raise Conflict("asset_in_use", "The asset is in use (e.g. a product's mockup) and cannot be deleted.")
+        raise DomainError(
+            CatalogErrorCode.ASSET_IN_USE,
+            "The asset is in use (e.g. a product's mockup) and cannot be deleted.",
+        )
     key = asset.storage_key
     session.execute(
         sa.delete(ShopperGrant).where(ShopperGrant.object_type == "asset", ShopperGrant.object_id == asset.id)
@@ -805,12 +846,14 @@ def _zones_using_font(session: Session, font_id: str) -> list[str]:
 def delete_font(session: Session, font_id: str) -> None:
     """Delete a brand font; 409 `font_in_use` while a zone offers it, `font_bundled` for bundled ids."""
     if font_id in BUNDLED_FONTS:
-        raise Conflict("font_bundled", "Bundled fonts cannot be deleted.")
+        raise DomainError(CatalogErrorCode.FONT_BUNDLED, "Bundled fonts cannot be deleted.")
     font = get_brand_font(session, font_id)
     used = _zones_using_font(session, font.id)
     if used:
-        raise Conflict(
-            "font_in_use", "Zones still offer this font; remove it from them first.", zones=used[:20]
+        raise DomainError(
+            CatalogErrorCode.FONT_IN_USE,
+            "Zones still offer this font; remove it from them first.",
+            zones=used[:20],
         )
     key = font.storage_key
     session.delete(font)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from luneo.catalog.models import ShopperGrant
 from luneo.platform.auth import Tenant
-from luneo.platform.errors import NotFound, Problem
+from luneo.platform.domain_errors import CommonErrorCode, DomainError, NotFoundError
 
 ObjectType = Literal["asset", "spec", "snapshot", "render"]
 
@@ -43,7 +43,7 @@ def scope_of(t: Tenant, *, required: bool = True) -> str | None:
 def forbid_widget(t: Tenant, what: str) -> None:
     """403 for publishable keys on brand-only reads (e.g. listing every upload)."""
     if t.principal.kind == "publishable_key":
-        raise Problem(403, "forbidden", f"A publishable key cannot {what}.")
+        raise DomainError(CommonErrorCode.FORBIDDEN, f"A publishable key cannot {what}.")
 
 
 def _digest(shopper: str) -> str:
@@ -86,4 +86,4 @@ def require(
 ) -> None:
     """404 (as for a missing object) unless the caller may read the object."""
     if not holds(session, shopper, object_type, object_id):
-        raise NotFound(label or object_type, object_id)
+        raise NotFoundError(label or object_type, object_id)

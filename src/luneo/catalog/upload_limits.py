@@ -3,7 +3,8 @@
 Uploads cost far more than other requests (decoding, re-encoding, storage), so on top of the
 global limits each client IP gets `LUNEO_RATE_LIMIT_UPLOAD_IP` uploads (default 30/minute),
 whatever key it uses. Counted with `limits` in Redis when configured (shared by every process,
-falling back to this process when Redis is down), else in memory; the client IP is the one the
+falling back to this process when Redis is down: `platform.redis_fallback`, logged once per
+outage), else in memory; the client IP is the one the
 proxy-header middleware resolved (forwarded headers are believed only from trusted proxies).
 """
 
@@ -13,17 +14,18 @@ import math
 import threading
 import time
 
-import structlog
 from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from luneo.catalog.error_codes import CatalogErrorCode
 from luneo.platform.config import get_settings
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
 from luneo.platform.middleware import client_ip
+from luneo.platform.redis_fallback import RedisFallback
 
-log = structlog.get_logger("luneo.uploads")
+redis_state = RedisFallback("upload_rate_limit")
 _lock = threading.Lock()
 _limiters: dict[str, FixedWindowRateLimiter] = {}
 
@@ -50,17 +52,14 @@ def limit_uploads(request: Request) -> None:
     settings = get_settings()
     item = parse(settings.rate_limit_upload_ip)
     ip = client_ip(request.scope)
-    memory = f"memory:{id(request.app)}"
-    limiter = _limiter(settings.redis_url) if settings.redis_url else _limiter("memory://", memory)
-    try:
-        wait = _hit(limiter, item, ip)
-    except Exception as exc:  # Redis unreachable: count in this process instead
-        if not settings.redis_url:
-            raise
-        log.warning("upload_rate_limit_storage_unavailable", error=type(exc).__name__)
-        wait = _hit(_limiter("memory://", memory), item, ip)
+    memory = _limiter("memory://", f"memory:{id(request.app)}")
+    url = settings.redis_url
+    if url:  # Redis unreachable: count in this process instead (logged once per outage)
+        wait = redis_state.run(lambda: _hit(_limiter(url), item, ip), lambda: _hit(memory, item, ip))
+    else:
+        wait = _hit(memory, item, ip)
     if wait is not None:
-        seconds = str(math.ceil(wait))
-        raise Problem(
-            429, "rate_limited", f"Too many uploads; retry in {seconds} s.", headers={"Retry-After": seconds}
+        seconds = math.ceil(wait)
+        raise DomainError(
+            CatalogErrorCode.RATE_LIMITED, f"Too many uploads; retry in {seconds} s.", retry_after_s=seconds
         )

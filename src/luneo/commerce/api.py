@@ -32,7 +32,8 @@ from luneo.commerce.schemas import (
     SnapshotRef,
     TransitionIn,
 )
-from luneo.platform.auth import Tenant, guard
+from luneo.platform.auth import Tenant
+from luneo.platform.deps import CartDep, OrdersFromCartDep, OrdersReadDep, OrdersWriteDep
 from luneo.platform.errors import Problem
 from luneo.platform.pagination import Page, paginate
 
@@ -141,13 +142,13 @@ def _address(body: OrderFromCartIn | OrderIn) -> dict[str, Any] | None:
 
 
 @router.get("/cart", response_model=CartOut)
-def get_cart(t: Tenant = guard("cart:use")) -> CartOut:
+def get_cart(t: CartDep) -> CartOut:
     """The caller's cart, priced by the server now."""
     return _cart_out(service.view_cart(t.session, _owner(t)))
 
 
 @router.post("/cart/add", response_model=CartOut, status_code=201)
-def add_to_cart(body: CartAddIn, t: Tenant = guard("cart:use")) -> CartOut:
+def add_to_cart(body: CartAddIn, t: CartDep) -> CartOut:
     """Add a product (and its personalization snapshot); the unit price is computed here. A product
     with required zones needs a snapshot filling them (422 `personalization_required`); `spec_hash`,
     when sent, must be the snapshot's (409 `spec_mismatch`)."""
@@ -165,14 +166,14 @@ def add_to_cart(body: CartAddIn, t: Tenant = guard("cart:use")) -> CartOut:
 
 
 @router.get("/cart/count", response_model=CartCountOut)
-def cart_count(t: Tenant = guard("cart:use")) -> CartCountOut:
+def cart_count(t: CartDep) -> CartCountOut:
     """Number of articles (sum of quantities) and of lines."""
     count, lines = service.cart_count(t.session, _owner(t))
     return CartCountOut(count=count, lines=lines)
 
 
 @router.put("/cart/{item_id}", response_model=CartOut)
-def set_cart_quantity(item_id: str, body: CartQuantityIn, t: Tenant = guard("cart:use")) -> CartOut:
+def set_cart_quantity(item_id: str, body: CartQuantityIn, t: CartDep) -> CartOut:
     """Change a line's quantity (1–1000)."""
     owner = _owner(t)
     service.set_quantity(t.session, owner, item_id, body.quantity)
@@ -180,21 +181,21 @@ def set_cart_quantity(item_id: str, body: CartQuantityIn, t: Tenant = guard("car
 
 
 @router.delete("/cart/{item_id}", status_code=204)
-def remove_cart_item(item_id: str, t: Tenant = guard("cart:use")) -> Response:
+def remove_cart_item(item_id: str, t: CartDep) -> Response:
     """Remove one line."""
     service.remove_item(t.session, _owner(t), item_id)
     return Response(status_code=204)
 
 
 @router.delete("/cart", status_code=204)
-def clear_cart(t: Tenant = guard("cart:use")) -> Response:
+def clear_cart(t: CartDep) -> Response:
     """Empty the cart."""
     service.clear_cart(t.session, _owner(t))
     return Response(status_code=204)
 
 
 @router.post("/cart/checkout", response_model=CheckoutOut, status_code=201)
-def cart_checkout(body: CartCheckoutIn, t: Tenant = guard("cart:use")) -> CheckoutOut:
+def cart_checkout(body: CartCheckoutIn, t: CartDep) -> CheckoutOut:
     """Storefront / widget: turn the cart into an order and open its hosted checkout in one call."""
     owner = _owner(t)
     order = service.create_order_from_cart(
@@ -224,7 +225,7 @@ def cart_checkout(body: CartCheckoutIn, t: Tenant = guard("cart:use")) -> Checko
 
 
 @router.post("/orders", response_model=OrderOut, status_code=201)
-def create_order(body: OrderIn, t: Tenant = guard("orders:write")) -> OrderOut:
+def create_order(body: OrderIn, t: OrdersWriteDep) -> OrderOut:
     """Create a pending order; every price is computed on the server."""
     lines = [
         service.LineRequest(i.product_id, i.quantity, i.snapshot_id, dict(i.metadata)) for i in body.items
@@ -243,7 +244,7 @@ def create_order(body: OrderIn, t: Tenant = guard("orders:write")) -> OrderOut:
 
 
 @router.post("/orders/from-cart", response_model=OrderOut, status_code=201)
-def create_order_from_cart(body: OrderFromCartIn, t: Tenant = guard("orders:write", "cart:use")) -> OrderOut:
+def create_order_from_cart(body: OrderFromCartIn, t: OrdersFromCartDep) -> OrderOut:
     """Create a pending order from the caller's cart, which is emptied."""
     order = service.create_order_from_cart(
         t.session,
@@ -260,13 +261,13 @@ def create_order_from_cart(body: OrderFromCartIn, t: Tenant = guard("orders:writ
 
 @router.get("/orders", response_model=Page[OrderSummaryOut])
 def list_orders(
+    t: OrdersReadDep,
     status: OrderStatus | None = None,
     customer_email: str | None = Query(default=None, max_length=320),
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     cursor: str | None = None,
     limit: int = 50,
-    t: Tenant = guard("orders:read"),
 ) -> Page[Any]:
     """Orders, newest first; filter by status, customer email and creation date range [from, to)."""
     stmt = service.list_orders_query(
@@ -276,13 +277,13 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
-def get_order(order_id: str, t: Tenant = guard("orders:read")) -> OrderOut:
+def get_order(order_id: str, t: OrdersReadDep) -> OrderOut:
     """One order with its items (product id, sku, name; snapshot id, spec_hash)."""
     return _order_out(service.get_order(t.session, order_id))
 
 
 @router.post("/orders/{order_id}/transition", response_model=OrderOut)
-def transition_order(order_id: str, body: TransitionIn, t: Tenant = guard("orders:write")) -> OrderOut:
+def transition_order(order_id: str, body: TransitionIn, t: OrdersWriteDep) -> OrderOut:
     """Move the order along pending → paid → in_production → shipped → delivered (or cancelled /
     refunded); an invalid move is a 409 `invalid_transition`.
 
@@ -308,7 +309,7 @@ def transition_order(order_id: str, body: TransitionIn, t: Tenant = guard("order
 
 
 @router.post("/orders/{order_id}/checkout", response_model=CheckoutOut, status_code=201)
-def checkout_order(order_id: str, body: CheckoutIn, t: Tenant = guard("orders:write")) -> CheckoutOut:
+def checkout_order(order_id: str, body: CheckoutIn, t: OrdersWriteDep) -> CheckoutOut:
     """Open the payment provider's hosted checkout for a pending order."""
     out = service.start_checkout(
         t.session,
@@ -325,13 +326,13 @@ def checkout_order(order_id: str, body: CheckoutIn, t: Tenant = guard("orders:wr
 
 
 @router.post("/coupons", response_model=CouponOut, status_code=201)
-def create_coupon(body: CouponIn, t: Tenant = guard("orders:write")) -> Any:
+def create_coupon(body: CouponIn, t: OrdersWriteDep) -> Any:
     """A discount code (percent in basis points or a fixed amount in one currency)."""
     return service.create_coupon(t.session, body.model_dump())
 
 
 @router.get("/coupons", response_model=Page[CouponOut])
-def list_coupons(cursor: str | None = None, limit: int = 50, t: Tenant = guard("orders:read")) -> Page[Any]:
+def list_coupons(t: OrdersReadDep, cursor: str | None = None, limit: int = 50) -> Page[Any]:
     from luneo.commerce.models import Coupon
 
     return paginate(t.session, service.list_coupons_query(), Coupon, cursor, limit).map(
@@ -340,23 +341,23 @@ def list_coupons(cursor: str | None = None, limit: int = 50, t: Tenant = guard("
 
 
 @router.get("/coupons/{coupon_id}", response_model=CouponOut)
-def get_coupon(coupon_id: str, t: Tenant = guard("orders:read")) -> Any:
+def get_coupon(coupon_id: str, t: OrdersReadDep) -> Any:
     return service.get_coupon(t.session, coupon_id)
 
 
 @router.delete("/coupons/{coupon_id}", status_code=204)
-def disable_coupon(coupon_id: str, t: Tenant = guard("orders:write")) -> Response:
+def disable_coupon(coupon_id: str, t: OrdersWriteDep) -> Response:
     """Disable a coupon (kept for the orders that used it)."""
     service.get_coupon(t.session, coupon_id).active = False
     return Response(status_code=204)
 
 
 @router.get("/shop/settings", response_model=ShopSettingsOut)
-def get_shop_settings(t: Tenant = guard("orders:read")) -> Any:
+def get_shop_settings(t: OrdersReadDep) -> Any:
     """Shipping (flat rate, free-above threshold) and tax (basis points, inclusive or not)."""
     return service.shop_settings(t.session)
 
 
 @router.put("/shop/settings", response_model=ShopSettingsOut)
-def put_shop_settings(body: ShopSettingsIn, t: Tenant = guard("orders:write")) -> Any:
+def put_shop_settings(body: ShopSettingsIn, t: OrdersWriteDep) -> Any:
     return service.set_shop_settings(t.session, body.model_dump())

@@ -13,10 +13,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from luneo.commerce.error_codes import CommerceErrorCode
 from luneo.commerce.models import Coupon
 from luneo.commerce.pricing import Discount
 from luneo.platform.clock import as_utc, utcnow
-from luneo.platform.errors import Invalid
+from luneo.platform.domain_errors import DomainError
 
 
 def normalize_code(code: str) -> str:
@@ -31,34 +32,36 @@ def check(coupon: Coupon | None, code: str, currency: str, now: datetime | None 
     """The coupon if it can be used now for `currency`; a 422 problem with the reason otherwise."""
     now = now or utcnow()
     if coupon is None or not coupon.active:
-        raise Invalid(
-            "coupon_invalid", f"The coupon {code!r} does not exist or is disabled.", reason="unknown"
+        raise DomainError(
+            CommerceErrorCode.COUPON_INVALID,
+            f"The coupon {code!r} does not exist or is disabled.",
+            reason="unknown",
         )
     if coupon.valid_until is not None and now >= as_utc(coupon.valid_until):
         until = as_utc(coupon.valid_until).isoformat()
-        raise Invalid(
-            "coupon_expired",
+        raise DomainError(
+            CommerceErrorCode.COUPON_EXPIRED,
             f"The coupon {coupon.code} expired on {until}.",
             reason="expired",
             valid_until=until,
         )
     if coupon.valid_from is not None and now < as_utc(coupon.valid_from):
         start = as_utc(coupon.valid_from).isoformat()
-        raise Invalid(
-            "coupon_not_yet_valid",
+        raise DomainError(
+            CommerceErrorCode.COUPON_NOT_YET_VALID,
             f"The coupon {coupon.code} is valid from {start}.",
             reason="not_yet_valid",
             valid_from=start,
         )
     if coupon.usage_limit is not None and coupon.times_used >= coupon.usage_limit:
-        raise Invalid(
-            "coupon_used_up",
+        raise DomainError(
+            CommerceErrorCode.COUPON_USED_UP,
             f"The coupon {coupon.code} has been used the maximum number of times.",
             reason="used_up",
         )
     if coupon.kind == "fixed" and coupon.currency and coupon.currency != currency:
-        raise Invalid(
-            "coupon_currency_mismatch",
+        raise DomainError(
+            CommerceErrorCode.COUPON_CURRENCY_MISMATCH,
             f"The coupon {coupon.code} is in {coupon.currency}; the order is in {currency}.",
             reason="currency",
         )
@@ -81,8 +84,8 @@ def claim(session: Session, coupon: Coupon) -> None:
         .execution_options(synchronize_session=False)
     )
     if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
-        raise Invalid(
-            "coupon_used_up",
+        raise DomainError(
+            CommerceErrorCode.COUPON_USED_UP,
             f"The coupon {coupon.code} has been used the maximum number of times.",
             reason="used_up",
         )

@@ -82,7 +82,7 @@ def on_payment_captured(session: Session, payload: dict[str, Any]) -> None:
             expected_currency=order.currency,
         )
         if not payload.get("flag"):  # payments has not alerted about this capture yet
-            from luneo.payments import service as payments
+            from luneo.payments import public as payments
 
             payments.alert(
                 session,
@@ -114,7 +114,7 @@ def _capture_for_closed_order(session: Session, order: Any, payload: dict[str, A
         return  # act once, on `payment.succeeded` (the checkout completion precedes it)
     if order.status not in ("cancelled", "refunded") and payload.get("payment_id") == order.payment_id:
         return
-    from luneo.payments import service as payments
+    from luneo.payments import public as payments
 
     _note(
         order,

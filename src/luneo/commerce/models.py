@@ -200,6 +200,3 @@ class OrderItem(TimestampMixin, TenantMixin, Base):
         sa.CheckConstraint("quantity > 0 and quantity <= 1000", name="quantity"),
         sa.CheckConstraint("price_cents >= 0", name="price_cents"),
     )
-
-
-from luneo.commerce import handlers as _handlers  # noqa: E402,F401  (registers event subscribers)

@@ -17,17 +17,18 @@ from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
-from luneo.catalog import service as catalog
-from luneo.catalog.models import Product
+from luneo.catalog import public as catalog
+from luneo.catalog.public import Product
 from luneo.commerce import coupons as coupon_rules
 from luneo.commerce import pricing
+from luneo.commerce.error_codes import CommerceErrorCode, CommerceRequestErrorCode
 from luneo.commerce.models import Cart, CartItem, Coupon, Order, OrderCounter, OrderItem, ShopSettings
 from luneo.commerce.status import STAMPS, check_transition
-from luneo.designs import service as designs
-from luneo.designs.models import Snapshot
+from luneo.designs import public as designs
+from luneo.designs.public import Snapshot
 from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
-from luneo.platform.errors import Conflict, Invalid, NotFound, Problem
+from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.events import publish
 from luneo.platform.tenancy import get_or_404
 
@@ -76,17 +77,19 @@ def price_items(session: Session, wanted: list[tuple[str, str | None]]) -> list[
     for product_id, snapshot_id in wanted:
         product = products.get(product_id)
         if product is None:
-            raise NotFound("product", product_id)
+            raise NotFoundError("product", product_id)
         if product.status == "archived":
-            raise Invalid("product_unavailable", f"Product {product_id} is archived and cannot be sold.")
+            raise DomainError(
+                CommerceErrorCode.PRODUCT_UNAVAILABLE, f"Product {product_id} is archived and cannot be sold."
+            )
         snapshot: Snapshot | None = None
         if snapshot_id is not None:
             snapshot = snapshots.get(snapshot_id)
             if snapshot is None:
-                raise NotFound("snapshot", snapshot_id)
+                raise NotFoundError("snapshot", snapshot_id)
             if snapshot.product_id != product.id:
-                raise Invalid(
-                    "snapshot_product_mismatch",
+                raise DomainError(
+                    CommerceErrorCode.SNAPSHOT_PRODUCT_MISMATCH,
                     f"Snapshot {snapshot_id} personalizes another product, not {product_id}.",
                 )
         out.append(
@@ -104,10 +107,10 @@ def price_item(session: Session, product_id: str, snapshot_id: str | None) -> Pr
     return price_items(session, [(product_id, snapshot_id)])[0]
 
 
-def personalization_required(product_id: str, name: str, zones: list[str], **extra: Any) -> Problem:
-    """422 `personalization_required`: the item leaves these required zones empty."""
-    return Invalid(
-        "personalization_required",
+def personalization_required(product_id: str, name: str, zones: list[str], **extra: Any) -> DomainError:
+    """`personalization_required`: the item leaves these required zones empty."""
+    return DomainError(
+        CommerceErrorCode.PERSONALIZATION_REQUIRED,
         f"{name or product_id} must be personalized before it is sold: "
         f"required zone(s) {', '.join(zones)} not filled by a validated snapshot.",
         product_id=product_id,
@@ -144,14 +147,14 @@ def check_spec_hash(priced: Priced, spec_hash: str | None) -> None:
     if spec_hash is None:
         return
     if priced.snapshot is None:
-        raise Invalid(
-            "spec_mismatch",
+        raise DomainError(
+            CommerceRequestErrorCode.SPEC_MISMATCH,
             "A spec_hash is checked against a snapshot: send the snapshot_id too.",
             spec_hash=spec_hash,
         )
     if priced.snapshot.spec_hash != spec_hash:
-        raise Conflict(
-            "spec_mismatch",
+        raise DomainError(
+            CommerceErrorCode.SPEC_MISMATCH,
             "The snapshot is not the design on screen (its spec_hash differs); refresh the preview.",
             spec_hash=spec_hash,
             snapshot_spec_hash=priced.snapshot.spec_hash,
@@ -159,9 +162,9 @@ def check_spec_hash(priced: Priced, spec_hash: str | None) -> None:
         )
 
 
-def _currency_mismatch(expected: str, got: str) -> Problem:
-    return Invalid(
-        "currency_mismatch",
+def _currency_mismatch(expected: str, got: str) -> DomainError:
+    return DomainError(
+        CommerceErrorCode.CURRENCY_MISMATCH,
         f"This product is priced in {got}; the rest is in {expected}.",
         expected=expected,
         got=got,
@@ -170,8 +173,8 @@ def _currency_mismatch(expected: str, got: str) -> Problem:
 
 def _check_quantity(quantity: int) -> None:
     if not 1 <= quantity <= MAX_QUANTITY:
-        raise Invalid(
-            "quantity_out_of_range",
+        raise DomainError(
+            CommerceErrorCode.QUANTITY_OUT_OF_RANGE,
             f"Quantity must be between 1 and {MAX_QUANTITY}.",
             max_quantity=MAX_QUANTITY,
         )
@@ -214,7 +217,7 @@ def _cart_item(session: Session, owner: CartOwner, item_id: str) -> tuple[Cart, 
     cart = find_cart(session, owner, lock=True)
     item = next((i for i in cart.items if i.id == item_id), None) if cart else None
     if cart is None or item is None:
-        raise NotFound("cart item", item_id)
+        raise NotFoundError("cart item", item_id)
     return cart, item
 
 
@@ -377,13 +380,15 @@ def create_coupon(session: Session, values: dict[str, Any]) -> Coupon:
     if values.get("currency"):
         values["currency"] = values["currency"].upper()
     if coupon_rules.find(session, values["code"]) is not None:
-        raise Conflict("coupon_exists", f"A coupon {values['code']} already exists.")
+        raise DomainError(CommerceErrorCode.COUPON_EXISTS, f"A coupon {values['code']} already exists.")
     coupon = Coupon(**values)
     try:
         with session.begin_nested():
             session.add(coupon)
     except IntegrityError:
-        raise Conflict("coupon_exists", f"A coupon {values['code']} already exists.") from None
+        raise DomainError(
+            CommerceErrorCode.COUPON_EXISTS, f"A coupon {values['code']} already exists."
+        ) from None
     return coupon
 
 
@@ -439,7 +444,7 @@ def quote(
     """Price lines, check one currency and personalization, resolve the coupon (without claiming
     it) and compute totals."""
     if not lines:
-        raise Invalid("empty_order", "An order needs at least one item.")
+        raise DomainError(CommerceErrorCode.EMPTY_ORDER, "An order needs at least one item.")
     for line in lines:
         _check_quantity(line.quantity)
     priced = price_items(session, [(ln.product_id, ln.snapshot_id) for ln in lines])
@@ -534,7 +539,7 @@ def create_order_from_cart(
     """The cart's lines become an order (re-priced now); the cart is emptied in the same transaction."""
     cart = find_cart(session, owner, lock=True)
     if cart is None or not cart.items:
-        raise Invalid("cart_empty", "The cart is empty.")
+        raise DomainError(CommerceErrorCode.CART_EMPTY, "The cart is empty.")
     lines = [
         LineRequest(i.product_id, i.quantity, i.snapshot_id, dict(i.metadata_ or {})) for i in cart.items
     ]
@@ -561,7 +566,7 @@ def get_order(session: Session, order_id: str, *, lock: bool = False) -> Order:
         stmt = stmt.with_for_update()
     order = session.execute(stmt).scalar_one_or_none()
     if order is None:
-        raise NotFound("order", order_id)
+        raise NotFoundError("order", order_id)
     return order
 
 
@@ -618,7 +623,7 @@ def paid_payload(order: Order) -> dict[str, Any]:
 
 
 def _money(cents: int, currency: str) -> str:
-    from luneo.payments.providers.base import from_minor
+    from luneo.payments.public import from_minor
 
     return f"{from_minor(cents, currency)} {currency}"
 
@@ -661,7 +666,7 @@ def mark_paid(
     """pending → paid with its effects (confirmation email, `order.paid`); False when not pending."""
     if order.status != "pending":
         return False
-    from luneo.notifications.service import queue_email
+    from luneo.notifications.public import queue_email
 
     _stamp(order, "paid", actor, payment_ref=payment_ref, payment_id=payment_id, note=note)
     order.payment_status = "paid"
@@ -688,7 +693,7 @@ def mark_refunded(session: Session, order: Order, *, actor: str | None = None) -
 
 def _refund_payment(session: Session, order: Order) -> None:
     """Refund what was captured for the order (cancel after payment, operator refund)."""
-    from luneo.payments import service as payments
+    from luneo.payments import public as payments
 
     for payment in payments.payments_for_reference(session, order.id, "order"):
         if payment.status in ("succeeded", "partially_refunded") and payment.payment_ref:
@@ -707,22 +712,20 @@ def pay_offline(
     """Mark a pending order paid by hand: money received outside any provider. The amount (minor
     units), currency and a note are required (422 `offline_payment_required`) and must be the order's
     total (422 `offline_payment_mismatch`); the payment is recorded (provider `offline`) and audited."""
-    from luneo.payments import service as payments
+    from luneo.payments import public as payments
 
     given = {"amount": amount, "currency": currency, "note": (note or "").strip() or None}
     missing = [k for k, v in given.items() if v is None]
     if missing:
-        raise Problem(
-            422,
-            "offline_payment_required",
+        raise DomainError(
+            CommerceErrorCode.OFFLINE_PAYMENT_REQUIRED,
             "Marking an order paid records an offline payment: send amount (minor units), currency and note.",
             missing=missing,
         )
     assert amount is not None and currency is not None and note is not None
     if amount != order.total_cents or currency.upper() != order.currency:
-        raise Problem(
-            422,
-            "offline_payment_mismatch",
+        raise DomainError(
+            CommerceErrorCode.OFFLINE_PAYMENT_MISMATCH,
             f"Order {order.number} is due {order.total_cents} {order.currency} (minor units); "
             f"{amount} {currency.upper()} was given.",
             expected_amount=order.total_cents,
@@ -777,7 +780,7 @@ def transition(
         return order
     _stamp(order, to, actor, note=note, tracking_number=tracking_number, carrier=carrier)
     if to == "shipped":
-        from luneo.notifications.service import queue_email
+        from luneo.notifications.public import queue_email
 
         ctx = {**email_context(order), "tracking_number": tracking_number, "carrier": carrier}
         queue_email(session, order.brand_id, order.customer_email, "order_shipped", ctx)
@@ -790,7 +793,7 @@ def transition(
 def _line_items(order: Order) -> list[Any]:
     """One checkout line per order item at its net price (discount and, when exclusive, tax
     included), plus a shipping line; the lines always sum to the order total."""
-    from luneo.payments.providers.base import LineItem
+    from luneo.payments.public import LineItem
 
     out: list[Any] = []
     extra_tax = 0 if order.tax_inclusive else 1
@@ -810,7 +813,7 @@ def _line_items(order: Order) -> list[Any]:
 
 
 def _default_redirect_base(session: Session, brand_id: str) -> str:
-    from luneo.tenancy.models import Brand
+    from luneo.tenancy.public import Brand
 
     brand = session.get(Brand, brand_id)
     origins = [o for o in (brand.allowed_origins if brand else []) or [] if isinstance(o, str)]
@@ -837,20 +840,20 @@ def start_checkout(
     `order_id` may be the Order itself when the caller just wrote it in this transaction.
     `allowed_origins` (widget callers): the redirect URLs must be on one of them.
     """
-    from luneo.payments import service as payments
-    from luneo.payments.providers import active_provider_name
-    from luneo.payments.providers.base import CheckoutRequest
+    from luneo.payments import public as payments
+    from luneo.payments.public import CheckoutRequest, active_provider_name
 
     order = order_id if isinstance(order_id, Order) else get_order(session, order_id, lock=True)
     if order.status != "pending":
-        raise Conflict(
-            "order_not_payable", f"Order {order.number} is {order.status}; only pending orders are paid."
+        raise DomainError(
+            CommerceErrorCode.ORDER_NOT_PAYABLE,
+            f"Order {order.number} is {order.status}; only pending orders are paid.",
         )
     check_personalized(session, [(i.product_id, i.product_name, i.snapshot_id) for i in order.items])
     active = active_provider_name()
     if provider is not None and provider != active:
-        raise Invalid(
-            "provider_unavailable",
+        raise DomainError(
+            CommerceErrorCode.PROVIDER_UNAVAILABLE,
             f"The {provider} provider is not the one configured here ({active}).",
             available=[active],
         )
@@ -864,7 +867,10 @@ def start_checkout(
     if allowed_origins is not None:
         for url in (success, cancel):
             if _origin(url) not in allowed_origins and _origin(url) != base:
-                raise Invalid("redirect_not_allowed", f"{_origin(url)} is not an allowed origin of this key.")
+                raise DomainError(
+                    CommerceErrorCode.REDIRECT_NOT_ALLOWED,
+                    f"{_origin(url)} is not an allowed origin of this key.",
+                )
     request = CheckoutRequest(
         brand_id=brand_id,
         reference=order.id,

@@ -7,7 +7,8 @@ refunded from paid, in_production, shipped or delivered. Anything else is a 409
 
 from __future__ import annotations
 
-from luneo.platform.errors import Conflict
+from luneo.commerce.error_codes import CommerceErrorCode
+from luneo.platform.domain_errors import DomainError
 
 STATUSES = ("pending", "paid", "in_production", "shipped", "delivered", "cancelled", "refunded")
 
@@ -40,8 +41,8 @@ def check_transition(current: str, to: str) -> None:
     """Raise a 409 `invalid_transition` problem unless `current → to` is allowed."""
     if not can_transition(current, to):
         allowed = sorted(TRANSITIONS.get(current, frozenset()))
-        raise Conflict(
-            "invalid_transition",
+        raise DomainError(
+            CommerceErrorCode.INVALID_TRANSITION,
             f"An order cannot go from {current} to {to}.",
             current=current,
             to=to,

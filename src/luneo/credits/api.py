@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
@@ -21,38 +20,39 @@ from luneo.credits.schemas import (
     TransactionOut,
     TransactionType,
 )
-from luneo.platform.auth import Tenant, guard
+from luneo.payments import public as payments
+from luneo.platform.auth import Tenant
 from luneo.platform.config import get_settings
-from luneo.platform.errors import NotFound, Problem
+from luneo.platform.deps import CreditsBuyDep, CreditsReadDep
+from luneo.platform.domain_errors import NotFoundError
+from luneo.platform.errors import Problem
 from luneo.platform.ids import new_id
 from luneo.platform.pagination import Page, paginate
+from luneo.tenancy.public import checkout_email, is_platform_admin
 
 router = APIRouter(tags=["credits"])
 
 
 def require_platform_admin(t: Tenant) -> None:
     """403 unless the caller is a signed-in user with `is_platform_admin`."""
-    from luneo.tenancy.models import User
-
-    user = t.session.get(User, t.principal.user_id) if t.principal.user_id else None
-    if user is None or not user.is_platform_admin:
+    if not is_platform_admin(t.session, t.principal.user_id):
         raise Problem(403, "platform_admin_required", "Only a platform operator can change this.")
 
 
 @router.get("/credits/balance", response_model=BalanceOut)
-def balance(t: Tenant = guard("credits:read")) -> BalanceOut:
+def balance(t: CreditsReadDep) -> BalanceOut:
     """The brand's credit balance (cached up to 5 s, refreshed on every change)."""
     return BalanceOut(**service.balance_view(t.session, t.brand_id))
 
 
 @router.get("/credits/packs", response_model=Page[PackOut])
-def packs(t: Tenant = guard("credits:read")) -> Page[PackOut]:
+def packs(t: CreditsReadDep) -> Page[PackOut]:
     """Credit packs on sale."""
     return Page(data=[PackOut.model_validate(p) for p in service.list_packs(t.session)])
 
 
 @router.put("/credits/packs/{pack_id}", response_model=PackOut)
-def put_pack(pack_id: str, body: PackPut, t: Tenant = guard("credits:read")) -> PackOut:
+def put_pack(pack_id: str, body: PackPut, t: CreditsReadDep) -> PackOut:
     """Create or replace a pack (platform operators only)."""
     require_platform_admin(t)
     if not (1 <= len(pack_id) <= 40) or not all(c.isalnum() or c in "_-" for c in pack_id):
@@ -70,6 +70,7 @@ def put_pack(pack_id: str, body: PackPut, t: Tenant = guard("credits:read")) -> 
 
 @router.get("/credits/transactions", response_model=Page[TransactionOut])
 def transactions(
+    t: CreditsReadDep,
     cursor: str | None = None,
     limit: int = 50,
     type: TransactionType | None = None,
@@ -78,7 +79,6 @@ def transactions(
         default=None, alias="from", description="Created at or after (ISO 8601)."
     ),
     date_to: datetime | None = Query(default=None, alias="to", description="Created before (ISO 8601)."),
-    t: Tenant = guard("credits:read"),
 ) -> Page[TransactionOut]:
     """The brand's ledger, newest first, filterable by type, operation and date."""
     stmt = select(CreditTransaction)
@@ -94,7 +94,7 @@ def transactions(
 
 
 @router.get("/credits/costs", response_model=Page[CostOut])
-def list_costs(t: Tenant = guard("credits:read")) -> Page[CostOut]:
+def list_costs(t: CreditsReadDep) -> Page[CostOut]:
     """What each metered operation costs."""
     return Page(
         data=[
@@ -105,7 +105,7 @@ def list_costs(t: Tenant = guard("credits:read")) -> Page[CostOut]:
 
 
 @router.put("/credits/costs/{operation}", response_model=CostOut)
-def put_cost(operation: str, body: CostPut, t: Tenant = guard("credits:read")) -> CostOut:
+def put_cost(operation: str, body: CostPut, t: CreditsReadDep) -> CostOut:
     """Override an operation's cost (platform operators only)."""
     require_platform_admin(t)
     costs.set_cost(t.session, operation, body.credits, t.principal.actor)
@@ -113,50 +113,16 @@ def put_cost(operation: str, body: CostPut, t: Tenant = guard("credits:read")) -
     return CostOut(operation=operation, credits=body.credits, default=default, overridden=True)
 
 
-def start_checkout(session: Any, brand_id: str, request: Any) -> Any:
-    """The payments domain's `start_checkout` (imported late: domains do not import at load time)."""
-    try:
-        from luneo.payments import service as payments
-    except ModuleNotFoundError:
-        raise Problem(503, "payments_unavailable", "Payments are not available on this server.") from None
-    return payments.start_checkout(session, brand_id, request)
-
-
-def checkout_request(**fields: Any) -> Any:
-    """Build the payments domain's `CheckoutRequest`."""
-    import importlib
-
-    for name in ("luneo.payments.service", "luneo.payments.schemas"):
-        try:
-            cls = getattr(importlib.import_module(name), "CheckoutRequest", None)
-        except ModuleNotFoundError:
-            cls = None
-        if cls is not None:
-            return cls(**fields)
-    raise Problem(503, "payments_unavailable", "Payments are not available on this server.")
-
-
-def customer_email(t: Tenant) -> str | None:
-    from luneo.tenancy.models import Brand, User
-
-    if t.principal.user_id:
-        user = t.session.get(User, t.principal.user_id)
-        if user is not None and not user.email.endswith(".invalid"):
-            return user.email
-    brand = t.session.get(Brand, t.brand_id)
-    return brand.production_email if brand else None
-
-
 @router.post("/credits/buy", response_model=BuyOut, status_code=201)
-def buy(body: BuyIn, t: Tenant = guard("credits:buy")) -> BuyOut:
+def buy(body: BuyIn, t: CreditsBuyDep) -> BuyOut:
     """Start a checkout for a pack; the credits arrive once the payment completes (webhook)."""
     try:
         pack = service.get_pack(t.session, body.pack_id)
-    except NotFound:
+    except NotFoundError:
         raise Problem(422, "unknown_pack", f"There is no active pack {body.pack_id}.") from None
     reference = new_id("cbuy")
     base = get_settings().public_base_url.rstrip("/")
-    request = checkout_request(
+    request = payments.CheckoutRequest(
         brand_id=t.brand_id,
         reference=reference,
         kind="credits",
@@ -164,7 +130,7 @@ def buy(body: BuyIn, t: Tenant = guard("credits:buy")) -> BuyOut:
             {"name": f"{pack.credits} Luneo AI credits", "unit_amount": pack.price_cents, "quantity": 1}
         ],
         currency=pack.currency,
-        customer_email=customer_email(t),
+        customer_email=checkout_email(t.session, t.brand_id, t.principal.user_id),
         success_url=f"{base}/credits?purchase={reference}&status=success",
         cancel_url=f"{base}/credits?purchase={reference}&status=cancelled",
         metadata={
@@ -175,5 +141,5 @@ def buy(body: BuyIn, t: Tenant = guard("credits:buy")) -> BuyOut:
             "price_cents": str(pack.price_cents),
         },
     )
-    checkout = start_checkout(t.session, t.brand_id, request)
+    checkout = payments.start_checkout(t.session, t.brand_id, request)
     return BuyOut(checkout_url=checkout.url, session_id=checkout.id, reference=reference)

@@ -1,43 +1,28 @@
-"""A 5-second cache for balances: Redis when `LUNEO_REDIS_URL` is set, else in-process."""
+"""A 5-second cache for balances: Redis when `LUNEO_REDIS_URL` is set, else in-process.
+
+With Redis down, the in-process cache stands in (`platform.redis_fallback`: logged once per
+outage, Redis tried again after the period), so balances keep answering.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any
 
-import structlog
+from cachetools import TTLCache
 
 from luneo.platform.config import get_settings
+from luneo.platform.redis_fallback import RedisFallback
 
-log = structlog.get_logger("luneo.credits.cache")
 TTL_S = 5
+MAX_LOCAL = 50_000  # brands cached in this process (small dicts)
 _PREFIX = "luneo:credits:balance:"
 
-
-class _Local:
-    def __init__(self) -> None:
-        self._data: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        hit = self._data.get(key)
-        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
-
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        with self._lock:
-            if len(self._data) > 50_000:
-                self._data.clear()
-            self._data[key] = (time.monotonic() + TTL_S, value)
-
-    def delete(self, key: str) -> None:
-        with self._lock:
-            self._data.pop(key, None)
-
-
-_local = _Local()
+_local: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=MAX_LOCAL, ttl=TTL_S)
+_local_lock = threading.Lock()
 _redis: dict[str, Any] = {}
+redis_state = RedisFallback("credits_cache")
 
 
 def _client() -> Any:
@@ -48,41 +33,47 @@ def _client() -> Any:
     if client is None:
         import redis
 
-        client = _redis[url] = redis.Redis.from_url(url, socket_timeout=0.5)
+        client = _redis[url] = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
     return client
+
+
+def _local_get(brand_id: str) -> dict[str, Any] | None:
+    with _local_lock:
+        return _local.get(brand_id)
+
+
+def _local_put(brand_id: str, value: dict[str, Any]) -> None:
+    with _local_lock:
+        _local[brand_id] = value
 
 
 def get(brand_id: str) -> dict[str, Any] | None:
     """The cached balance view of a brand, or None."""
     client = _client()
     if client is None:
-        return _local.get(brand_id)
-    try:
+        return _local_get(brand_id)
+
+    def shared() -> dict[str, Any] | None:
         raw = client.get(_PREFIX + brand_id)
-    except Exception as exc:
-        log.warning("credits_cache_get_failed", error=str(exc))
-        return None
-    return json.loads(raw) if raw else None
+        return json.loads(raw) if raw else None
+
+    return redis_state.run(shared, lambda: _local_get(brand_id))
 
 
 def put(brand_id: str, value: dict[str, Any]) -> None:
     client = _client()
     if client is None:
-        _local.set(brand_id, value)
+        _local_put(brand_id, value)
         return
-    try:
-        client.set(_PREFIX + brand_id, json.dumps(value), ex=TTL_S)
-    except Exception as exc:
-        log.warning("credits_cache_put_failed", error=str(exc))
+    payload = json.dumps(value)
+    key = _PREFIX + brand_id
+    redis_state.run(lambda: client.set(key, payload, ex=TTL_S), lambda: _local_put(brand_id, value))
 
 
 def invalidate(brand_id: str) -> None:
     """Forget a brand's cached balance (called on every change, and again after commit)."""
-    _local.delete(brand_id)
+    with _local_lock:
+        _local.pop(brand_id, None)
     client = _client()
-    if client is None:
-        return
-    try:
-        client.delete(_PREFIX + brand_id)
-    except Exception as exc:
-        log.warning("credits_cache_invalidate_failed", error=str(exc))
+    if client is not None:
+        redis_state.run(lambda: client.delete(_PREFIX + brand_id), lambda: None)

@@ -7,8 +7,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from luneo.credits.error_codes import CreditsErrorCode
 from luneo.credits.models import CreditCost
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
 
 # Seed 004 (plan crédits IA). The platform operator overrides these with PUT /credits/costs/{operation}.
 DEFAULT_COSTS: dict[str, int] = {
@@ -47,9 +48,8 @@ def cost_of(session: Session, operation: str) -> int:
         return int(override)
     if operation in DEFAULT_COSTS:
         return DEFAULT_COSTS[operation]
-    raise Problem(
-        422,
-        "unknown_operation",
+    raise DomainError(
+        CreditsErrorCode.UNKNOWN_OPERATION,
         f"No credit cost is defined for the operation {operation}.",
         operation=operation,
     )
@@ -58,11 +58,11 @@ def cost_of(session: Session, operation: str) -> int:
 def set_cost(session: Session, operation: str, credits: int, actor: str | None) -> CreditCost:
     """Create or replace the override of one operation's cost."""
     if not valid_operation(operation):
-        raise Problem(
-            422, "invalid_operation", "An operation is a dotted lowercase name such as ai.generate."
+        raise DomainError(
+            CreditsErrorCode.INVALID_OPERATION, "An operation is a dotted lowercase name such as ai.generate."
         )
     if not 0 <= credits <= MAX_COST:
-        raise Problem(422, "invalid_cost", f"A cost is between 0 and {MAX_COST} credits.")
+        raise DomainError(CreditsErrorCode.INVALID_COST, f"A cost is between 0 and {MAX_COST} credits.")
     row = session.get(CreditCost, operation)
     if row is None:
         row = CreditCost(operation=operation, credits=credits, updated_by=actor)

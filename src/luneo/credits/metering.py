@@ -24,8 +24,9 @@ import structlog
 from fastapi import Depends, Request
 
 from luneo.credits import costs, service
+from luneo.credits.error_codes import CreditsErrorCode
 from luneo.platform.database import Database, get_db
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import CommonErrorCode, DomainError
 from luneo.platform.ids import new_id
 from luneo.platform.tenancy import bind_tenant
 
@@ -111,7 +112,7 @@ def meter(operation: str, *permissions: str) -> Any:
     """Route parameter default: `usage: Usage = meter("ai.generate", "ai:use")`.
 
     Authenticates the caller, checks `permissions` before charging, reserves the cost and
-    refunds it if the route raises (including a Problem).
+    refunds it if the route raises (including a `DomainError` or a `Problem`).
     """
 
     def dependency(request: Request) -> Iterator[Usage]:
@@ -119,10 +120,12 @@ def meter(operation: str, *permissions: str) -> Any:
 
         principal = authenticate(request)
         if principal.brand_id is None:
-            raise Problem(403, "no_brand", "This account is not a member of any brand yet.")
+            raise DomainError(CreditsErrorCode.NO_BRAND, "This account is not a member of any brand yet.")
         missing = [p for p in permissions if not principal.can(p)]
         if missing:
-            raise Problem(403, "forbidden", f"This credential lacks the permission {missing[0]}.")
+            raise DomainError(
+                CommonErrorCode.FORBIDDEN, f"This credential lacks the permission {missing[0]}."
+            )
         with metered(principal.brand_id, operation, principal.actor) as usage:
             request.state.credit_usage = usage
             yield usage

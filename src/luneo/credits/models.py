@@ -81,6 +81,3 @@ class CreditCost(TimestampMixin, Base):
     updated_by: Mapped[str | None] = mapped_column(sa.String(80))
 
     __table_args__ = (sa.CheckConstraint("credits >= 0", name="credits_non_negative"),)
-
-
-from luneo.credits import handlers as _handlers  # noqa: E402,F401  (registers event subscribers)

@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from luneo.credits import cache
+from luneo.credits.error_codes import CreditsErrorCode
 from luneo.credits.models import CreditAccount, CreditPack, CreditTransaction
 from luneo.platform.clock import utcnow
-from luneo.platform.errors import NotFound, Problem
+from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.ids import new_id
 
 log = structlog.get_logger("luneo.credits")
@@ -39,13 +40,12 @@ DEFAULT_PACKS: tuple[tuple[str, int, int, str], ...] = (
 _NO_SYNC = {"synchronize_session": False}
 
 
-class InsufficientCredits(Problem):
-    """402: the brand's balance does not cover the operation."""
+class InsufficientCredits(DomainError):
+    """`insufficient_credits` (402): the brand's balance does not cover the operation."""
 
     def __init__(self, balance: int, cost: int, operation: str | None) -> None:
         super().__init__(
-            402,
-            "insufficient_credits",
+            CreditsErrorCode.INSUFFICIENT_CREDITS,
             f"This operation costs {cost} credits; the balance is {balance}.",
             balance=balance,
             cost=cost,
@@ -171,7 +171,7 @@ def _apply(
 ) -> CreditTransaction:
     """Move the balance by `amount` and append the ledger line, atomically and idempotently."""
     if not reference or len(reference) > 200:
-        raise Problem(422, "invalid_reference", "A ledger reference is 1–200 characters.")
+        raise DomainError(CreditsErrorCode.INVALID_REFERENCE, "A ledger reference is 1–200 characters.")
     stmt = _DEBIT if amount < 0 else (_TOPUP if topup else _CREDIT)
     params = {"b_id": brand_id, "n_abs": abs(amount)}
     line = {
@@ -222,7 +222,8 @@ def _apply(
 
 
 def _flag_low_balance(session: Session, brand_id: str, balance: int, last_topup: int) -> None:
-    """Flag the account once per crossing (conditional UPDATE) and queue one email."""
+    """Flag the account once per crossing (conditional UPDATE) and publish `credits.low_balance`
+    (notifications emails the brand: `luneo.notifications.handlers`)."""
     won = session.execute(
         update(CreditAccount)
         .where(CreditAccount.brand_id == brand_id, CreditAccount.low_balance_flag.is_(False))
@@ -232,69 +233,20 @@ def _flag_low_balance(session: Session, brand_id: str, balance: int, last_topup:
     ).first()
     if won is None:
         return
+    from luneo.platform.config import get_settings
     from luneo.platform.events import publish
 
     publish(
-        session, "credits.low_balance", {"brand_id": brand_id, "balance": balance, "last_topup": last_topup}
+        session,
+        "credits.low_balance",
+        {
+            "brand_id": brand_id,
+            "balance": balance,
+            "last_topup": last_topup,
+            "threshold": int(last_topup * LOW_BALANCE_RATIO),
+            "buy_url": get_settings().public_base_url.rstrip("/") + BUY_URL,
+        },
     )
-    notify_low_balance(session, brand_id, balance, last_topup)
-
-
-def _queue_email_fn() -> Any:
-    """`luneo.notifications.service.queue_email` when the notifications domain is installed."""
-    try:
-        from luneo.notifications.service import queue_email
-    except ModuleNotFoundError:
-        return None
-    return queue_email
-
-
-def low_balance_recipients(session: Session, brand_id: str) -> list[str]:
-    """The brand's production email, else its owners' emails."""
-    from luneo.tenancy.models import Brand, Membership, User
-
-    brand = session.execute(select(Brand).where(Brand.id == brand_id)).scalar_one_or_none()
-    if brand is not None and brand.production_email:
-        return [brand.production_email]
-    rows = (
-        session.execute(
-            select(User.email)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.brand_id == brand_id, Membership.role == "owner")
-            .order_by(User.email)
-        )
-        .scalars()
-        .all()
-    )
-    return list(rows)
-
-
-def notify_low_balance(session: Session, brand_id: str, balance: int, last_topup: int) -> int:
-    """Queue the `low_credits` email to each recipient; returns how many were queued."""
-    queue_email = _queue_email_fn()
-    if queue_email is None:
-        log.info("low_credits_email_skipped", brand_id=brand_id, reason="notifications domain not installed")
-        return 0
-    from luneo.platform.config import get_settings
-    from luneo.tenancy.models import Brand
-
-    brand = session.execute(select(Brand).where(Brand.id == brand_id)).scalar_one_or_none()
-    context = {
-        "brand_name": brand.name if brand else "",
-        "balance": balance,
-        "last_topup": last_topup,
-        "threshold": int(last_topup * LOW_BALANCE_RATIO),
-        "buy_url": get_settings().public_base_url.rstrip("/") + BUY_URL,
-    }
-    sent = 0
-    for to in low_balance_recipients(session, brand_id):
-        try:
-            with session.begin_nested():  # an email problem must never fail the debit
-                queue_email(session, brand_id, to, "low_credits", context)
-            sent += 1
-        except Exception as exc:
-            log.warning("low_credits_email_failed", brand_id=brand_id, error=str(exc))
-    return sent
 
 
 # --- use cases ---------------------------------------------------------------------------
@@ -311,7 +263,7 @@ def debit(
 ) -> CreditTransaction:
     """Spend `amount` credits (a `usage` line) or raise `InsufficientCredits` (402)."""
     if amount < 0:
-        raise Problem(422, "invalid_amount", "A debit amount is zero or more.")
+        raise DomainError(CreditsErrorCode.INVALID_AMOUNT, "A debit amount is zero or more.")
     return _apply(
         session,
         brand_id,
@@ -337,9 +289,9 @@ def credit(
 ) -> CreditTransaction:
     """Add credits (`purchase`, `grant` or `refund`); purchases and grants set the low-balance baseline."""
     if amount <= 0:
-        raise Problem(422, "invalid_amount", "A credited amount is positive.")
+        raise DomainError(CreditsErrorCode.INVALID_AMOUNT, "A credited amount is positive.")
     if type not in ("purchase", "grant", "refund"):
-        raise Problem(422, "invalid_type", "credit() records a purchase, a grant or a refund.")
+        raise DomainError(CreditsErrorCode.INVALID_TYPE, "credit() records a purchase, a grant or a refund.")
     return _apply(
         session,
         brand_id,
@@ -377,7 +329,7 @@ def refund(
     """Give back a usage's credits (reference `refund:<original>`, so at most once)."""
     original = find_transaction(session, brand_id, original_reference)
     if original is None or original.type != "usage":
-        raise NotFound("credit usage", original_reference)
+        raise NotFoundError("credit usage", original_reference)
     meta: dict[str, Any] = {"refunds": original.id}
     if reason:
         meta["reason"] = reason[:500]
@@ -404,7 +356,7 @@ def adjust(
 ) -> CreditTransaction:
     """An operator correction (signed); never takes the balance below zero."""
     if amount == 0:
-        raise Problem(422, "invalid_amount", "An adjustment is not zero.")
+        raise DomainError(CreditsErrorCode.INVALID_AMOUNT, "An adjustment is not zero.")
     try:
         return _apply(
             session,
@@ -417,9 +369,8 @@ def adjust(
             metadata={"reason": reason[:500]} if reason else {},
         )
     except InsufficientCredits as exc:
-        raise Problem(
-            409,
-            "balance_would_go_negative",
+        raise DomainError(
+            CreditsErrorCode.BALANCE_WOULD_GO_NEGATIVE,
             "The adjustment would take the balance below zero.",
             balance=exc.extra["balance"],
         ) from None
@@ -429,8 +380,12 @@ def adjust(
 
 
 def ensure_default_packs(session: Session) -> None:
-    """Insert the default packs when the table is empty (the migration seeds them too)."""
-    if session.execute(select(func.count()).select_from(CreditPack)).scalar():
+    """Insert the default packs when the table is empty (the migration seeds them; a read-only
+    transaction, e.g. `GET /credits/packs`, relies on that and never writes)."""
+    if (
+        session.info.get("read_only")
+        or session.execute(select(func.count()).select_from(CreditPack)).scalar()
+    ):
         return
     stmt = (
         _insert(session)(CreditPack)
@@ -457,7 +412,7 @@ def get_pack(session: Session, pack_id: str, *, active_only: bool = True) -> Cre
     ensure_default_packs(session)
     pack = session.get(CreditPack, pack_id)
     if pack is None or (active_only and not pack.active):
-        raise NotFound("credit pack", pack_id)
+        raise NotFoundError("credit pack", pack_id)
     return pack
 
 

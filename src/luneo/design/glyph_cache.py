@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ import uharfbuzz as hb
 from fontTools.pens.basePen import BasePen
 from fontTools.ttLib import TTFont
 
+from luneo.design.bytecache import MIB, ByteLRU
 from luneo.design.fonts import BUNDLED_FONTS, font_bytes, get_font
 from luneo.design.geometry import PathCommand
 
@@ -168,8 +168,10 @@ def _make_handle(data: bytes, sha: str) -> FontHandle:
 
 
 _BUNDLED: dict[str, FontHandle] = {}
-_BRAND: OrderedDict[str, FontHandle] = OrderedDict()
-_BRAND_MAX = 32
+# Brand fonts by SHA-256, bounded in bytes: a handle weighs about its font bytes several times
+# over (HarfBuzz's copy, fontTools' tables, outlines), counted as 4x.
+BRAND_FONT_CACHE_BYTES = 64 * MIB
+brand_fonts: ByteLRU[str, FontHandle] = ByteLRU(BRAND_FONT_CACHE_BYTES, lambda h: 4 * len(h.data))
 _REG_LOCK = threading.Lock()
 
 
@@ -190,20 +192,13 @@ def bundled_handle(font_id: str) -> FontHandle:
 def data_handle(data: bytes) -> FontHandle:
     """Handle for font bytes (e.g. a brand upload); WOFF/WOFF2 are converted first. LRU-cached."""
     sha = hashlib.sha256(data).hexdigest()
-    with _REG_LOCK:
-        h = _BRAND.get(sha)
-        if h is not None:
-            _BRAND.move_to_end(sha)
-            return h
+    h = brand_fonts.get(sha)
+    if h is not None:
+        return h
     for meta in BUNDLED_FONTS.values():
         if meta.sha256 == sha:
             return bundled_handle(meta.id)
-    h = _make_handle(_to_sfnt(data), sha)
-    with _REG_LOCK:
-        _BRAND[sha] = h
-        while len(_BRAND) > _BRAND_MAX:
-            _BRAND.popitem(last=False)
-    return h
+    return brand_fonts.get_or_set(sha, lambda: _make_handle(_to_sfnt(data), sha))
 
 
 def font_handle(font_id: str, font_data: bytes | None = None) -> FontHandle:

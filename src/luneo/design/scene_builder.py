@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import threading
-from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from luneo.design.bytecache import MIB, ByteLRU
 from luneo.design.geometry import Path, ellipse_path, rect_path, rotate
 from luneo.design.model import (
     ColourInput,
@@ -205,9 +204,11 @@ def source_dpi(data: bytes, fit: str, box: tuple[float, float, float, float]) ->
     return iw / (w / MM_PER_INCH)
 
 
-_IMAGE_ITEMS: OrderedDict[tuple[str, str, str, float], ImageItem] = OrderedDict()
-_IMAGE_ITEMS_MAX = 32
-_IMAGE_ITEMS_LOCK = threading.Lock()
+# Decoded, fitted images by (zone, input, image sha, dpi), bounded by their PNG bytes.
+IMAGE_ITEM_CACHE_BYTES = 128 * MIB
+image_items: ByteLRU[tuple[str, str, str, float], ImageItem] = ByteLRU(
+    IMAGE_ITEM_CACHE_BYTES, lambda item: len(item.png)
+)
 
 
 def build_image_item(zone: ZoneDef, inp: ImageInput, data: bytes, output_dpi: float) -> ImageItem:
@@ -217,17 +218,7 @@ def build_image_item(zone: ZoneDef, inp: ImageInput, data: bytes, output_dpi: fl
     sharing one photo or logo decodes and re-encodes it once.
     """
     key = (zone.model_dump_json(), inp.model_dump_json(), hashlib.sha256(data).hexdigest(), float(output_dpi))
-    with _IMAGE_ITEMS_LOCK:
-        hit = _IMAGE_ITEMS.get(key)
-        if hit is not None:
-            _IMAGE_ITEMS.move_to_end(key)
-            return hit
-    item = _build_image_item(zone, inp, data, output_dpi)
-    with _IMAGE_ITEMS_LOCK:
-        _IMAGE_ITEMS[key] = item
-        while len(_IMAGE_ITEMS) > _IMAGE_ITEMS_MAX:
-            _IMAGE_ITEMS.popitem(last=False)
-    return item
+    return image_items.get_or_set(key, lambda: _build_image_item(zone, inp, data, output_dpi))
 
 
 def _build_image_item(zone: ZoneDef, inp: ImageInput, data: bytes, output_dpi: float) -> ImageItem:

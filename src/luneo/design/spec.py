@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from luneo.design.bytecache import MIB, ByteLRU
 from luneo.design.canonical import CanonicalizationError, canonicalize
 from luneo.design.model import SPEC_VERSION, DesignSpec, ProductDef, TextInput
 from luneo.design.rules import AssetLookup, FontDataLookup, Violation, validate_inputs
@@ -114,24 +113,14 @@ def build_spec(
     return BuildResult(spec, hashlib.sha256(canonical).hexdigest(), canonical, [], res.warnings, res.sizes)
 
 
-_PRODUCT_BYTES: OrderedDict[str, bytes] = OrderedDict()
-_PRODUCT_BYTES_MAX = 256
-_PRODUCT_LOCK = threading.Lock()
+# Canonical product bytes by the product's JSON, bounded in bytes (the key, about as large as the
+# value, is counted too).
+PRODUCT_CACHE_BYTES = 16 * MIB
+product_canonical_cache: ByteLRU[str, bytes] = ByteLRU(PRODUCT_CACHE_BYTES, lambda v: 2 * len(v))
 
 
 def _product_canonical(product: ProductDef) -> bytes:
-    key = product.model_dump_json()
-    with _PRODUCT_LOCK:
-        hit = _PRODUCT_BYTES.get(key)
-        if hit is not None:
-            _PRODUCT_BYTES.move_to_end(key)
-            return hit
-    out = canonicalize(product)
-    with _PRODUCT_LOCK:
-        _PRODUCT_BYTES[key] = out
-        while len(_PRODUCT_BYTES) > _PRODUCT_BYTES_MAX:
-            _PRODUCT_BYTES.popitem(last=False)
-    return out
+    return product_canonical_cache.get_or_set(product.model_dump_json(), lambda: canonicalize(product))
 
 
 def canonical_spec(spec: DesignSpec) -> bytes:

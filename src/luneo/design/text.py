@@ -21,10 +21,10 @@ from __future__ import annotations
 import math
 import threading
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from cachetools import LRUCache, cached
 
 from luneo.design.geometry import BBox, Matrix, Path, PathCommand, multiply, rotate, translate
 from luneo.design.glyph_cache import EmBox, FontHandle, GlyphOutline, font_handle
@@ -134,18 +134,12 @@ def _build_line(
     )
 
 
-_UNIT_CACHE: OrderedDict[tuple[object, ...], _Unit] = OrderedDict()
-_UNIT_CACHE_MAX = 512
-_UNIT_LOCK = threading.Lock()
-
-
+@cached(
+    LRUCache(maxsize=512),  # small values (glyph positions of one short text)
+    key=lambda text, font, font_id, spacing: (font.sha256, font_id, text, spacing),
+    lock=threading.Lock(),
+)
 def _unit_layout(text: str, font: FontHandle, font_id: str, spacing: float) -> _Unit:
-    key = (font.sha256, font_id, text, spacing)
-    with _UNIT_LOCK:
-        hit = _UNIT_CACHE.get(key)
-        if hit is not None:
-            _UNIT_CACHE.move_to_end(key)
-            return hit
     lines, dropped = split_lines(text)
     built: list[_Line] = []
     missing: list[str] = list(dropped)
@@ -155,12 +149,7 @@ def _unit_layout(text: str, font: FontHandle, font_id: str, spacing: float) -> _
         built.append(line)
         missing.extend(miss)
         fallback.extend(fb)
-    unit = _Unit(tuple(built), tuple(dict.fromkeys(missing)), tuple(dict.fromkeys(fallback)))
-    with _UNIT_LOCK:
-        _UNIT_CACHE[key] = unit
-        while len(_UNIT_CACHE) > _UNIT_CACHE_MAX:
-            _UNIT_CACHE.popitem(last=False)
-    return unit
+    return _Unit(tuple(built), tuple(dict.fromkeys(missing)), tuple(dict.fromkeys(fallback)))
 
 
 # ---------------------------------------------------------------- placement

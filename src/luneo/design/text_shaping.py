@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import regex
 import uharfbuzz as hb
+from cachetools import LRUCache, cached
 from fontTools import unicodedata as ft_unicodedata
 
 from luneo.design.fonts import fallback_chain
@@ -301,20 +301,23 @@ class ShapedLine:
 
 _RunGlyphs = tuple[tuple[int, int, float, float, float], ...]  # gid, cluster cp index, x_adv, x_off, y_off
 
-_SHAPE_CACHE: OrderedDict[tuple[object, ...], _RunGlyphs] = OrderedDict()
-_SHAPE_CACHE_MAX = 4096
-_SHAPE_LOCK = threading.Lock()
 
-
+@cached(
+    LRUCache(maxsize=4096),  # small values (glyph ids and advances of one run)
+    key=lambda font, cps, start, end, rtl, script, no_liga: (
+        font.sha256,
+        tuple(cps),
+        start,
+        end,
+        rtl,
+        script,
+        no_liga,
+    ),
+    lock=threading.Lock(),
+)
 def _shape_run(
     font: FontHandle, cps: list[int], start: int, end: int, rtl: bool, script: str, no_liga: bool
 ) -> _RunGlyphs:
-    key = (font.sha256, tuple(cps), start, end, rtl, script, no_liga)
-    with _SHAPE_LOCK:
-        hit = _SHAPE_CACHE.get(key)
-        if hit is not None:
-            _SHAPE_CACHE.move_to_end(key)
-            return hit
     buf = hb.Buffer()
     buf.add_codepoints(cps, start, end - start)
     buf.direction = "rtl" if rtl else "ltr"
@@ -324,15 +327,10 @@ def _shape_run(
         buf.script = script
     hb.shape(font.hb_font, buf, _NO_LIGATURES if no_liga else {})
     inv = 1.0 / font.upem
-    res = tuple(
+    return tuple(
         (info.codepoint, info.cluster, pos.x_advance * inv, pos.x_offset * inv, -pos.y_offset * inv)
         for info, pos in zip(buf.glyph_infos, buf.glyph_positions, strict=True)
     )
-    with _SHAPE_LOCK:
-        _SHAPE_CACHE[key] = res
-        while len(_SHAPE_CACHE) > _SHAPE_CACHE_MAX:
-            _SHAPE_CACHE.popitem(last=False)
-    return res
 
 
 def shape_line(line: str, primary: FontHandle, font_id: str, letter_spacing_em: float = 0.0) -> ShapedLine:

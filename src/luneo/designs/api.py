@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
-from luneo.catalog import shoppers
+from luneo.catalog.public import shoppers
 from luneo.design.spec import spec_json_schema
 from luneo.designs import service
 from luneo.designs.models import DesignSpecRow, SavedDesign, Snapshot
@@ -27,9 +27,10 @@ from luneo.designs.schemas import (
     SpecValidateOut,
     ValidationOut,
 )
-from luneo.platform.auth import Tenant, guard
+from luneo.platform.auth import Tenant
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
+from luneo.platform.deps import DesignsCheckDep, DesignsSnapshotDep, DesignsValidateDep, DesignsWriteDep
 from luneo.platform.errors import Problem
 from luneo.platform.pagination import Page, paginate
 from luneo.platform.tenancy import bind_system
@@ -83,20 +84,20 @@ def spec_schema() -> dict[str, Any]:
 
 
 @router.post("/specs", response_model=SpecOut, status_code=201)
-def create_spec(body: DesignInputs, t: Tenant = guard("designs:validate")) -> SpecOut:
+def create_spec(body: DesignInputs, t: DesignsValidateDep) -> SpecOut:
     """Validate the inputs against the product's rules and store the canonical spec (by hash)."""
     row, result = service.create_spec(t.session, body.product_id, body.inputs, shoppers.scope_of(t))
     return _spec_out(row, [w.as_dict() for w in result.warnings], result.sizes)
 
 
 @router.get("/specs/{spec_hash}", response_model=SpecOut)
-def get_spec(spec_hash: str, t: Tenant = guard("designs:validate")) -> SpecOut:
+def get_spec(spec_hash: str, t: DesignsValidateDep) -> SpecOut:
     """A stored spec by its SHA-256 (a publishable key: only one its shopper built)."""
     return _spec_out(service.get_spec(t.session, spec_hash, shoppers.scope_of(t)))
 
 
 @router.post("/specs/validate", response_model=SpecValidateOut)
-def validate_spec(body: SpecValidateIn, t: Tenant = guard("designs:validate")) -> SpecValidateOut:
+def validate_spec(body: SpecValidateIn, t: DesignsCheckDep) -> SpecValidateOut:
     """Check a whole DesignSpec document (schema, current product, rules) and give its hash."""
     spec_hash, violations, warnings = service.validate_document(
         t.session, body.spec, shoppers.scope_of(t, required=False)
@@ -107,7 +108,7 @@ def validate_spec(body: SpecValidateIn, t: Tenant = guard("designs:validate")) -
 
 
 @router.post("/personalization/validate", response_model=ValidationOut)
-def validate_personalization(body: DesignInputs, t: Tenant = guard("designs:validate")) -> ValidationOut:
+def validate_personalization(body: DesignInputs, t: DesignsCheckDep) -> ValidationOut:
     """Every rule violation per zone (`{zone, code, message, params}`) — writes nothing."""
     result = service.check_inputs(
         t.session, body.product_id, body.inputs, shoppers.scope_of(t, required=False)
@@ -121,14 +122,14 @@ def validate_personalization(body: DesignInputs, t: Tenant = guard("designs:vali
 
 
 @router.post("/personalization/normalize", response_model=NormalizeOut)
-def normalize(body: NormalizeIn, t: Tenant = guard("designs:validate")) -> NormalizeOut:
+def normalize(body: NormalizeIn, t: DesignsCheckDep) -> NormalizeOut:
     """Unicode NFC and line-ending normalisation as the rules engine applies it."""
     texts, changed = service.normalize(body.texts)
     return NormalizeOut(texts=texts, changed=changed)
 
 
 @router.post("/personalization/auto-fit", response_model=AutoFitOut)
-def auto_fit(body: AutoFitIn, t: Tenant = guard("designs:validate")) -> AutoFitOut:
+def auto_fit(body: AutoFitIn, t: DesignsCheckDep) -> AutoFitOut:
     """The largest font size in the zone's [min, max] at which the text fits."""
     from luneo.design.text import auto_fit as fit
     from luneo.designs.resources import BrandResources
@@ -164,7 +165,7 @@ def auto_fit(body: AutoFitIn, t: Tenant = guard("designs:validate")) -> AutoFitO
 
 @router.post("/snapshots", response_model=SnapshotOut, status_code=201)
 def create_snapshot(
-    body: SnapshotIn, request: Request, response: Response, t: Tenant = guard("designs:snapshot")
+    body: SnapshotIn, request: Request, response: Response, t: DesignsSnapshotDep
 ) -> SnapshotOut:
     """Freeze a design (idempotent on spec_hash: the same spec returns the same snapshot, 200).
 
@@ -199,20 +200,20 @@ def _snapshot_out(snap: Snapshot, shopper: str | None) -> SnapshotOut:
 
 
 @router.get("/snapshots/{snapshot_id}", response_model=SnapshotOut)
-def get_snapshot(snapshot_id: str, t: Tenant = guard("designs:snapshot")) -> SnapshotOut:
+def get_snapshot(snapshot_id: str, t: DesignsSnapshotDep) -> SnapshotOut:
     """A snapshot with its immutable spec and rendered files (a publishable key: its shopper's only)."""
     shopper = shoppers.scope_of(t)
     return _snapshot_out(service.get_snapshot(t.session, snapshot_id, shopper), shopper)
 
 
 @router.post("/snapshots/{snapshot_id}/lock", response_model=SnapshotOut)
-def lock_snapshot(snapshot_id: str, t: Tenant = guard("designs:write")) -> Snapshot:
+def lock_snapshot(snapshot_id: str, t: DesignsWriteDep) -> Snapshot:
     """Lock a snapshot for production (idempotent; audited)."""
     return service.lock_snapshot(t.session, snapshot_id, t.principal.actor)
 
 
 @router.post("/snapshots/{snapshot_id}/validate", response_model=SnapshotOut)
-def validate_snapshot(snapshot_id: str, t: Tenant = guard("designs:write")) -> Snapshot:
+def validate_snapshot(snapshot_id: str, t: DesignsWriteDep) -> Snapshot:
     """Re-check the snapshot's rules and record who validated it and when (audited)."""
     return service.validate_snapshot(t.session, snapshot_id, t.principal.actor)
 
@@ -238,7 +239,7 @@ def _design_out(d: SavedDesign) -> DesignOut:
 
 
 @router.post("/designs", response_model=DesignOut, status_code=201)
-def save_design(body: DesignIn, t: Tenant = guard("designs:snapshot")) -> DesignOut:
+def save_design(body: DesignIn, t: DesignsSnapshotDep) -> DesignOut:
     """Save a named design (from a spec hash or product + inputs) so no work is lost."""
     shopper, _ = _shopper(t)
     row = service.resolve_spec(
@@ -258,10 +259,7 @@ def save_design(body: DesignIn, t: Tenant = guard("designs:snapshot")) -> Design
 
 @router.get("/designs", response_model=Page[DesignOut])
 def list_designs(
-    cursor: str | None = None,
-    limit: int = 50,
-    product_id: str | None = None,
-    t: Tenant = guard("designs:snapshot"),
+    t: DesignsSnapshotDep, cursor: str | None = None, limit: int = 50, product_id: str | None = None
 ) -> Page[DesignOut]:
     """Saved designs, newest first (a widget sees only its shopper's)."""
     shopper, restrict = _shopper(t)
@@ -274,20 +272,20 @@ def list_designs(
 
 
 @router.get("/designs/{design_id}", response_model=DesignOut)
-def get_design(design_id: str, t: Tenant = guard("designs:snapshot")) -> DesignOut:
+def get_design(design_id: str, t: DesignsSnapshotDep) -> DesignOut:
     shopper, restrict = _shopper(t)
     return _design_out(service.get_design(t.session, design_id, shopper, restrict))
 
 
 @router.delete("/designs/{design_id}", status_code=204)
-def delete_design(design_id: str, t: Tenant = guard("designs:snapshot")) -> Response:
+def delete_design(design_id: str, t: DesignsSnapshotDep) -> Response:
     shopper, restrict = _shopper(t)
     t.session.delete(service.get_design(t.session, design_id, shopper, restrict))
     return Response(status_code=204)
 
 
 @router.post("/designs/{design_id}/share", response_model=DesignOut)
-def share_design(design_id: str, t: Tenant = guard("designs:snapshot")) -> DesignOut:
+def share_design(design_id: str, t: DesignsSnapshotDep) -> DesignOut:
     """Create (once) a read-only share link for the design."""
     shopper, restrict = _shopper(t)
     return _design_out(

@@ -5,13 +5,13 @@ The client never names a URL or a path: only ids, resolved here within the calle
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from luneo.catalog import shoppers
-from luneo.catalog.models import Asset, BrandFont
+from luneo.catalog.public import Asset, BrandFont, shoppers
+from luneo.design.bytecache import MIB, ByteLRU
+from luneo.design.fonts import BUNDLED_FONTS
+from luneo.platform.config import get_settings
 from luneo.platform.storage import get_storage
 
 
@@ -26,6 +26,8 @@ class BrandResources:
         self._assets: dict[str, Asset | None] = {}
 
     def _font(self, font_id: str) -> BrandFont | None:
+        if font_id in BUNDLED_FONTS:
+            return None  # a bundled font is no brand's row (brand font ids are random): no query
         if font_id not in self._fonts:
             self._fonts[font_id] = self.session.execute(
                 select(BrandFont).where(BrandFont.id == font_id)
@@ -43,7 +45,7 @@ class BrandResources:
     # -- the brand's word lists (settings.blocked_words / settings.allowed_words) ---------
     def word_lists(self) -> dict[str, tuple[str, ...]]:
         """`blocked_words` and `allowed_words` keyword arguments for the rules engine."""
-        from luneo.tenancy.service import brand_word_lists
+        from luneo.tenancy.public import brand_word_lists
 
         blocked, allowed = brand_word_lists(self.session)
         return {"blocked_words": blocked, "allowed_words": allowed}
@@ -75,7 +77,10 @@ class BrandResources:
         return _stored_bytes(a.storage_key)
 
 
-@lru_cache(maxsize=256)
+# Stored files by key, bounded in bytes per process (`LUNEO_RESOURCE_CACHE_MB`).
+stored_files: ByteLRU[str, bytes] = ByteLRU(lambda: get_settings().resource_cache_mb * MIB, len)
+
+
 def _stored_bytes(key: str) -> bytes:
     """Content-addressed files never change, so caching by key is safe."""
-    return get_storage().get(key)
+    return stored_files.get_or_set(key, lambda: get_storage().get(key))

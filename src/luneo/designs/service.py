@@ -11,17 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from luneo.catalog import service as catalog
-from luneo.catalog import shoppers
+from luneo.catalog import public as catalog
+from luneo.catalog.public import shoppers
 from luneo.design.canonical import spec_hash as hash_of
 from luneo.design.model import DesignSpec, ProductDef
 from luneo.design.rules import normalize_text, validate_inputs
 from luneo.design.spec import BuildResult, build_spec
+from luneo.designs.error_codes import DesignsErrorCode
 from luneo.designs.models import DesignSpecRow, SavedDesign, Snapshot
 from luneo.designs.resources import BrandResources
 from luneo.platform.clock import utcnow
 from luneo.platform.context import current_request_id
-from luneo.platform.errors import Conflict, NotFound, Problem
+from luneo.platform.domain_errors import DomainError, NotFoundError
+from luneo.platform.error_reporting import tag_spec_hash
 from luneo.platform.models import AuditEvent
 
 
@@ -36,7 +38,7 @@ def check_inputs(
     """Validate and resolve without storing anything (a `shopper` may only name its own uploads)."""
     product = product_definition(session, product_id)
     res = BrandResources(session, shopper)
-    return build_spec(
+    result = build_spec(
         product,
         inputs,
         font_sha_lookup=res.font_sha,
@@ -44,12 +46,13 @@ def check_inputs(
         font_data_lookup=res.font_bytes,
         **res.word_lists(),
     )
+    tag_spec_hash(result.spec_hash)  # error reports name the design they were about
+    return result
 
 
-def _violation_problem(result: BuildResult) -> Problem:
-    return Problem(
-        422,
-        "design_invalid",
+def _violation_problem(result: BuildResult) -> DomainError:
+    return DomainError(
+        DesignsErrorCode.DESIGN_INVALID,
         "The design breaks the product's rules.",
         violations=[v.as_dict() for v in result.violations],
         warnings=[w.as_dict() for w in result.warnings],
@@ -100,7 +103,8 @@ def get_spec(session: Session, spec_hash: str, shopper: str | None = None) -> De
         select(DesignSpecRow).where(DesignSpecRow.spec_hash == spec_hash)
     ).scalar_one_or_none()
     if row is None or not shoppers.holds(session, shopper, "spec", row.spec_hash):
-        raise NotFound("spec", spec_hash)
+        raise NotFoundError("spec", spec_hash)
+    tag_spec_hash(row.spec_hash)
     return row
 
 
@@ -215,7 +219,7 @@ def get_snapshot(session: Session, snapshot_id: str, shopper: str | None = None)
     """A snapshot of the session's brand; for a widget `shopper`, only one it made (404 otherwise)."""
     snap = session.execute(select(Snapshot).where(Snapshot.id == snapshot_id)).scalar_one_or_none()
     if snap is None or not shoppers.holds(session, shopper, "snapshot", snap.id):
-        raise NotFound("snapshot", snapshot_id)
+        raise NotFoundError("snapshot", snapshot_id)
     return snap
 
 
@@ -240,9 +244,8 @@ def validate_snapshot(session: Session, snapshot_id: str, actor: str) -> Snapsho
         **res.word_lists(),
     )
     if outcome.violations:
-        raise Problem(
-            422,
-            "design_invalid",
+        raise DomainError(
+            DesignsErrorCode.DESIGN_INVALID,
             "The snapshot's design no longer passes its rules.",
             violations=[v.as_dict() for v in outcome.violations],
         )
@@ -270,7 +273,7 @@ def resolve_spec(
     if spec_hash:
         return get_spec(session, spec_hash, shopper)
     if product_id is None or inputs is None:
-        raise Problem(422, "spec_required", "Give a spec_hash, or a product_id with inputs.")
+        raise DomainError(DesignsErrorCode.SPEC_REQUIRED, "Give a spec_hash, or a product_id with inputs.")
     row, _ = create_spec(session, product_id, inputs, shopper)
     return row
 
@@ -306,7 +309,7 @@ def get_design(
         q = q.where(SavedDesign.shopper_token == shopper_token)
     design = session.execute(q).scalar_one_or_none()
     if design is None:
-        raise NotFound("design", design_id)
+        raise NotFoundError("design", design_id)
     return design
 
 
@@ -320,14 +323,14 @@ def shared_design(session: Session, token: str) -> tuple[SavedDesign, DesignSpec
     """A shared design by its token (system session: the token is the credential)."""
     design = session.execute(select(SavedDesign).where(SavedDesign.share_token == token)).scalar_one_or_none()
     if design is None:
-        raise NotFound("shared design")
+        raise NotFoundError("shared design")
     spec = session.execute(select(DesignSpecRow).where(DesignSpecRow.id == design.spec_id)).scalar_one()
     return design, spec
 
 
 def ensure_mutable(snapshot: Snapshot) -> None:
     if snapshot.locked_at is not None:
-        raise Conflict("snapshot_locked", "This snapshot is locked.")
+        raise DomainError(DesignsErrorCode.SNAPSHOT_LOCKED, "This snapshot is locked.")
 
 
 def _zone_filled(kind: str, value: Any) -> bool:

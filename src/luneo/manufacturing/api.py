@@ -27,7 +27,8 @@ from luneo.manufacturing.schemas import (
     WorkOrderPatch,
     WorkOrderStatus,
 )
-from luneo.platform.auth import Tenant, guard
+from luneo.platform.auth import Tenant
+from luneo.platform.deps import ProductionReadDep, ProductionWriteDep
 from luneo.platform.errors import NotFound
 from luneo.platform.pagination import Page
 
@@ -65,6 +66,7 @@ def _pack_out(pack: ProductionPack, with_url: bool = True) -> ExportPackOut:
 
 @router.get("/manufacturing/work-orders", response_model=Page[WorkOrderOut])
 def list_work_orders(
+    t: ProductionReadDep,
     status: list[WorkOrderStatus] | None = Query(default=None),
     product_id: str | None = None,
     production_method: str | None = None,
@@ -74,7 +76,6 @@ def list_work_orders(
     created_to: datetime | None = None,
     cursor: str | None = None,
     limit: int = 50,
-    t: Tenant = guard("production:read"),
 ) -> Page[Any]:
     """The brand's work orders, newest first; filter by status (repeatable), product, method, order,
     assignee and creation date range [created_from, created_to)."""
@@ -94,9 +95,7 @@ def list_work_orders(
 
 
 @router.post("/manufacturing/work-orders", response_model=WorkOrderDetailOut, status_code=201)
-def create_work_order(
-    body: WorkOrderIn, response: Response, t: Tenant = guard("production:write")
-) -> WorkOrderDetailOut:
+def create_work_order(body: WorkOrderIn, response: Response, t: ProductionWriteDep) -> WorkOrderDetailOut:
     """One work order for a snapshot (idempotent on order_item_id: 200 with the existing one)."""
     wo, created = service.create_work_order(
         t.session, actor=t.principal.actor, source="api", **body.model_dump()
@@ -107,7 +106,7 @@ def create_work_order(
 
 
 @router.post("/manufacturing/work-orders/from-order", response_model=list[WorkOrderOut], status_code=201)
-def create_from_order(body: OrderIn, t: Tenant = guard("production:write")) -> list[WorkOrderOut]:
+def create_from_order(body: OrderIn, t: ProductionWriteDep) -> list[WorkOrderOut]:
     """Work orders for every item of an order (the `order.paid` payload shape), idempotent per item."""
     payload = {**body.model_dump(), "brand_id": t.brand_id}
     rows = service.create_from_order(t.session, payload, t.principal.actor, source="api")
@@ -115,15 +114,13 @@ def create_from_order(body: OrderIn, t: Tenant = guard("production:write")) -> l
 
 
 @router.get("/manufacturing/work-orders/{work_order_id}", response_model=WorkOrderDetailOut)
-def get_work_order(work_order_id: str, t: Tenant = guard("production:read")) -> WorkOrderDetailOut:
+def get_work_order(work_order_id: str, t: ProductionReadDep) -> WorkOrderDetailOut:
     """A work order with its print checks, pack refs and history."""
     return _detail(t, service.get_work_order(t.session, work_order_id))
 
 
 @router.patch("/manufacturing/work-orders/{work_order_id}", response_model=WorkOrderDetailOut)
-def patch_work_order(
-    work_order_id: str, body: WorkOrderPatch, t: Tenant = guard("production:write")
-) -> WorkOrderDetailOut:
+def patch_work_order(work_order_id: str, body: WorkOrderPatch, t: ProductionWriteDep) -> WorkOrderDetailOut:
     """Set the assignee, production partner or notes."""
     wo = service.update_work_order(
         t.session, work_order_id, body.model_dump(exclude_unset=True), t.principal.actor
@@ -132,18 +129,14 @@ def patch_work_order(
 
 
 @router.post("/manufacturing/work-orders/{work_order_id}/transition", response_model=WorkOrderDetailOut)
-def transition(
-    work_order_id: str, body: TransitionIn, t: Tenant = guard("production:write")
-) -> WorkOrderDetailOut:
+def transition(work_order_id: str, body: TransitionIn, t: ProductionWriteDep) -> WorkOrderDetailOut:
     """Move a work order (invalid moves → 409 `invalid_transition` with the allowed targets)."""
     wo = service.transition(t.session, work_order_id, body.to, t.principal.actor, body.note)
     return _detail(t, wo)
 
 
 @router.post("/manufacturing/work-orders/{work_order_id}/snapshot", response_model=WorkOrderDetailOut)
-def attach_snapshot(
-    work_order_id: str, body: AttachSnapshotIn, t: Tenant = guard("production:write")
-) -> WorkOrderDetailOut:
+def attach_snapshot(work_order_id: str, body: AttachSnapshotIn, t: ProductionWriteDep) -> WorkOrderDetailOut:
     """Resume a `needs_attention` work order with a snapshot of its product that fills every
     required zone (422 `personalization_required` otherwise): → queued → exporting."""
     wo = service.attach_snapshot(t.session, work_order_id, body.snapshot_id, t.principal.actor)
@@ -154,7 +147,7 @@ def attach_snapshot(
     "/manufacturing/work-orders/{work_order_id}/export", response_model=WorkOrderDetailOut, status_code=202
 )
 def export_work_order(
-    work_order_id: str, body: WorkOrderExportIn | None = None, t: Tenant = guard("production:write")
+    work_order_id: str, t: ProductionWriteDep, body: WorkOrderExportIn | None = None
 ) -> WorkOrderDetailOut:
     """(Re-)build the work order's pack: → exporting, then ready / needs_review / failed."""
     wo = service.get_work_order(t.session, work_order_id)
@@ -164,7 +157,7 @@ def export_work_order(
 
 @router.post("/manufacturing/work-orders/{work_order_id}/override-checks", response_model=WorkOrderDetailOut)
 def override_checks(
-    work_order_id: str, body: OverrideIn | None = None, t: Tenant = guard("production:write")
+    work_order_id: str, t: ProductionWriteDep, body: OverrideIn | None = None
 ) -> WorkOrderDetailOut:
     """Accept blocking print-check findings: needs_review → ready (recorded with who and when)."""
     wo = service.override_checks(t.session, work_order_id, t.principal.actor, body.note if body else "")
@@ -172,7 +165,7 @@ def override_checks(
 
 
 @router.get("/manufacturing/work-orders/{work_order_id}/pack", response_model=DownloadOut)
-def work_order_pack(work_order_id: str, t: Tenant = guard("production:read")) -> DownloadOut:
+def work_order_pack(work_order_id: str, t: ProductionReadDep) -> DownloadOut:
     """A signed, expiring download URL for the work order's pack (404 until it is built)."""
     wo = service.get_work_order(t.session, work_order_id)
     if not wo.pack_key or wo.pack_sha256 is None or wo.pack_bytes is None:
@@ -184,9 +177,7 @@ def work_order_pack(work_order_id: str, t: Tenant = guard("production:read")) ->
 
 
 @router.post("/manufacturing/export-pack", response_model=ExportPackOut, status_code=202)
-def export_pack(
-    body: ExportPackIn, response: Response, t: Tenant = guard("production:write")
-) -> ExportPackOut:
+def export_pack(body: ExportPackIn, response: Response, t: ProductionWriteDep) -> ExportPackOut:
     """Build a production pack for a snapshot: 202 with the job, or 200 with the cached pack."""
     pack = service.ensure_pack(
         t.session, body.snapshot_id, PackOptions(quantity=body.quantity, kerf_mm=body.kerf_mm)
@@ -197,13 +188,13 @@ def export_pack(
 
 
 @router.get("/manufacturing/export-pack/{job_or_pack_id}", response_model=ExportPackOut)
-def get_export_pack(job_or_pack_id: str, t: Tenant = guard("production:read")) -> ExportPackOut:
+def get_export_pack(job_or_pack_id: str, t: ProductionReadDep) -> ExportPackOut:
     """An export by pack id or job id: status, manifest, print checks and a signed URL once built."""
     return _pack_out(service.get_pack(t.session, job_or_pack_id))
 
 
 @router.get("/manufacturing/bundles/{order_id}", response_model=DownloadOut)
-def order_bundle(order_id: str, t: Tenant = guard("production:read")) -> DownloadOut:
+def order_bundle(order_id: str, t: ProductionReadDep) -> DownloadOut:
     """The order's bundle (every item's pack) as a signed, expiring URL; 404 if the brand has no
     work order for this order, 409 `bundle_not_ready` while an item is not ready."""
     key, sha, size = service.build_order_bundle(t.session, order_id)

@@ -20,16 +20,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from luneo.catalog.models import Product
-from luneo.catalog.service import product_def_of
+from luneo.catalog.public import Product, product_def_of
 from luneo.design.model import ProductDef
-from luneo.designs import service as designs
-from luneo.designs.resources import BrandResources
+from luneo.designs import public as designs
+from luneo.designs.public import BrandResources
 from luneo.manufacturing.export import PackOptions, export_spec, issue_dict
 from luneo.platform.database import Database
-from luneo.platform.errors import NotFound
+from luneo.platform.domain_errors import NotFoundError
 from luneo.platform.tenancy import bind_system, bind_tenant
-from luneo.tenancy.models import Brand
+from luneo.tenancy.public import Brand
 
 MAX_ROWS = 10_000
 _SLUG = re.compile(r"[^A-Za-z0-9]+")
@@ -66,7 +65,7 @@ def brand_id_for(db: Database, slug: str) -> str:
         bind_system(s)
         brand = s.execute(select(Brand).where(Brand.slug == slug)).scalar_one_or_none()
         if brand is None:
-            raise NotFound("brand", slug)
+            raise NotFoundError("brand", slug)
         return brand.id
 
 
@@ -125,7 +124,7 @@ def run_bulk(
         bind_tenant(s, brand_id)
         product_row = s.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
         if product_row is None:
-            raise NotFound("product", sku)
+            raise NotFoundError("product", sku)
         product_id = product_row.id
         product = product_def_of(s, product_row)
         rows = read_rows(csv_text, product)

@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from luneo.platform.database import get_db
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
 from luneo.platform.tenancy import bind_system, bind_tenant
 
 console = Console(stderr=True)
@@ -45,11 +45,11 @@ def export_command(
     Items without a built pack are exported now. Exit code 1 if an item is blocked by print
     checks or failed: its pack (if any) is still written, the bundle is not.
     """
-    from luneo.app import load_domain_modules
+    from luneo.domains import load_domain_modules
     from luneo.manufacturing import service, tasks
     from luneo.manufacturing.models import WorkOrder
     from luneo.platform.storage import get_storage
-    from luneo.tenancy.models import Brand
+    from luneo.tenancy.public import Brand
 
     load_domain_modules()
     db = get_db()
@@ -125,7 +125,7 @@ def bulk_command(
     Every row is validated first; bad rows are listed by line number (zone, code, message) and
     produce nothing. The good rows are still produced, but the exit code is 1 when any row was bad.
     """
-    from luneo.app import load_domain_modules
+    from luneo.domains import load_domain_modules
     from luneo.manufacturing.bulk import brand_id_for, run_bulk
 
     load_domain_modules()
@@ -148,7 +148,7 @@ def bulk_command(
                 on_packed=lambda i, n: progress.update(packing, completed=i, total=n),
             )
             progress.update(packing, total=len(result.packs), completed=len(result.packs))
-    except Problem as exc:
+    except DomainError as exc:
         console.print(f"[red]{exc.detail or exc.code}[/red]")
         raise typer.Exit(2) from None
     if result.errors:
@@ -170,7 +170,7 @@ work_orders_app = typer.Typer(help="Work orders (operator commands).", no_args_i
 @work_orders_app.command("retry")
 def work_orders_retry(work_order_id: str) -> None:
     """Export a failed work order again (same as POST .../export); exit 1 if it did not fail."""
-    from luneo.app import load_domain_modules
+    from luneo.domains import load_domain_modules
     from luneo.manufacturing import service
     from luneo.manufacturing.models import WorkOrder
 
@@ -192,7 +192,7 @@ def work_orders_retry(work_order_id: str) -> None:
             bind_tenant(s, wo.brand_id)
             wo = service.start_export(s, wo, "cli")
             status, pack_id = wo.status, wo.pack_id
-    except Problem as exc:
+    except DomainError as exc:
         console.print(f"{exc.detail or exc.code}", style="red", markup=False)
         raise typer.Exit(1) from None
     console.print(f"work order {work_order_id}: {status} (pack {pack_id})", markup=False)

@@ -117,6 +117,3 @@ class WorkOrderEvent(TenantMixin, Base):
     actor: Mapped[str] = mapped_column(sa.String(64))
     note: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column()
-
-
-from luneo.manufacturing import handlers as _handlers  # noqa: E402,F401  (registers event subscribers)

@@ -31,22 +31,23 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from luneo.catalog import service as catalog
-from luneo.catalog.models import Product
+from luneo.catalog import public as catalog
+from luneo.catalog.public import Product
 from luneo.design.model import ProductDef
 from luneo.design.pack import build_bundle, sha256_hex
-from luneo.designs import service as designs
-from luneo.designs.models import Snapshot
+from luneo.designs import public as designs
+from luneo.designs.public import Snapshot
+from luneo.manufacturing.error_codes import ManufacturingErrorCode
 from luneo.manufacturing.export import PackOptions
 from luneo.manufacturing.models import ProductionPack, WorkOrder, WorkOrderEvent
 from luneo.platform import jobs
 from luneo.platform.clock import utcnow
-from luneo.platform.errors import Conflict, NotFound, Problem
+from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.ids import new_id
 from luneo.platform.pagination import Page, paginate
 from luneo.platform.storage import get_storage
 from luneo.platform.tenancy import bind_system, bind_tenant, session_brand
-from luneo.tenancy.models import Brand
+from luneo.tenancy.public import Brand
 
 log = structlog.get_logger("luneo.manufacturing")
 
@@ -118,7 +119,7 @@ def history(session: Session, work_order_id: str) -> list[WorkOrderEvent]:
 def _snapshot(session: Session, snapshot_id: str) -> Snapshot:
     snap = session.execute(select(Snapshot).where(Snapshot.id == snapshot_id)).scalar_one_or_none()
     if snap is None:
-        raise NotFound("snapshot", snapshot_id)
+        raise NotFoundError("snapshot", snapshot_id)
     return snap
 
 
@@ -160,7 +161,7 @@ def create_work_order(
         if existing is not None:
             return existing, False
     if quantity < 1:
-        raise Problem(422, "invalid_quantity", "quantity must be at least 1.")
+        raise DomainError(ManufacturingErrorCode.INVALID_QUANTITY, "quantity must be at least 1.")
     snap = _snapshot(session, snapshot_id)
     sku, method = _product_sku(session, snap)
     wo = WorkOrder(
@@ -235,7 +236,7 @@ def _product_def(session: Session, product_id: str | None) -> ProductDef | None:
         return None
     try:
         return catalog.product_def(session, product_id)
-    except NotFound:
+    except NotFoundError:
         return None
 
 
@@ -253,7 +254,7 @@ def _work_order_for_item(
     if snapshot_id is not None:
         try:
             snap = designs.get_snapshot(session, snapshot_id)
-        except NotFound:
+        except NotFoundError:
             if source != "event":
                 raise
             reason = f"snapshot {snapshot_id} not found in this brand: nothing approved to produce"
@@ -350,8 +351,8 @@ def attach_snapshot(session: Session, work_order_id: str, snapshot_id: str, acto
     snapshot must fill every required zone (422 `personalization_required`); → queued → export."""
     wo = get_work_order(session, work_order_id)
     if wo.status != "needs_attention":
-        raise Conflict(
-            "invalid_transition",
+        raise DomainError(
+            ManufacturingErrorCode.INVALID_TRANSITION,
             f"Only a work order in needs_attention takes a snapshot this way (this one is {wo.status}).",
             current=wo.status,
             to="queued",
@@ -359,17 +360,15 @@ def attach_snapshot(session: Session, work_order_id: str, snapshot_id: str, acto
         )
     snap = designs.get_snapshot(session, snapshot_id)
     if wo.product_id and snap.product_id != wo.product_id:
-        raise Problem(
-            422,
-            "snapshot_product_mismatch",
+        raise DomainError(
+            ManufacturingErrorCode.SNAPSHOT_PRODUCT_MISMATCH,
             f"Snapshot {snapshot_id} personalizes another product than this work order's.",
         )
     product = catalog.product_def(session, snap.product_id)
     missing = designs.unfilled_required_zones(product, snap)
     if missing:
-        raise Problem(
-            422,
-            "personalization_required",
+        raise DomainError(
+            ManufacturingErrorCode.PERSONALIZATION_REQUIRED,
             f"Snapshot {snapshot_id} leaves required zone(s) {', '.join(missing)} empty.",
             product_id=product.id,
             zones=missing,
@@ -424,7 +423,7 @@ def as_brand(session: Session, brand_id: str) -> Iterator[bool]:
 def get_work_order(session: Session, work_order_id: str) -> WorkOrder:
     wo = session.execute(select(WorkOrder).where(WorkOrder.id == work_order_id)).scalar_one_or_none()
     if wo is None:
-        raise NotFound("work order", work_order_id)
+        raise NotFoundError("work order", work_order_id)
     return wo
 
 
@@ -468,8 +467,8 @@ def transition(session: Session, work_order_id: str, to: str, actor: str, note: 
     allowed = TRANSITIONS.get(wo.status, frozenset())
     if to not in allowed:
         hint = " Use the override-checks route." if (wo.status, to) == ("needs_review", "ready") else ""
-        raise Conflict(
-            "invalid_transition",
+        raise DomainError(
+            ManufacturingErrorCode.INVALID_TRANSITION,
             f"A work order cannot go from {wo.status} to {to}.{hint}",
             current=wo.status,
             to=to,
@@ -494,8 +493,8 @@ def override_checks(session: Session, work_order_id: str, actor: str, note: str 
     """An operator accepts the print-check findings: needs_review → ready."""
     wo = get_work_order(session, work_order_id)
     if wo.status != "needs_review":
-        raise Conflict(
-            "invalid_transition",
+        raise DomainError(
+            ManufacturingErrorCode.INVALID_TRANSITION,
             f"Only a work order in needs_review can have its checks overridden (this one is {wo.status}).",
             current=wo.status,
             to="ready",
@@ -578,16 +577,16 @@ def start_export(session: Session, wo: WorkOrder, actor: str, *, kerf_mm: float 
                 apply_pack(session, wo, pack)
         return wo
     if wo.status not in EXPORTABLE and wo.status != "exporting":
-        raise Conflict(
-            "invalid_transition",
+        raise DomainError(
+            ManufacturingErrorCode.INVALID_TRANSITION,
             f"A {wo.status} work order cannot be exported.",
             current=wo.status,
             to="exporting",
             allowed=sorted(TRANSITIONS.get(wo.status, ())),
         )
     if wo.snapshot_id is None:
-        raise Conflict(
-            "snapshot_required",
+        raise DomainError(
+            ManufacturingErrorCode.SNAPSHOT_REQUIRED,
             "This work order has no snapshot to export; attach one first.",
             current=wo.status,
         )
@@ -664,7 +663,7 @@ def get_pack(session: Session, job_or_pack_id: str) -> ProductionPack:
     column = ProductionPack.job_id if job_or_pack_id.startswith("job_") else ProductionPack.id
     pack = session.execute(select(ProductionPack).where(column == job_or_pack_id)).scalars().first()
     if pack is None:
-        raise NotFound("export pack", job_or_pack_id)
+        raise NotFoundError("export pack", job_or_pack_id)
     return pack
 
 
@@ -685,7 +684,7 @@ def order_work_orders(session: Session, order_id: str) -> list[WorkOrder]:
         ).scalars()
     )
     if not rows:
-        raise NotFound("order", order_id)
+        raise NotFoundError("order", order_id)
     return rows
 
 
@@ -722,8 +721,10 @@ def build_order_bundle(session: Session, order_id: str) -> tuple[str, str, int]:
         if wo.status not in BUNDLE_READY or not wo.pack_key
     ]
     if not rows or waiting:
-        raise Conflict(
-            "bundle_not_ready", "Some items of this order have no releasable pack yet.", waiting=waiting
+        raise DomainError(
+            ManufacturingErrorCode.BUNDLE_NOT_READY,
+            "Some items of this order have no releasable pack yet.",
+            waiting=waiting,
         )
     storage = get_storage()
     items = [(wo, storage.get(str(wo.pack_key))) for wo in rows]
@@ -744,7 +745,7 @@ def notify_production_error(
     issues: list[dict[str, Any]] | None = None,
 ) -> None:
     """Queue the `production_error` email to the brand's production contact, else to its owners."""
-    from luneo.notifications.service import queue_email
+    from luneo.notifications.public import queue_email
 
     context = {
         "reason": reason,
@@ -777,7 +778,7 @@ def notify_production_error(
 
 def production_recipients(session: Session, brand_id: str) -> list[str]:
     """The brand's production contact, else its owners' emails."""
-    from luneo.tenancy.models import Membership, User
+    from luneo.tenancy.public import Membership, User
 
     brand = session.get(Brand, brand_id)
     if brand is not None and brand.production_email:

@@ -8,8 +8,7 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from luneo.designs.models import Snapshot
-from luneo.designs.resources import BrandResources
+from luneo.designs.public import BrandResources, Snapshot
 from luneo.manufacturing import service
 from luneo.manufacturing.export import PackOptions, PackResult, export_spec, issue_dict
 from luneo.manufacturing.models import ProductionPack

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from luneo.platform import http as outgoing
 from luneo.platform.clock import utcnow
 from luneo.platform.config import Settings
 from luneo.platform.jobs import PermanentJobError
@@ -216,7 +217,7 @@ class SendGridSender:
 
     def send(self, mail: OutgoingEmail) -> SentMessage:
         try:
-            with httpx.Client(timeout=self.timeout_s, transport=self._transport) as client:
+            with outgoing.client(timeout=self.timeout_s, transport=self._transport) as client:
                 r = client.post(
                     f"{self.api_base}/v3/mail/send",
                     json=self.payload(mail),

@@ -17,12 +17,13 @@ import jinja2
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
+from luneo.notifications.error_codes import NotificationsErrorCode
 from luneo.notifications.models import EmailMessage
 from luneo.notifications.senders import OutgoingEmail, from_address
 from luneo.platform import jobs
 from luneo.platform.config import Settings
-from luneo.platform.errors import Invalid, NotFound
-from luneo.tenancy.models import Brand
+from luneo.platform.domain_errors import DomainError, NotFoundError
+from luneo.tenancy.public import Brand
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 SEND_ACTOR = "send_email"
@@ -93,8 +94,10 @@ def brand_theme(brand: Brand) -> dict[str, Any]:
 def render_email(template: str, context: dict[str, Any], brand: Brand) -> RenderedEmail:
     """Render subject, text and HTML parts of `template` for `brand`."""
     if template not in available_templates():
-        raise Invalid(
-            "unknown_email_template", f"no email template named {template!r}", available=available_templates()
+        raise DomainError(
+            NotificationsErrorCode.UNKNOWN_EMAIL_TEMPLATE,
+            f"no email template named {template!r}",
+            available=available_templates(),
         )
     env = _env()
     variables = {**context, "brand": brand_theme(brand)}
@@ -102,7 +105,10 @@ def render_email(template: str, context: dict[str, Any], brand: Brand) -> Render
     html_tpl = env.get_template(f"{template}.html.j2")
     subject_block = text_tpl.blocks.get("subject")
     if subject_block is None:
-        raise Invalid("email_template_without_subject", f"{template}.txt.j2 defines no subject block")
+        raise DomainError(
+            NotificationsErrorCode.EMAIL_TEMPLATE_WITHOUT_SUBJECT,
+            f"{template}.txt.j2 defines no subject block",
+        )
     subject = "".join(subject_block(text_tpl.new_context(variables))).strip()
     subject = " ".join(subject.split())  # one line, no header injection
     text = text_tpl.render(variables).strip() + "\n"
@@ -114,7 +120,7 @@ def normalize_address(to: str) -> str:
     try:
         return str(validate_email(to, check_deliverability=False).normalized)
     except EmailNotValidError as exc:
-        raise Invalid("invalid_email", f"invalid email address: {exc}") from None
+        raise DomainError(NotificationsErrorCode.INVALID_EMAIL, f"invalid email address: {exc}") from None
 
 
 def queue_email(
@@ -128,7 +134,7 @@ def queue_email(
 
     brand = session.get(Brand, brand_id)
     if brand is None:
-        raise NotFound("brand", brand_id)
+        raise NotFoundError("brand", brand_id)
     address = normalize_address(to)
     ctx = jobs.jsonable(context or {})
     rendered = render_email(template, ctx, brand)  # fails now, not in the worker, on bad input
@@ -157,7 +163,7 @@ def outgoing_email(message: EmailMessage, brand: Brand, settings: Settings) -> O
     if reply_to:
         try:
             reply_to = normalize_address(str(reply_to))
-        except Invalid:
+        except DomainError:
             reply_to = None
     return OutgoingEmail(
         message_id=message.id,

@@ -12,7 +12,7 @@ from luneo.notifications.service import SEND_ACTOR, outgoing_email
 from luneo.platform.clock import utcnow
 from luneo.platform.config import Settings
 from luneo.platform.jobs import JobContext, PermanentJobError, actor
-from luneo.tenancy.models import Brand
+from luneo.tenancy.public import Brand
 
 log = structlog.get_logger("luneo.notifications")
 

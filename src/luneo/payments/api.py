@@ -17,14 +17,14 @@ from luneo.payments.schemas import (
     WebhookAck,
 )
 from luneo.payments.signatures import SignatureError
-from luneo.platform.auth import Tenant, guard
+from luneo.platform.deps import OrdersReadDep, PaymentsWriteDep
 from luneo.platform.errors import Problem
 
 router = APIRouter(tags=["payments"])
 
 
 @router.post("/billing/payment-intents", response_model=PaymentIntentOut, status_code=201)
-def create_payment_intent(body: PaymentIntentIn, t: Tenant = guard("payments:write")) -> PaymentIntentOut:
+def create_payment_intent(body: PaymentIntentIn, t: PaymentsWriteDep) -> PaymentIntentOut:
     """Create a payment to confirm client-side (Stripe PaymentIntent, PayPal order, dev intent).
 
     Metadata may not set a reserved key (422 `reserved_metadata_key`): credits and plans are
@@ -51,13 +51,13 @@ def create_payment_intent(body: PaymentIntentIn, t: Tenant = guard("payments:wri
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut)
-def get_payment(payment_id: str, t: Tenant = guard("orders:read")) -> Payment:
+def get_payment(payment_id: str, t: OrdersReadDep) -> Payment:
     """One payment of the brand, as the providers' webhooks last left it."""
     return service.get_payment(t.session, payment_id)
 
 
 @router.post("/payments/{payment_id}/refund", response_model=RefundOut, status_code=202)
-def refund_payment(payment_id: str, body: RefundIn, t: Tenant = guard("payments:write")) -> RefundOut:
+def refund_payment(payment_id: str, body: RefundIn, t: PaymentsWriteDep) -> RefundOut:
     """Refund a captured payment (all of what remains when `amount` is omitted); the payment
     row and `payment.refunded` follow from the provider's webhook."""
     result = service.refund_payment(t.session, payment_id, body.amount)

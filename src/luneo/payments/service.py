@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from luneo.payments.error_codes import PaymentsErrorCode
 from luneo.payments.models import InboundEvent, Payment, PaymentSession
 from luneo.payments.providers import active_provider_name, dev_provider_allowed, get_provider
 from luneo.payments.providers.base import (
@@ -50,7 +51,7 @@ from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
 from luneo.platform.context import current_request_id
 from luneo.platform.database import get_db
-from luneo.platform.errors import Conflict, Problem
+from luneo.platform.domain_errors import DomainError
 from luneo.platform.events import publish
 from luneo.platform.models import AuditEvent
 from luneo.platform.tenancy import bind_system, bind_tenant, get_or_404
@@ -71,11 +72,11 @@ RESERVED_METADATA_KEYS = frozenset(
 )
 
 
-def _provider_error(exc: ProviderError) -> Problem:
+def _provider_error(exc: ProviderError) -> DomainError:
     if exc.code == "provider_not_configured":
-        return Problem(503, "payments_not_configured", str(exc))
-    return Problem(
-        502, "payment_provider_error", str(exc), provider_status=exc.status, provider_code=exc.code
+        return DomainError(PaymentsErrorCode.PAYMENTS_NOT_CONFIGURED, str(exc))
+    return DomainError(
+        PaymentsErrorCode.PAYMENT_PROVIDER_ERROR, str(exc), provider_status=exc.status, provider_code=exc.code
     )
 
 
@@ -90,9 +91,8 @@ def check_caller_metadata(metadata: dict[str, str] | None) -> None:
     """Raise the 422 `reserved_metadata_key` problem when a caller's metadata sets a server key."""
     keys = sorted({str(k).strip().lower() for k in metadata or {}} & RESERVED_METADATA_KEYS)
     if keys:
-        raise Problem(
-            422,
-            "reserved_metadata_key",
+        raise DomainError(
+            PaymentsErrorCode.RESERVED_METADATA_KEY,
             f"Metadata cannot set {', '.join(keys)}: the server writes these keys itself.",
             keys=keys,
             reserved=sorted(RESERVED_METADATA_KEYS),
@@ -109,7 +109,7 @@ def start_checkout(session: Session, brand_id: str, request: CheckoutRequest) ->
     `CheckoutSession.url` is where to send the shopper; `raw["payment_id"]` is our payment id.
     """
     if request.brand_id != brand_id:
-        raise Problem(422, "brand_mismatch", "The checkout request belongs to another brand.")
+        raise DomainError(PaymentsErrorCode.BRAND_MISMATCH, "The checkout request belongs to another brand.")
     provider = _provider(session=session)
     payment = Payment(
         brand_id=brand_id,
@@ -208,12 +208,15 @@ def refund_payment(session: Session, payment_id: str, amount: int | None = None)
     `charge.refunded` delivered through the webhook path once this transaction commits)."""
     payment = get_payment(session, payment_id)
     if payment.status not in ("succeeded", "partially_refunded") or not payment.payment_ref:
-        raise Conflict(
-            "payment_not_refundable", f"Payment {payment_id} is {payment.status}; nothing to refund."
+        raise DomainError(
+            PaymentsErrorCode.PAYMENT_NOT_REFUNDABLE,
+            f"Payment {payment_id} is {payment.status}; nothing to refund.",
         )
     remaining = payment.amount - payment.amount_refunded
     if amount is not None and not 0 < amount <= remaining:
-        raise Problem(422, "invalid_refund_amount", f"Refund between 1 and {remaining} (minor units).")
+        raise DomainError(
+            PaymentsErrorCode.INVALID_REFUND_AMOUNT, f"Refund between 1 and {remaining} (minor units)."
+        )
     refund_amount = remaining if amount is None else amount
     if payment.provider == OFFLINE:
         return _refund_offline(session, payment, refund_amount)
@@ -322,7 +325,7 @@ def audit(session: Session, actor: str | None, action: str, payment_id: str, dat
 
 def _alert_recipients(session: Session, brand_id: str) -> list[str]:
     """The brand's production email, else its owners' emails."""
-    from luneo.tenancy.models import Brand, Membership, User
+    from luneo.tenancy.public import Brand, Membership, User
 
     brand = session.execute(select(Brand).where(Brand.id == brand_id)).scalar_one_or_none()
     if brand is not None and brand.production_email:
@@ -390,7 +393,7 @@ def alert(
     except Exception as exc:  # pragma: no cover - defensive: the audit table is always there
         log.error("payment_alert_audit_failed", brand_id=brand_id, error=str(exc))
     try:
-        from luneo.notifications.service import queue_email
+        from luneo.notifications.public import queue_email
     except ModuleNotFoundError:  # pragma: no cover - notifications is always installed
         return
     context = {
@@ -426,7 +429,7 @@ def refund_unpayable_capture(session: Session, payload: dict[str, Any], why: str
             with session.begin_nested():
                 refund_payment(session, payment.id)
             action = "The payment was refunded in full through the provider."
-        except (Problem, ProviderError) as exc:
+        except (DomainError, ProviderError) as exc:
             action = f"The automatic refund failed ({exc}): refund it with your provider."
     alert(
         session,
@@ -503,7 +506,7 @@ def stripe_route_provider() -> Any:
     if s.stripe_secret_key is not None:
         return get_provider("stripe", settings=s)
     if not dev_provider_allowed(s):
-        raise Problem(503, "stripe_not_configured", "Stripe is not configured on this server.")
+        raise DomainError(PaymentsErrorCode.STRIPE_NOT_CONFIGURED, "Stripe is not configured on this server.")
     return get_provider("dev", settings=s)
 
 
@@ -516,7 +519,7 @@ def handle_paypal_webhook(headers: Any, raw_body: bytes) -> WebhookResult:
     """Verify with PayPal's verify-webhook-signature API and apply once."""
     s = get_settings()
     if not (s.paypal_client_id and s.paypal_client_secret):
-        raise Problem(503, "paypal_not_configured", "PayPal is not configured on this server.")
+        raise DomainError(PaymentsErrorCode.PAYPAL_NOT_CONFIGURED, "PayPal is not configured on this server.")
     return ingest(get_provider("paypal").verify_webhook(headers, raw_body))
 
 
@@ -712,7 +715,7 @@ def _find_payment(s: Session, provider: str, sig: _Signal) -> Payment | None:
 def _known_brand(s: Session, brand_id: str | None) -> str | None:
     if not brand_id:
         return None
-    from luneo.tenancy.models import Brand
+    from luneo.tenancy.public import Brand
 
     return brand_id if s.get(Brand, brand_id) is not None else None
 

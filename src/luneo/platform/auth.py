@@ -7,26 +7,26 @@ the tenant guard. The brand always comes from the credential, never from the req
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+import enum
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+import anyio
 import jwt
 from fastapi import Depends, Request
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
+from luneo.platform.error_reporting import tag_caller
 from luneo.platform.errors import Problem
-from luneo.platform.permissions import PUBLISHABLE_SCOPES, ROLE_PERMISSIONS, SECRET_SCOPES
-from luneo.platform.security import decode_access_token, sha256_hex
-from luneo.platform.tenancy import bind_system, bind_tenant
+from luneo.platform.permissions import ROLE_PERMISSIONS
+from luneo.platform.security import decode_access_token
+from luneo.platform.tenancy import bind_tenant
 
 PrincipalKind = Literal["user", "secret_key", "publishable_key"]
 
@@ -91,183 +91,98 @@ def _unauthorized(detail: str, code: str = "unauthorized") -> Problem:
     return Problem(401, code, detail, headers={"WWW-Authenticate": 'Bearer realm="luneo"'})
 
 
-class _TTLCache:
-    """A tiny thread-safe TTL cache for credential lookups (revocation clears it)."""
+class KeyRefused(enum.Enum):
+    """Why an API key gives no principal."""
 
-    def __init__(self, ttl_s: float, max_items: int = 10_000) -> None:
-        self.ttl_s, self.max_items = ttl_s, max_items
-        self._data: dict[str, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Any:
-        hit = self._data.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, key: str, value: Any) -> None:
-        with self._lock:
-            if len(self._data) >= self.max_items:
-                self._data.clear()
-            self._data[key] = (time.monotonic() + self.ttl_s, value)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
+    INVALID = "invalid"  # unknown or revoked
+    BRAND_SUSPENDED = "brand_suspended"
 
 
-_key_cache = _TTLCache(ttl_s=5.0)
-_SUSPENDED = "suspended"  # key cache marker: the key's brand is suspended
-_membership_cache = _TTLCache(ttl_s=5.0)
-_last_used_written: dict[str, float] = {}
+@dataclass(frozen=True)
+class BrandRole:
+    """A user's membership as authentication needs it."""
+
+    brand_id: str
+    role: str
+    brand_suspended: bool
+
+
+class CredentialStore(Protocol):
+    """Where credentials live. The tenancy domain implements it (its `credentials` module)
+    and `create_app` registers it, so this module never imports a domain."""
+
+    def cached_api_key(self, token: str) -> Principal | None:
+        """The key's principal when known without I/O, else None."""
+
+    def api_key(self, token: str) -> Principal | KeyRefused:
+        """The key's principal, or why it is refused."""
+
+    def membership(self, user_id: str, brand_id: str | None) -> BrandRole | None:
+        """The user's role in `brand_id` (their first brand when None); None if none or inactive."""
+
+    def session_active(self, session_id: str, user_id: str) -> bool:
+        """Whether the login session (`sid`) still lives — never cached."""
+
+    def link_idp_user(self, claims: dict[str, Any]) -> str | None:
+        """The local user id of a verified identity-provider token (None: linking lost a race)."""
+
+    def invalidate(self) -> None:
+        """Forget cached credentials (revocation, rotation, suspension, role change)."""
+
+
+_store: CredentialStore | None = None
+
+
+def register_credential_store(store: CredentialStore) -> None:
+    """Install the process's credential store (done by `create_app`)."""
+    global _store
+    _store = store
+
+
+def credential_store() -> CredentialStore:
+    if _store is None:
+        raise RuntimeError("no credential store registered (create_app registers the tenancy one)")
+    return _store
 
 
 def clear_auth_caches() -> None:
-    """Forget cached keys and memberships (called on revoke / role change)."""
-    _key_cache.clear()
-    _membership_cache.clear()
+    """Forget cached keys and memberships (called on revoke / role change / suspension)."""
+    if _store is not None:
+        _store.invalidate()
 
 
 def _lookup_api_key(token: str) -> Principal:
-    from luneo.tenancy.models import ApiKey, Brand
-
-    digest = sha256_hex(token)
-    cached = _key_cache.get(digest)
-    if cached is None:
-        with get_db().transaction(write=False) as s:
-            bind_system(s)
-            row = s.execute(
-                select(ApiKey, Brand.allowed_origins, Brand.suspended_at)
-                .join(Brand, Brand.id == ApiKey.brand_id)
-                .where(ApiKey.key_hash == digest)
-            ).first()
-            if row is None or row[0].revoked_at is not None:
-                cached = False
-            elif row[2] is not None:
-                cached = _SUSPENDED
-            else:
-                key, brand_origins, _ = row
-                publishable = key.kind == "publishable"
-                base = PUBLISHABLE_SCOPES if publishable else SECRET_SCOPES
-                scopes = frozenset(key.scopes) & base if key.scopes else base
-                origins = tuple(dict.fromkeys([*(key.allowed_origins or []), *(brand_origins or [])]))
-                cached = Principal(
-                    kind="publishable_key" if publishable else "secret_key",
-                    brand_id=key.brand_id,
-                    permissions=scopes,
-                    api_key_id=key.id,
-                    allowed_origins=origins,
-                )
-        _key_cache.put(digest, cached)
-    if cached is False:
-        raise _unauthorized("The API key is invalid or revoked.", "invalid_api_key")
-    if cached is _SUSPENDED:
+    found = credential_store().api_key(token)
+    if found is KeyRefused.BRAND_SUSPENDED:
         raise _brand_suspended()
-    _touch_key(cached.api_key_id)
-    return cached
-
-
-def _touch_key(key_id: str | None) -> None:
-    """Record `last_used_at`, at most once a minute per key per process."""
-    if key_id is None:
-        return
-    now = time.monotonic()
-    if now - _last_used_written.get(key_id, 0.0) < 60:
-        return
-    _last_used_written[key_id] = now
-    from luneo.tenancy.models import ApiKey
-
-    try:
-        with get_db().transaction() as s:
-            bind_system(s)
-            s.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
-    except Exception:
-        _last_used_written.pop(key_id, None)
-
-
-def _membership(user_id: str, brand_id: str | None) -> tuple[str, str, bool] | None:
-    """(brand_id, role, brand suspended) for the user in the brand (or their first brand when None)."""
-    from luneo.tenancy.models import Brand, Membership, User
-
-    ck = f"{user_id}:{brand_id}"
-    cached = _membership_cache.get(ck)
-    if cached is not None:
-        return cached or None
-    with get_db().transaction(write=False) as s:
-        bind_system(s)
-        user = s.get(User, user_id)
-        if user is None or not user.is_active:
-            _membership_cache.put(ck, False)
-            return None
-        q = (
-            select(Membership.brand_id, Membership.role, Brand.suspended_at)
-            .join(Brand, Brand.id == Membership.brand_id)
-            .where(Membership.user_id == user_id)
-        )
-        if brand_id:
-            q = q.where(Membership.brand_id == brand_id)
-        row = s.execute(q.order_by(Membership.created_at).limit(1)).first()
-    result = (row[0], row[1], row[2] is not None) if row else None
-    _membership_cache.put(ck, result or False)
-    return result
-
-
-def _session_active(session_id: str, user_id: str) -> bool:
-    """Whether the login session (`sid`, the refresh-token family) still lives.
-
-    Read from the database on every request, never cached: logout and refresh-token reuse
-    revoke the family, and that must end its access tokens at once, in every process.
-    """
-    from luneo.tenancy.models import RefreshToken
-
-    with get_db().transaction(write=False) as s:
-        bind_system(s)
-        row = s.execute(
-            select(RefreshToken.id)
-            .where(
-                RefreshToken.family_id == session_id,
-                RefreshToken.user_id == user_id,
-                RefreshToken.revoked_at.is_(None),
-                RefreshToken.expires_at > utcnow(),
-            )
-            .limit(1)
-        ).first()
-    return row is not None
+    if not isinstance(found, Principal):
+        raise _unauthorized("The API key is invalid or revoked.", "invalid_api_key")
+    return found
 
 
 def _user_principal(request: Request, user_id: str, token_brand: str | None) -> Principal:
     wanted = request.headers.get("x-brand-id") or token_brand
-    found = _membership(user_id, wanted)
+    found = credential_store().membership(user_id, wanted)
     if found is None:
         if wanted:
             raise Problem(403, "not_a_member", "You are not a member of this brand.")
         return Principal(kind="user", brand_id=None, permissions=frozenset(), user_id=user_id)
-    brand_id, role, suspended = found
     return Principal(
         kind="user",
-        brand_id=brand_id,
-        permissions=ROLE_PERMISSIONS[role],
+        brand_id=found.brand_id,
+        permissions=ROLE_PERMISSIONS[found.role],
         user_id=user_id,
-        role=role,
-        brand_suspended=suspended,
+        role=found.role,
+        brand_suspended=found.brand_suspended,
     )
 
 
 def _user_from_idp(claims: dict[str, Any]) -> str:
     """Link an external identity-provider subject to a local user, creating it on first use."""
-    from sqlalchemy.exc import IntegrityError
-
-    from luneo.tenancy.service import link_external_user
-
-    for attempt in range(2):
-        try:
-            with get_db().transaction() as s:
-                bind_system(s)
-                return link_external_user(s, claims)
-        except IntegrityError:  # a concurrent first request linked it: read the winner's row
-            if attempt:
-                raise _unauthorized("The identity could not be linked; retry.", "invalid_token") from None
-    raise AssertionError("unreachable")
+    user_id = credential_store().link_idp_user(claims)
+    if user_id is None:
+        raise _unauthorized("The identity could not be linked; retry.", "invalid_token")
+    return user_id
 
 
 def cached_principal(request: Request) -> Principal | None:
@@ -283,16 +198,15 @@ def cached_principal(request: Request) -> Principal | None:
     token = token.strip()
     if scheme.lower() != "bearer" or not token.startswith(("pk_", "sk_")):
         return None
-    principal = _key_cache.get(sha256_hex(token))
-    if not isinstance(principal, Principal) or principal.api_key_id is None:
-        return None
-    if time.monotonic() - _last_used_written.get(principal.api_key_id, 0.0) >= 60:
+    principal = credential_store().cached_api_key(token)
+    if principal is None:
         return None
     if principal.kind == "publishable_key":
         origin = request.headers.get("origin")
         if origin and origin not in principal.allowed_origins:
             return None
     request.state.principal = principal
+    tag_caller(brand_id=principal.brand_id, user_id=principal.user_id, api_key_id=principal.api_key_id)
     return principal
 
 
@@ -303,6 +217,7 @@ def _brand_suspended() -> Problem:
 def _active(principal: Principal, allow_suspended: bool) -> Principal:
     if principal.brand_suspended and not allow_suspended:
         raise _brand_suspended()
+    tag_caller(brand_id=principal.brand_id, user_id=principal.user_id, api_key_id=principal.api_key_id)
     return principal
 
 
@@ -346,11 +261,43 @@ def authenticate(request: Request, *, allow_suspended: bool = False) -> Principa
                 raise _unauthorized("The access token is invalid.", "invalid_token") from exc
             principal = _user_principal(request, _user_from_idp(idp_claims), None)
         else:
-            if not _session_active(claims["sid"], claims["sub"]):
+            if not credential_store().session_active(claims["sid"], claims["sub"]):
                 raise _unauthorized("This session was signed out or revoked.", "session_revoked")
             principal = _user_principal(request, claims["sub"], claims.get("brand"))
     request.state.principal = principal
     return _active(principal, allow_suspended)
+
+
+def _open_tenant(
+    request: Request, principal: Principal, permissions: tuple[str, ...], write: bool | None
+) -> Tenant:
+    """Check the permissions and open the brand-bound session (lazily: no I/O until first use).
+
+    A read-only route (GET/HEAD/OPTIONS unless `write=True`, or `write=False`) gets a read-only
+    transaction: no write lock on SQLite, `BEGIN READ ONLY` on PostgreSQL, any write refused, and
+    no commit — it ends with a rollback.
+    """
+    if principal.brand_id is None:
+        raise Problem(403, "no_brand", "This account is not a member of any brand yet.")
+    missing = [p for p in permissions if not principal.can(p)]
+    if missing:
+        raise Problem(403, "forbidden", f"This credential lacks the permission {missing[0]}.")
+    is_write = write if write is not None else request.method not in ("GET", "HEAD", "OPTIONS")
+    session = get_db().session(write=is_write, read_only=not is_write)
+    bind_tenant(session, principal.brand_id)
+    session.info["actor"] = principal.actor
+    return Tenant(principal=principal, session=session, request=request)
+
+
+def _finish(session: Session, ok: bool) -> None:
+    """Commit a write transaction that succeeded; roll back anything else; release the session."""
+    try:
+        if ok and not session.info.get("read_only"):
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 @contextmanager
@@ -358,39 +305,94 @@ def guarded(request: Request, *permissions: str, write: bool | None = None) -> I
     """The caller with all `permissions`, in a session bound to their brand (one transaction).
 
     Commits when the block ends, rolls back if it raises — a failed request never leaves a
-    partial write. Used by `require` (routes) and by routes that do their own fast path first.
+    partial write. Used by routes that do their own fast path first (see `require` for routes).
     """
-    principal = authenticate(request)
-    if principal.brand_id is None:
-        raise Problem(403, "no_brand", "This account is not a member of any brand yet.")
-    missing = [p for p in permissions if not principal.can(p)]
-    if missing:
-        raise Problem(403, "forbidden", f"This credential lacks the permission {missing[0]}.")
-    is_write = write if write is not None else request.method not in ("GET", "HEAD", "OPTIONS")
-    session = bind_tenant(get_db().session(write=is_write), principal.brand_id)
-    session.info["actor"] = principal.actor
+    tenant = _open_tenant(request, authenticate(request), permissions, write)
+    ok = False
     try:
-        yield Tenant(principal=principal, session=session, request=request)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        yield tenant
+        ok = True
     finally:
-        session.close()
+        _finish(tenant.session, ok)
 
 
-def require(*permissions: str, write: bool | None = None) -> Callable[..., Iterator[Tenant]]:
-    """Route dependency form of `guarded` (see `guard`)."""
+_finish_limiter: anyio.CapacityLimiter | None = None
+_slots: anyio.Semaphore | None = None
+EMBEDDED_ROUTE_SLOTS = 4
 
-    def dependency(request: Request) -> Iterator[Tenant]:
-        with guarded(request, *permissions, write=write) as tenant:
+
+def _route_slots() -> anyio.Semaphore | None:
+    """Embedded mode (SQLite): at most `EMBEDDED_ROUTE_SLOTS` database routes run at once per
+    process; the others wait their turn, first come first served, on the event loop. Their work
+    is CPU under one GIL with local file I/O, so more threads only make them interrupt each other
+    (the latency tail at concurrency 16 fell several-fold). PostgreSQL routes wait on the network:
+    no cap."""
+    global _slots
+    if get_db().dialect != "sqlite":
+        return None
+    if _slots is None:
+        _slots = anyio.Semaphore(EMBEDDED_ROUTE_SLOTS, fast_acquire=True)
+    return _slots
+
+
+def _finishers() -> anyio.CapacityLimiter:
+    """Threads that end transactions, apart from the route threads: a request holding SQLite's
+    writer lock must be able to commit while every route thread waits for that lock."""
+    global _finish_limiter
+    if _finish_limiter is None:
+        _finish_limiter = anyio.CapacityLimiter(64)
+    return _finish_limiter
+
+
+def _ends_without_io(session: Session) -> bool:
+    """Whether ending the session costs no network or disk wait (then no thread hop is worth it):
+    it never began a transaction, or it is a read-only one on the embedded SQLite file."""
+    if not session.in_transaction():
+        return True
+    bind = session.get_bind()
+    return bool(session.info.get("read_only")) and bind.dialect.name == "sqlite"
+
+
+def _known_without_io(request: Request) -> bool:
+    return getattr(request.state, "principal", None) is not None or cached_principal(request) is not None
+
+
+def require(*permissions: str, write: bool | None = None) -> Callable[..., AsyncIterator[Tenant]]:
+    """Route dependency form of `guarded` (see `guard`).
+
+    Async, so a caller already verified (by the rate-limit middleware, or an API key seen in the
+    last seconds) costs no thread hop to set up; the only hop is ending the transaction.
+    """
+
+    async def dependency(request: Request) -> AsyncIterator[Tenant]:
+        if _known_without_io(request):
+            principal = authenticate(request)
+        else:
+            principal = await run_in_threadpool(authenticate, request)
+        tenant = _open_tenant(request, principal, permissions, write)
+        ok = False
+        slots = _route_slots()
+        if slots is not None:
+            await slots.acquire()
+        try:
             yield tenant
+            ok = True
+        finally:
+            try:
+                if _ends_without_io(tenant.session):
+                    _finish(tenant.session, ok)
+                else:
+                    with anyio.CancelScope(shield=True):
+                        await anyio.to_thread.run_sync(_finish, tenant.session, ok, limiter=_finishers())
+            finally:
+                if slots is not None:
+                    slots.release()
 
     return dependency
 
 
 def guard(*permissions: str, write: bool | None = None) -> Any:
-    """Route parameter default: `t: Tenant = guard("catalog:write")`."""
+    """Route dependency: `CatalogWriteDep = Annotated[Tenant, guard("catalog:write")]` (see `deps`)."""
     return Depends(require(*permissions, write=write), scope="function")
 
 

@@ -61,7 +61,16 @@ class Settings(BaseSettings):
     idempotency_ttl_s: int = 24 * 3600
     # An in-flight idempotency record older than this (its request died) may be taken over by a retry.
     idempotency_lock_timeout_s: int = 60
+    # In-process caches, bounded in MiB per process: stored brand files (fonts, images) used
+    # by renders and exports, and finished preview images.
+    resource_cache_mb: int = Field(default=256, ge=0)
+    preview_cache_mb: int = Field(default=64, ge=0)
     # Jobs
+    # The Dramatiq broker of the job runtime: `amqp://…` (RabbitMQ) or `redis://…`; unset ⇒
+    # `redis_url`; neither ⇒ the embedded runtime (Dramatiq's StubBroker in this process).
+    broker_url: str | None = None
+    # `luneo worker` serves its job metrics on this port (`/metrics`); 0 disables it.
+    worker_metrics_port: int = Field(default=9191, ge=0, le=65535)
     worker_threads: int = 2
     job_sweep_interval_s: float = 15.0
     run_worker_in_process: bool = True

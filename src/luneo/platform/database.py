@@ -8,6 +8,7 @@ row-level security (see `luneo.platform.rls`); migrations connect without the sw
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from luneo.platform.clock import as_utc, utcnow
@@ -84,11 +85,37 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_sqlite_writer = threading.Lock()  # one writer at a time per process, queued here
+_HOLDS_WRITER = "luneo_holds_writer"
+
+
 def _sqlite_begin(conn: Any) -> None:
     # Writers take the write lock up front (BEGIN IMMEDIATE) so read-then-write
     # transactions never fail half-way with SQLITE_BUSY; readers stay concurrent (WAL).
-    write = conn.get_execution_options().get("luneo_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # Within a process writers first queue on a lock: waiting there wakes the next writer as
+    # soon as one commits, where SQLite's busy handler would sleep in steps of up to 100 ms
+    # (seconds of tail latency under load). Other processes still meet at `busy_timeout`.
+    if not conn.get_execution_options().get("luneo_write", False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    if not conn.info.get(_HOLDS_WRITER):  # after 10 s (thread pool exhausted?) SQLite's own wait decides
+        conn.info[_HOLDS_WRITER] = _sqlite_writer.acquire(timeout=10)
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        _release_writer(conn)
+        raise
+
+
+def _release_writer(conn: Any, *_args: Any) -> None:
+    info = conn.info if hasattr(conn, "info") else None
+    if info is not None and info.pop(_HOLDS_WRITER, False):
+        _sqlite_writer.release()
+
+
+def _release_writer_on_checkin(_dbapi_conn: Any, record: Any) -> None:
+    if record is not None and record.info.pop(_HOLDS_WRITER, False):
+        _sqlite_writer.release()
 
 
 def _set_role(role: str) -> Any:
@@ -126,11 +153,32 @@ def create_db_engine(url: str, *, role: str | None = None) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "commit", _release_writer)
+        event.listen(engine, "rollback", _release_writer)
+        event.listen(engine, "checkin", _release_writer_on_checkin)  # a connection dropped mid-write
         return engine
     engine = sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     if role and engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _set_role(role))
     return engine
+
+
+class ReadOnlyTransactionError(RuntimeError):
+    """A write was attempted in a read-only transaction (a read-only route that writes is a bug)."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    if not session.info.get("read_only"):
+        return
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        raise ReadOnlyTransactionError("write in a read-only transaction")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_dml(state: ORMExecuteState) -> None:
+    if state.session.info.get("read_only") and (state.is_insert or state.is_update or state.is_delete):
+        raise ReadOnlyTransactionError("write in a read-only transaction")
 
 
 class Database:
@@ -146,13 +194,26 @@ class Database:
         self._write = sessionmaker(
             bind=self.engine.execution_options(luneo_write=True), expire_on_commit=False
         )
+        # PostgreSQL: `BEGIN READ ONLY` (psycopg sends it with the BEGIN: no extra round trip).
+        ro_engine = (
+            self.engine.execution_options(postgresql_readonly=True)
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
+        self._read_only = sessionmaker(bind=ro_engine, expire_on_commit=False, info={"read_only": True})
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def session(self, *, write: bool = True) -> Session:
-        """A new session; `write=True` takes SQLite's write lock when its transaction starts."""
+    def session(self, *, write: bool = True, read_only: bool = False) -> Session:
+        """A new session; `write=True` takes SQLite's write lock when its transaction starts.
+
+        `read_only` (with `write=False`): a read-only transaction — `BEGIN READ ONLY` on
+        PostgreSQL, and on every backend any ORM write raises `ReadOnlyTransactionError`.
+        """
+        if read_only and not write:
+            return self._read_only()
         return (self._write if write else self._read)()
 
     @contextmanager

@@ -1,4 +1,8 @@
-"""RFC 9457 problem details: one exception type and the handlers that render every error."""
+"""RFC 9457 problem details: the edge's exception type and the handlers that render every error.
+
+Routers, pages and platform middleware raise `Problem` (they are the edge); services raise
+`luneo.platform.domain_errors.DomainError`, mapped here to a problem through the HTTP status its
+domain's `error_codes` module registered."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from luneo.platform.domain_errors import DomainError, http_headers, http_status
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("luneo.errors")
@@ -142,6 +148,21 @@ class ProblemResponse(JSONResponse):
             return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
 
 
+def problem_from(error: DomainError) -> Problem:
+    """The problem the API answers for a service's `DomainError`: the status (and fixed headers)
+    registered by the code's domain, the same code, detail and extra fields (a code whose enum
+    registered no status is a bug: logged, answered 500)."""
+    try:
+        status = http_status(error.code)
+    except LookupError:
+        log.error("domain_error_unmapped", code=str(error.code), enum=type(error.code).__name__)
+        return Problem(500, "internal_error", "An unexpected error occurred.")
+    headers = http_headers(error.code)
+    if error.retry_after_s is not None:
+        headers["Retry-After"] = str(error.retry_after_s)
+    return Problem(status, error.code.value, error.detail, headers=headers, **error.extra)
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     instance = request.url.path if request is not None else None
     headers = dict(problem.headers)
@@ -173,6 +194,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(problem_from(exc), request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,19 +2,24 @@
 
 Domains register actors with `@actor(name, time_limit_s=…, max_retries=…)`; each actor is a
 function `fn(ctx: JobContext) -> dict | None`. `enqueue(session, actor, key, payload)` is
-idempotent on `key` and hands the job to the runtime only after the caller's transaction
-commits. Two runtimes share one claim/run/retry path (`execute`):
-
-- in-process worker threads (embedded default, `jobs_runtime.InProcessRuntime`);
-- Dramatiq workers on a Redis broker when `LUNEO_REDIS_URL` is set (`jobs_dramatiq`).
+idempotent on `key` and hands the job to the runtime only after the caller's OUTERMOST
+transaction commits (transactional outbox: a savepoint's release is not a commit). The runtime
+is Dramatiq (`jobs_dramatiq`): RabbitMQ or Redis workers (`LUNEO_BROKER_URL`, default
+`LUNEO_REDIS_URL`), or its StubBroker in this process (embedded, `jobs_runtime`); all share one
+claim/run/retry path, `execute`.
 
 A job is claimed with one conditional UPDATE (pending and due → processing), so two workers
-never run it twice; failures retry with exponential backoff (2 s × 2^(attempt-1) by default;
-I/O failures get a longer, capped schedule of ~15 min, `is_transient`; an actor's `fail_fast_on`
-errors fail at once), and an actor's `on_failure` hook runs once its job is finally `failed`;
-dispatch happens on the outermost commit only (a savepoint's release is not a commit);
-the sweeper gives back work left `processing` by a dead worker or `pending` with no message
-in flight, so a killed worker loses nothing.
+never run it twice; while it runs, its worker renews the row's lease (`jobs_leases`) and
+Dramatiq's `TimeLimit` interrupts it at its time limit. Failures retry with exponential backoff
+(2 s × 2^(attempt-1) by default; I/O failures get a longer, capped schedule of ~15 min,
+`is_transient`; an actor's `fail_fast_on` errors fail at once) — the row records each attempt
+and Dramatiq's `Retries` re-sends the message —, and an actor's `on_failure` hook runs once
+its job is finally `failed` (also when the sweeper fails it or an operator cancels it). The
+sweeper gives back work left `processing` with an expired lease or past its deadline, and
+`pending` rows with no message in flight, so a killed worker or a lost message loses nothing.
+
+Hand-written, because they are ours: the row, claim/finish fencing, the outbox, leases and the
+sweeper, the retry policy (which the row must record), and failure hooks.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +41,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from luneo.platform import jobs_leases as leases
 from luneo.platform.clock import utcnow
 from luneo.platform.context import current_request_id, request_id_var
 from luneo.platform.database import Database
@@ -56,8 +62,12 @@ class JobSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LUNEO_JOB_", env_file=".env", extra="ignore")
 
-    # A Dramatiq worker whose heartbeat is older than this is dead: its unacked messages are
-    # requeued by the broker and its `processing` rows are given back by the sweeper.
+    # Liveness of a running job: its worker renews `jobs.lease_expires_at` every
+    # `lease_renew_s`; a `processing` row whose lease expired is given back (jobs_leases).
+    lease_s: float = 40.0
+    lease_renew_s: float = 10.0
+    # Redis broker only: a Dramatiq consumer whose heartbeat is older than this is dead and
+    # its unacked messages are requeued (the row itself is protected by its lease).
     heartbeat_timeout_s: float = 15.0
     dead_message_ttl_s: float = 7 * 86400.0
     # Out of a million broker commands, how many run queue maintenance (dead-worker requeue).
@@ -239,14 +249,13 @@ class JobContext:
 
 
 class Runtime(Protocol):
-    """What runs jobs: accepts dispatches; tells whether another worker is still alive."""
+    """What runs jobs: accepts dispatches (liveness is the row's lease, not the runtime's)."""
 
     worker_id: str
 
-    def dispatch(self, job_id: str, delay_s: float = 0.0, time_limit_s: float | None = None) -> None: ...
-
-    def is_worker_alive(self, worker_id: str) -> bool | None:
-        """True/False when known; None when this runtime cannot tell."""
+    def dispatch(
+        self, job_id: str, delay_s: float = 0.0, time_limit_s: float | None = None, actor: str | None = None
+    ) -> None: ...
 
 
 _runtime: Runtime | None = None
@@ -266,8 +275,9 @@ def get_runtime() -> Runtime | None:
     if _runtime is not None:
         return _runtime
     from luneo.platform.config import get_settings
+    from luneo.platform.jobs_dramatiq import broker_url
 
-    if not get_settings().redis_url:
+    if not broker_url(get_settings()):
         return None
     with _runtime_lock:
         if _runtime is None:
@@ -278,13 +288,15 @@ def get_runtime() -> Runtime | None:
         return _runtime
 
 
-def _dispatch(job_id: str, delay_s: float, time_limit_s: float | None) -> None:
+def _dispatch(job_id: str, delay_s: float, actor_name: str) -> None:
     runtime = get_runtime()
     if runtime is None:
         log.info("job_dispatch_deferred", job_id=job_id, reason="no runtime; the sweeper will pick it up")
         return
     try:
-        runtime.dispatch(job_id, max(0.0, delay_s), time_limit_s)
+        spec = _actors.get(actor_name)
+        time_limit_s = spec.time_limit_s if spec is not None else None
+        runtime.dispatch(job_id, max(0.0, delay_s), time_limit_s, actor=actor_name)
     except Exception:
         # The row stays pending; the sweeper re-dispatches it after the grace period.
         log.exception("job_dispatch_failed", job_id=job_id)
@@ -302,12 +314,12 @@ def _dispatch(job_id: str, delay_s: float, time_limit_s: float | None) -> None:
 _TO_DISPATCH = "luneo_jobs_to_dispatch"
 _RELEASED = "luneo_jobs_released_savepoints"
 
-_Pending = dict[str, tuple[float, "float | None", "SessionTransaction | None"]]
+_Pending = dict[str, tuple[float, str, "SessionTransaction | None"]]
 
 
-def _schedule_after_commit(session: Session, job_id: str, delay_s: float, time_limit_s: float | None) -> None:
+def _schedule_after_commit(session: Session, job_id: str, delay_s: float, actor_name: str) -> None:
     pending: _Pending = session.info.setdefault(_TO_DISPATCH, {})
-    pending[job_id] = (delay_s, time_limit_s, session.get_nested_transaction())
+    pending[job_id] = (delay_s, actor_name, session.get_nested_transaction())
 
 
 @event.listens_for(Session, "after_commit")
@@ -319,8 +331,8 @@ def _dispatch_committed(session: Session) -> None:
         return
     session.info.pop(_RELEASED, None)
     pending: _Pending | None = session.info.pop(_TO_DISPATCH, None)
-    for job_id, (delay_s, time_limit_s, _) in (pending or {}).items():
-        _dispatch(job_id, delay_s, time_limit_s)
+    for job_id, (delay_s, actor_name, _) in (pending or {}).items():
+        _dispatch(job_id, delay_s, actor_name)
 
 
 def _enclosing_savepoint(transaction: SessionTransaction) -> SessionTransaction | None:
@@ -340,11 +352,11 @@ def _forget_rolled_back(session: Session, transaction: SessionTransaction) -> No
         if not pending:
             return
         outer = _enclosing_savepoint(transaction)
-        for job_id, (delay_s, time_limit_s, owner) in list(pending.items()):
+        for job_id, (delay_s, actor_name, owner) in list(pending.items()):
             if owner is not transaction:
                 continue
             if kept:
-                pending[job_id] = (delay_s, time_limit_s, outer)
+                pending[job_id] = (delay_s, actor_name, outer)
             else:
                 del pending[job_id]
                 log.info("job_dispatch_dropped", job_id=job_id, reason="savepoint rolled back")
@@ -398,7 +410,7 @@ def enqueue(
         if raced is None:
             raise
         return _reuse(session, raced, spec, actor_name, retry_failed, delay_s)
-    _schedule_after_commit(session, job.id, delay_s, spec.time_limit_s)
+    _schedule_after_commit(session, job.id, delay_s, spec.name)
     log.info("job_enqueued", job_id=job.id, actor=actor_name, key=key, brand_id=brand_id, delay_s=delay_s)
     return job
 
@@ -424,7 +436,7 @@ def _reuse(
         job.next_run_at = utcnow() + timedelta(seconds=max(0.0, delay_s))
         job.request_id = current_request_id() or job.request_id
         session.flush()
-        _schedule_after_commit(session, job.id, delay_s, spec.time_limit_s)
+        _schedule_after_commit(session, job.id, delay_s, spec.name)
         log.info("job_requeued", job_id=job.id, actor=actor_name, key=job.key)
     return job
 
@@ -504,14 +516,10 @@ def _is_transient_client_error(exc: BaseException) -> bool:
     )
 
 
-class JobTimeLimitExceeded(BaseException):
-    """Raised asynchronously in a worker thread whose job ran past its time limit."""
-
-
 def _timeout_exceptions() -> tuple[type[BaseException], ...]:
     from dramatiq.middleware.time_limit import TimeLimitExceeded
 
-    return (JobTimeLimitExceeded, TimeLimitExceeded)
+    return (TimeLimitExceeded,)
 
 
 @contextmanager
@@ -527,13 +535,11 @@ def _not_due_delay(job: Job, now: datetime) -> float | None:
     return None
 
 
-def _claim(
-    db: Database, job_id: str, worker_id: str, is_alive: Callable[[str], bool | None] | None
-) -> tuple[str, Job | None, ActorSpec | None]:
+def _claim(db: Database, job_id: str, worker_id: str) -> tuple[str, Job | None, ActorSpec | None]:
     now = utcnow()
     lost: list[FailedJob] = []
     try:
-        return _claim_in(db, job_id, worker_id, is_alive, now, lost)
+        return _claim_in(db, job_id, worker_id, now, lost)
     finally:
         for failed in lost:
             _run_failure_hook(db, failed)
@@ -543,7 +549,6 @@ def _claim_in(
     db: Database,
     job_id: str,
     worker_id: str,
-    is_alive: Callable[[str], bool | None] | None,
     now: datetime,
     lost: list[FailedJob],
 ) -> tuple[str, Job | None, ActorSpec | None]:
@@ -555,22 +560,20 @@ def _claim_in(
         if spec is None:
             log.warning("job_unknown_actor", job_id=job_id, actor=job.actor)
             return "unknown_actor", job, None
-        owner_dead = (
-            job.status == PROCESSING
-            and job.worker_id
-            and job.worker_id != worker_id
-            and is_alive is not None
-            and is_alive(job.worker_id) is False
+        lease_expired = (
+            job.status == PROCESSING and job.lease_expires_at is not None and job.lease_expires_at < now
         )
-        # The owner's heartbeat is gone: it died mid-run. Give the row back, then claim it.
-        if owner_dead and _release_lost(s, job, now, reason="worker lost", redispatch=False, failed=lost):
+        # No live run renews this row's lease: give the row back, then claim it.
+        if lease_expired and _release_lost(
+            s, job, now, reason="worker lost (lease expired)", redispatch=False, failed=lost
+        ):
             job = s.get(Job, job_id, populate_existing=True)
             assert job is not None
         if job.status != PENDING:
             return "skipped", job, spec
         delay = _not_due_delay(job, now)
         if delay is not None:
-            _schedule_after_commit(s, job.id, delay, spec.time_limit_s)
+            _schedule_after_commit(s, job.id, delay, spec.name)
             return "not_due", job, spec
         res = s.execute(
             update(Job)
@@ -585,6 +588,7 @@ def _claim_in(
                 started_at=now,
                 finished_at=None,
                 deadline_at=now + timedelta(seconds=spec.time_limit_s),
+                lease_expires_at=now + timedelta(seconds=get_job_settings().lease_s),
                 worker_id=worker_id,
                 updated_at=now,
             )
@@ -609,7 +613,11 @@ def _release_lost(
     """Give a `processing` row back (pending, or failed when out of attempts — then appended
     to `failed`, for the caller to run the actor's failure hook after its commit)."""
     out_of_attempts = job.attempts >= job.max_attempts
-    values: dict[str, Any] = {"error": f"{reason} (attempt {job.attempts})", "updated_at": now}
+    values: dict[str, Any] = {
+        "error": f"{reason} (attempt {job.attempts})",
+        "updated_at": now,
+        "lease_expires_at": None,
+    }
     if out_of_attempts:
         values.update(status=FAILED, finished_at=now)
     else:
@@ -636,45 +644,11 @@ def _release_lost(
             status=values["status"],
             attempt=job.attempts,
         )
-        spec = _actors.get(job.actor)
         if redispatch and not out_of_attempts:
-            _schedule_after_commit(s, job.id, 0.0, spec.time_limit_s if spec else None)
+            _schedule_after_commit(s, job.id, 0.0, job.actor)
         if out_of_attempts and failed is not None:
             failed.append(_failed_job(job, values["error"]))
     return done
-
-
-class _Watchdog:
-    """Interrupts the job's thread at its time limit; records the timeout if it stays stuck."""
-
-    def __init__(self, on_stuck: Callable[[], object], limit_s: float) -> None:
-        self._thread_id = threading.get_ident()
-        self._on_stuck = on_stuck
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self.fired = False
-        self._timer = threading.Timer(limit_s, self._fire)
-        self._timer.daemon = True
-
-    def start(self) -> None:
-        self._timer.start()
-
-    def cancel(self) -> None:
-        with self._lock:
-            self._done.set()
-        self._timer.cancel()
-
-    def _fire(self) -> None:
-        from dramatiq.threading import raise_thread_exception
-
-        with self._lock:
-            if self._done.is_set():
-                return
-            self.fired = True
-            raise_thread_exception(self._thread_id, JobTimeLimitExceeded)
-        # A thread blocked in a system call cannot be interrupted: record the timeout anyway.
-        if not self._done.wait(2.0):
-            self._on_stuck()
 
 
 def execute(
@@ -683,15 +657,20 @@ def execute(
     *,
     worker_id: str,
     watchdog: bool = True,
-    is_worker_alive: Callable[[str], bool | None] | None = None,
+    retry_by_broker: bool = False,
 ) -> str:
     """Claim and run one job. Returns `success`, `retry`, `failed`, or why it did not run
     (`skipped` — not pending / claimed elsewhere, `not_due`, `missing`, `unknown_actor`).
 
-    `watchdog=True` enforces the actor's time limit with an in-process watchdog; the Dramatiq
-    runtime passes False and relies on its TimeLimit middleware (same exception handling).
+    Time limits are enforced by Dramatiq's `TimeLimit` middleware around the message that
+    calls this (`TimeLimitExceeded` is recorded as a failure); `watchdog` is accepted for older
+    callers and ignored. While the job runs its lease is renewed (`jobs_leases`).
+
+    A failed attempt that will be retried sets the row back to pending until its backoff ends;
+    with `retry_by_broker` (the Dramatiq runtime) it then raises `dramatiq.Retry(delay=…)` so
+    Dramatiq's `Retries` middleware re-enqueues the message, else it dispatches again itself.
     """
-    outcome, job, spec = _claim(db, job_id, worker_id, is_worker_alive)
+    outcome, job, spec = _claim(db, job_id, worker_id)
     if outcome == "missing":
         # Never silently: a message for a row this worker cannot see (rolled back, or not
         # committed/replicated yet). The runtime decides whether to defer it.
@@ -731,30 +710,11 @@ def execute(
     permanent = False
     transient = False
     result: dict[str, Any] | None = None
+    lease = leases.keeper.hold(db, job.id, worker_id, attempt)
+    lease.__enter__()
     try:
-        guard = (
-            _Watchdog(
-                lambda: _finish_failure(
-                    db,
-                    ctx,
-                    spec,
-                    f"time limit of {spec.time_limit_s:g}s exceeded (worker thread unresponsive)",
-                    started,
-                ),
-                spec.time_limit_s,
-            )
-            if watchdog
-            else None
-        )
         try:
-            try:
-                if guard is not None:
-                    guard.start()
-                value = spec.fn(ctx)
-            finally:
-                if guard is not None:
-                    guard.cancel()
-            result = _as_result(value)
+            result = _as_result(spec.fn(ctx))
         except timeouts:
             error = f"time limit of {spec.time_limit_s:g}s exceeded"
             jlog.warning("job_time_limit_exceeded", time_limit_s=spec.time_limit_s)
@@ -769,8 +729,20 @@ def execute(
             )
         if error is None:
             return _finish_success(db, ctx, result, started, jlog)
-        return _finish_failure(db, ctx, spec, error, started, permanent=permanent, transient=transient)
+        return _finish_failure(
+            db,
+            ctx,
+            spec,
+            error,
+            started,
+            permanent=permanent,
+            transient=transient,
+            retry_by_broker=retry_by_broker,
+        )
     finally:
+        # A finish write that failed leaves the row `processing`: no longer renewed, its lease
+        # expires and the job is given back within `lease_s`, not at its deadline.
+        lease.__exit__(None, None, None)
         request_id_var.reset(token)
 
 
@@ -829,6 +801,7 @@ def _finish_failure(
     *,
     permanent: bool = False,
     transient: bool = False,
+    retry_by_broker: bool = False,
 ) -> str:
     now = utcnow()
     duration_ms = round((time.monotonic() - started) * 1000.0, 3)
@@ -847,13 +820,19 @@ def _finish_failure(
             update(Job).where(*_fence(ctx)).values(**values).execution_options(synchronize_session=False)
         )
         claimed = res.rowcount == 1  # type: ignore[attr-defined]
-        if claimed and retry:
-            _schedule_after_commit(s, ctx.job_id, delay, spec.time_limit_s)
+        if claimed and retry and not retry_by_broker:
+            _schedule_after_commit(s, ctx.job_id, delay, spec.name)
     jlog = log.bind(job_id=ctx.job_id, actor=ctx.actor, request_id=ctx.request_id, attempt=ctx.attempt)
     if not claimed:
         return "skipped"
     if retry:
         jlog.warning("job_retry_scheduled", retry_in_s=delay, error=error, transient=transient)
+        if retry_by_broker:
+            from dramatiq.errors import Retry
+
+            # Dramatiq's Retries middleware re-enqueues this message after `delay` (the row,
+            # committed above, already says pending until then: the sweeper is the backstop).
+            raise Retry(error, delay=max(1, int(delay * 1000)))
         return "retry"
     jlog.error("job_failed", error=error, attempts=ctx.attempt)
     _run_failure_hook(
@@ -880,19 +859,40 @@ def _failed_job(job: Job, error: str) -> FailedJob:
     )
 
 
+class JobNotCancellable(ValueError):
+    """`cancel` of a job that is missing or already finished."""
+
+
+def cancel(db: Database, job_id: str, reason: str = "cancelled by operator") -> Job:
+    """Fail a pending or processing job now (a running attempt's finish is fenced off), then
+    run its actor's `on_failure` hook, as after a final failure. Returns the updated row."""
+    now = utcnow()
+    with _system_tx(db) as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise JobNotCancellable(f"no job {job_id}")
+        if job.status not in (PENDING, PROCESSING):
+            raise JobNotCancellable(
+                f"job {job_id} is {job.status}: only pending or processing jobs are cancelled"
+            )
+        job.status, job.error, job.finished_at, job.updated_at = FAILED, reason, now, now
+        job.lease_expires_at = None
+        s.flush()
+        failed = _failed_job(job, reason)
+        s.expunge(job)
+    log.warning("job_cancelled", job_id=job_id, actor=failed.actor, reason=reason)
+    _run_failure_hook(db, failed)
+    return job
+
+
 # --------------------------------------------------------------------------- sweeper
 
 
-def sweep(
-    db: Database,
-    *,
-    is_worker_alive: Callable[[str], bool | None] | None = None,
-    settings: JobSettings | None = None,
-    limit: int = 500,
-) -> int:
+def sweep(db: Database, *, settings: JobSettings | None = None, limit: int = 500) -> int:
     """Re-dispatch lost work; returns how many rows it gave back.
 
-    - `processing` rows past `deadline_at` (+ grace), or whose worker is known dead;
+    - `processing` rows whose lease expired (no live run renews it) or past `deadline_at`
+      (+ grace);
     - `pending` rows due for longer than the grace period with no run (lost message).
     """
     cfg = settings or get_job_settings()
@@ -900,23 +900,28 @@ def sweep(
     swept: list[str] = []
     lost: list[FailedJob] = []
     with _system_tx(db) as s:
+        overdue_before = now - timedelta(seconds=cfg.processing_grace_s)
         processing = (
-            s.execute(select(Job).where(Job.status == PROCESSING).order_by(Job.deadline_at).limit(limit))
+            s.execute(
+                select(Job)
+                .where(
+                    Job.status == PROCESSING,
+                    sa.or_(
+                        Job.deadline_at.is_(None),
+                        Job.deadline_at < overdue_before,
+                        Job.lease_expires_at < now,
+                    ),
+                )
+                .order_by(Job.deadline_at)
+                .limit(limit)
+            )
             .scalars()
             .all()
         )
-        overdue_before = now - timedelta(seconds=cfg.processing_grace_s)
         for job in processing:
             overdue = job.deadline_at is None or job.deadline_at < overdue_before
-            dead = (
-                not overdue
-                and is_worker_alive is not None
-                and job.worker_id is not None
-                and is_worker_alive(job.worker_id) is False
-            )
-            if (overdue or dead) and _release_lost(
-                s, job, now, reason="deadline passed" if overdue else "worker lost", failed=lost
-            ):
+            reason = "deadline passed" if overdue else "worker lost (lease expired)"
+            if _release_lost(s, job, now, reason=reason, failed=lost):
                 swept.append(job.id)
         cutoff = now - timedelta(seconds=cfg.pending_grace_s)
         stale = s.execute(
@@ -937,8 +942,7 @@ def sweep(
                 .execution_options(synchronize_session=False)
             )
             if res.rowcount == 1:  # type: ignore[attr-defined]
-                spec = _actors.get(actor_name)
-                _schedule_after_commit(s, job_id, 0.0, spec.time_limit_s if spec else None)
+                _schedule_after_commit(s, job_id, 0.0, actor_name)
                 swept.append(job_id)
     if swept:
         log.info("jobs_swept", count=len(swept), job_ids=swept[:20])
@@ -973,12 +977,19 @@ def register_cleanup(name: str, fn: Callable[[Database], int]) -> None:
     _cleanup_hooks[name] = fn
 
 
-def enqueue_periodic(db: Database) -> int:
-    """Enqueue the current period's run of every periodic actor (idempotent per period)."""
+def periodic_actors() -> dict[str, float]:
+    """Registered periodic actors and their periods in seconds (the scheduler's jobs)."""
+    return {p.actor_name: p.every_s for p in _periodic.values()}
+
+
+def enqueue_periodic(db: Database, names: Iterable[str] | None = None) -> int:
+    """Enqueue the current period's run of every periodic actor (or of `names`); idempotent per
+    period: the job key names the time window, so N workers' schedulers create one job."""
     now = utcnow().timestamp()
     created = 0
+    wanted = set(names) if names is not None else None
     for p in list(_periodic.values()):
-        if p.actor_name not in _actors:
+        if p.actor_name not in _actors or (wanted is not None and p.actor_name not in wanted):
             continue
         key = f"periodic:{p.actor_name}:{int(now // p.every_s)}"
         with _system_tx(db) as s:
@@ -987,17 +998,28 @@ def enqueue_periodic(db: Database) -> int:
     return created
 
 
-def tick(db: Database, *, is_worker_alive: Callable[[str], bool | None] | None = None) -> int:
-    """One round of housekeeping: sweep, then enqueue due periodic actors."""
-    swept = 0
+def sweep_logged(db: Database) -> int:
+    """`sweep` for a scheduler: a failure (database down) is logged, never raised."""
     try:
-        swept = sweep(db, is_worker_alive=is_worker_alive)
+        return sweep(db)
     except Exception:
         log.exception("job_sweep_failed")
+        return 0
+
+
+def enqueue_periodic_logged(db: Database, names: Iterable[str] | None = None) -> int:
+    """`enqueue_periodic` for a scheduler: a failure is logged, never raised."""
     try:
-        enqueue_periodic(db)
+        return enqueue_periodic(db, names)
     except Exception:
-        log.exception("job_periodic_failed")
+        log.exception("job_periodic_failed", actors=list(names) if names is not None else None)
+        return 0
+
+
+def tick(db: Database) -> int:
+    """One round of housekeeping (never raises): sweep, then enqueue due periodic actors."""
+    swept = sweep_logged(db)
+    enqueue_periodic_logged(db)
     return swept
 
 
@@ -1044,8 +1066,10 @@ def start_in_process_runtime(db: Database) -> Runtime | None:
     """Called by the app at startup. With Redis: installs a Dramatiq producer (workers run
     elsewhere, `luneo worker`). Without: starts `LUNEO_WORKER_THREADS` worker threads plus the
     sweeper in this process, unless `LUNEO_RUN_WORKER_IN_PROCESS=false`."""
+    from luneo.platform.jobs_dramatiq import broker_url
+
     settings = db.settings
-    if settings.redis_url:
+    if broker_url(settings):
         from luneo.platform.jobs_dramatiq import DramatiqRuntime
 
         producer = DramatiqRuntime(db)

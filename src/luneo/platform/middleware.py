@@ -101,6 +101,7 @@ async def verified_principal(scope: Scope) -> Principal | None:
     from starlette.requests import Request
 
     from luneo.platform.auth import authenticate, cached_principal
+    from luneo.platform.domain_errors import DomainError
     from luneo.platform.errors import Problem
 
     request = Request(scope)
@@ -111,7 +112,7 @@ async def verified_principal(scope: Scope) -> Principal | None:
     def verify() -> Principal | None:
         try:
             return authenticate(request)
-        except Problem:
+        except (Problem, DomainError):  # refused credentials (e.g. an IdP link): no principal
             return None
         except Exception as exc:  # e.g. the database is down: the route answers for itself
             log.warning("credential_check_failed", error=type(exc).__name__)

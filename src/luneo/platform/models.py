@@ -28,6 +28,8 @@ class Job(TimestampMixin, Base):
     progress: Mapped[float] = mapped_column(default=0.0)
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
     deadline_at: Mapped[datetime | None] = mapped_column()
+    # Renewed by the worker running the job; once past, the row is given back (worker lost).
+    lease_expires_at: Mapped[datetime | None] = mapped_column()
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     worker_id: Mapped[str | None] = mapped_column(sa.String(80))

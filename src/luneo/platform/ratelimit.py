@@ -12,7 +12,8 @@ Three counters, each answering 429 + `Retry-After` when exceeded:
   over many IPs.
 
 With Redis down, counting falls back to this process's memory so routes keep answering; the
-fallback is logged once per period (`FALLBACK_S`), and its end once.
+fallback is logged once per period (`FALLBACK_S`), and its end once (`platform.redis_fallback`,
+shared with the upload limits and the balance cache).
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from limits.storage import storage_from_string
 
 from luneo.platform.asgi import ASGIApp, Receive, Scope, Send, header, send_problem
 from luneo.platform.middleware import client_ip, verified_principal
+from luneo.platform.redis_fallback import FALLBACK_S, RedisFallback
 
 EXEMPT_PATHS = ("/healthz", "/readyz")
 LOGIN_PATH = "/api/v1/auth/login"
-FALLBACK_S = 30.0  # with Redis down, count in memory this long before trying Redis again
 log = structlog.get_logger("luneo.ratelimit")
 
 
@@ -59,7 +60,9 @@ class RateLimitMiddleware:
             if redis_url
             else None
         )
-        self._fallback_until = 0.0  # monotonic time until which Redis is not tried again
+        self.redis_state = RedisFallback(
+            "rate_limit", period_s=FALLBACK_S, clock=lambda: _now(), logger=lambda: log
+        )
         self.per_key: RateLimitItem = parse(per_key)
         self.per_ip: RateLimitItem = parse(per_ip)
         self.per_login: RateLimitItem = parse(per_login)
@@ -70,30 +73,15 @@ class RateLimitMiddleware:
         With Redis unreachable, counting falls back to this process's memory for
         `FALLBACK_S` seconds (logged once when it starts, not per request), then Redis is tried again.
         """
-        limiter = self.memory
-        if self.shared is not None and _now() >= self._fallback_until:
-            limiter = self.shared
-        try:
-            if await limiter.hit(item, ident):
-                allowed = True
+        if self.shared is not None and self.redis_state.use_redis():
+            try:
+                wait = await _count(self.shared, item, ident)
+            except Exception as exc:  # Redis unreachable: count in this process instead
+                self.redis_state.failed(exc)
             else:
-                allowed = False
-                stats = await limiter.get_window_stats(item, ident)
-            if limiter is self.shared and self._fallback_until:
-                self._fallback_until = 0.0
-                log.info("rate_limit_storage_recovered")
-        except Exception as exc:  # Redis unreachable: count in this process instead
-            if limiter is self.memory:
-                raise
-            self._fallback_until = _now() + FALLBACK_S
-            log.warning("rate_limit_storage_unavailable", error=type(exc).__name__, fallback_s=FALLBACK_S)
-            limiter = self.memory
-            allowed = await limiter.hit(item, ident)
-            if not allowed:
-                stats = await limiter.get_window_stats(item, ident)
-        if allowed:
-            return None
-        return max(1.0, stats.reset_time - time.time())
+                self.redis_state.succeeded()
+                return wait
+        return await _count(self.memory, item, ident)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS or scope["method"] == "OPTIONS":
@@ -124,6 +112,13 @@ class RateLimitMiddleware:
             )
             return
         await self.app(scope, receive, send)
+
+
+async def _count(limiter: FixedWindowRateLimiter, item: RateLimitItem, ident: str) -> float | None:
+    if await limiter.hit(item, ident):
+        return None
+    stats = await limiter.get_window_stats(item, ident)
+    return max(1.0, stats.reset_time - time.time())
 
 
 def _login_account(scope: Scope) -> str | None:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Annotated, Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
@@ -29,6 +29,7 @@ from fastapi.responses import FileResponse, Response
 
 from luneo.platform.config import Settings, get_settings
 from luneo.platform.errors import NotFound, Problem
+from luneo.platform.http import add_request_id_to_boto3
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
 _CAS_RE = re.compile(r"^sha256/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
@@ -236,15 +237,17 @@ class S3Storage:
 
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.client = client or boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            config=Config(
-                signature_version="s3v4",
-                s3={"addressing_style": "path" if endpoint_url else "auto"},
-                retries={"max_attempts": 3, "mode": "standard"},
-            ),
+        self.client = client or add_request_id_to_boto3(
+            boto3.client(
+                "s3",
+                endpoint_url=endpoint_url,
+                region_name=region,
+                config=Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": "path" if endpoint_url else "auto"},
+                    retries={"max_attempts": 3, "mode": "standard"},
+                ),
+            )
         )
 
     def _k(self, key: str) -> str:
@@ -368,14 +371,17 @@ def _storage_dep() -> Storage:
     return get_storage()
 
 
+StorageDep = Annotated[Storage, Depends(_storage_dep)]
+
+
 @files_router.get("/files/{key:path}", include_in_schema=False, response_model=None)
 def serve_file(
     key: str,
     request: Request,
+    storage: StorageDep,
     exp: str = "",
     sig: str = "",
     fn: str | None = None,
-    storage: Storage = Depends(_storage_dep),
 ) -> Response:
     """Serve a file from local storage to the holder of a valid, unexpired signed URL."""
     if not isinstance(storage, LocalStorage):

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, event, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
 from luneo.platform.database import TenantMixin
-from luneo.platform.errors import NotFound
+from luneo.platform.domain_errors import NotFoundError
 from luneo.platform.rls import BRAND_SETTING, SYSTEM_SETTING
 
 T = TypeVar("T")
@@ -178,5 +178,5 @@ def get_or_404(session: Session, model: type[T], ident: str, what: str | None = 
     """Fetch a row by id through the guard; a foreign brand's id is a 404 like a missing one."""
     row = session.execute(select(model).where(model.id == ident)).scalar_one_or_none()  # type: ignore[attr-defined]
     if row is None:
-        raise NotFound(what or model.__name__.lower(), ident)
+        raise NotFoundError(what or model.__name__.lower(), ident)
     return row

@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from luneo.catalog import shoppers
-from luneo.designs import service as designs
-from luneo.platform.auth import Tenant, cached_principal, guard, guarded
+from luneo.catalog.public import shoppers
+from luneo.designs import public as designs
+from luneo.platform.auth import Tenant, cached_principal, guarded
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
+from luneo.platform.deps import BrandMemberDep, RendersPreviewDep, RendersWriteDep
 from luneo.platform.errors import NotFound, Problem
 from luneo.platform.storage import ObjectNotFound, get_storage
 from luneo.platform.tenancy import bind_tenant
@@ -57,9 +58,7 @@ def _can_read(t: Tenant) -> None:
     status_code=202,
     responses={200: {"model": RenderAccepted, "description": "Already rendered"}},
 )
-def request_preview(
-    body: PreviewIn, response: Response, t: Tenant = guard("renders:preview")
-) -> RenderAccepted:
+def request_preview(body: PreviewIn, response: Response, t: RendersPreviewDep) -> RenderAccepted:
     """Render a stored spec (by hash, snapshot or saved design) as a PNG/WebP preview.
 
     Same spec + options ⇒ same `render_id`: a finished render answers 200 at once with its
@@ -97,7 +96,7 @@ def request_preview(
         402: {"description": "Not enough credits (render.highres)"},
     },
 )
-def request_final(body: FinalIn, response: Response, t: Tenant = guard("renders:write")) -> RenderAccepted:
+def request_final(body: FinalIn, response: Response, t: RendersWriteDep) -> RenderAccepted:
     """High-res print PNG at the product's DPI, design SVG, and GLB + USDZ when the product has a
     3D model, for a snapshot. Charged `render.highres` once per render (refunded if it fails)."""
     row, ready = service.request_final(t.session, snapshot_id=body.snapshot_id, actor=t.principal.actor)
@@ -105,7 +104,7 @@ def request_final(body: FinalIn, response: Response, t: Tenant = guard("renders:
 
 
 @router.get("/renders/{render_id}/status", response_model=RenderStatus)
-def render_status(render_id: str, t: Tenant = guard()) -> RenderStatus:
+def render_status(render_id: str, t: BrandMemberDep) -> RenderStatus:
     """Status, progress, error, file URLs and timings of a render (a publishable key: its shopper's)."""
     _can_read(t)
     scope = shoppers.scope_of(t)

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import select
 
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
 
 app = typer.Typer(help="Render products offline.", no_args_is_help=True, pretty_exceptions_enable=False)
 err = Console(stderr=True)
@@ -36,7 +36,7 @@ def _parse_sets(values: list[str]) -> list[tuple[str, str]]:
 
 def _inputs(session: Any, product: Any, sets: list[tuple[str, str]]) -> dict[str, Any]:
     """Zone inputs from --set values (text, @image file, or a colour for colour zones)."""
-    from luneo.catalog import service as catalog
+    from luneo.catalog import public as catalog
 
     kinds = {z.key: z.kind for z in product.zones}
     inputs: dict[str, Any] = {}
@@ -73,14 +73,14 @@ def render(
     mockup: bool = typer.Option(False, "--mockup", help="Draw the product photo behind png/webp previews."),
 ) -> None:
     """Render a product with the given zone values into OUT (offline: no server, no job)."""
-    from luneo.catalog import service as catalog
-    from luneo.catalog.models import Product
-    from luneo.designs import service as designs
-    from luneo.designs.resources import BrandResources
+    from luneo.catalog import public as catalog
+    from luneo.catalog.public import Product
+    from luneo.designs import public as designs
+    from luneo.designs.public import BrandResources
     from luneo.platform.database import get_db
     from luneo.platform.tenancy import bind_system, bind_tenant
     from luneo.rendering import pipeline
-    from luneo.tenancy.models import Brand
+    from luneo.tenancy.public import Brand
 
     parsed = _parse_sets(sets)
     wanted = [f for f in formats.split(",") if f.strip()]
@@ -101,7 +101,7 @@ def render(
             product_def = catalog.product_def_of(s, row)
             inputs = _inputs(s, product_def, parsed)
             result = designs.check_inputs(s, row.id, inputs)
-        except Problem as exc:
+        except DomainError as exc:
             err.print(f"[red]{exc.code}[/red]: {exc.detail}")
             raise typer.Exit(1) from None
         for w in result.warnings:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
@@ -24,16 +22,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from luneo.catalog import service as catalog
-from luneo.catalog.models import Asset
-from luneo.designs import service as designs
-from luneo.designs.models import DesignSpecRow, SavedDesign, Snapshot
-from luneo.designs.resources import BrandResources
+from luneo.catalog import public as catalog
+from luneo.catalog.public import Asset
+from luneo.design.bytecache import MIB, ByteLRU
+from luneo.designs import public as designs
+from luneo.designs.public import BrandResources, DesignSpecRow, SavedDesign, Snapshot
 from luneo.platform import jobs
 from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
 from luneo.platform.database import Database
-from luneo.platform.errors import NotFound
+from luneo.platform.domain_errors import NotFoundError
+from luneo.platform.error_reporting import tag_spec_hash
 from luneo.platform.models import Job
 from luneo.platform.storage import get_storage
 from luneo.platform.tenancy import bind_system, bind_tenant, session_brand
@@ -106,7 +105,7 @@ def get_render(session: Session, render_id: str) -> RenderResult:
     """A render of the session's brand (404 when missing or another brand's)."""
     row = find_render(session, render_id)
     if row is None:
-        raise NotFound("render", render_id)
+        raise NotFoundError("render", render_id)
     return row
 
 
@@ -188,8 +187,10 @@ def resolve_source(
     or, for a widget `shopper`, when that shopper did not build it)."""
     if snapshot_id:
         snap = designs.get_snapshot(session, snapshot_id, shopper)
+        tag_spec_hash(snap.spec_hash)
         return snap.spec_hash, snap.id, None
     if design is not None:
+        tag_spec_hash(design.spec_hash)
         return design.spec_hash, None, design.id
     if spec_hash:
         return designs.get_spec(session, spec_hash, shopper).spec_hash, None, None
@@ -236,8 +237,7 @@ def request_final(
     session: Session, *, snapshot_id: str, actor: str | None = None
 ) -> tuple[RenderResult, bool]:
     """High-res print PNG + SVG (+ GLB/USDZ) of a snapshot, charged `render.highres` once per render."""
-    from luneo.credits import costs
-    from luneo.credits import service as credits
+    from luneo.credits import public as credits
 
     snap = designs.get_snapshot(session, snapshot_id)
     options = final_options()
@@ -264,7 +264,7 @@ def request_final(
         credits.debit(
             session,
             brand_id,
-            costs.cost_of(session, HIGHRES_OPERATION),
+            credits.cost_of(session, HIGHRES_OPERATION),
             HIGHRES_OPERATION,
             row.charge_ref,
             actor,
@@ -298,42 +298,37 @@ def preview_ref(row: RenderResult) -> dict[str, Any] | None:
 
 
 class _PreviewCache:
-    """Finished previews by (brand, render_id): their ref and bytes, LRU-bounded by total bytes.
+    """Finished previews by (brand, render_id): their ref and bytes, LRU-bounded by total bytes
+    (`LUNEO_PREVIEW_CACHE_MB` per process; a preview over 1/8 of it is not kept).
 
     A finished render never changes (same render_id ⇒ same bytes), so serving it needs no
     database round trip once seen; the brand is part of the key, so isolation holds.
     """
 
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024, max_items: int = 20_000) -> None:
-        self.max_bytes, self.max_items = max_bytes, max_items
-        self._items: OrderedDict[tuple[str, str], tuple[dict[str, Any], bytes]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+    ENTRY_OVERHEAD = 512  # the key and the ref dict, roughly
+
+    def __init__(self) -> None:
+        self._lru: ByteLRU[tuple[str, str], tuple[dict[str, Any], bytes]] = ByteLRU(
+            lambda: get_settings().preview_cache_mb * MIB, lambda item: len(item[1]) + self.ENTRY_OVERHEAD
+        )
+
+    @property
+    def currsize(self) -> int:
+        return self._lru.currsize
+
+    @property
+    def maxsize(self) -> int:
+        return self._lru.maxsize
 
     def get(self, brand_id: str, render_id: str) -> tuple[dict[str, Any], bytes] | None:
-        with self._lock:
-            hit = self._items.get((brand_id, render_id))
-            if hit is not None:
-                self._items.move_to_end((brand_id, render_id))
-            return hit
+        return self._lru.get((brand_id, render_id))
 
     def put(self, brand_id: str, render_id: str, ref: dict[str, Any], data: bytes) -> None:
-        if len(data) > self.max_bytes // 8:
-            return
-        with self._lock:
-            old = self._items.pop((brand_id, render_id), None)
-            if old is not None:
-                self._size -= len(old[1])
-            self._items[(brand_id, render_id)] = (ref, data)
-            self._size += len(data)
-            while self._items and (self._size > self.max_bytes or len(self._items) > self.max_items):
-                _, (_, evicted) = self._items.popitem(last=False)
-                self._size -= len(evicted)
+        if len(data) + self.ENTRY_OVERHEAD <= self._lru.maxsize // 8:
+            self._lru.put((brand_id, render_id), (ref, data))
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._size = 0
+        self._lru.clear()
 
 
 preview_cache = _PreviewCache()
@@ -363,7 +358,7 @@ def reconcile_failed(db: Database, brand_id: str, row_ids: list[str]) -> int:
 def _fail(session: Session, row: RenderResult, error: str) -> None:
     row.status, row.error, row.finished_at = FAILED, error[:4000], utcnow()
     if row.kind == "final" and row.charge_ref:
-        from luneo.credits import service as credits
+        from luneo.credits import public as credits
 
         try:
             with session.begin_nested():
@@ -374,7 +369,7 @@ def _fail(session: Session, row: RenderResult, error: str) -> None:
                     actor="rendering",
                     reason=f"render {row.render_id} failed",
                 )
-        except NotFound:
+        except NotFoundError:
             log.warning("render_refund_missing_charge", render_id=row.render_id, reference=row.charge_ref)
 
 
@@ -432,6 +427,7 @@ def run_render(
             return {"render_id": row.render_id, "cached": True}
         row.status, row.attempts, row.progress = PROCESSING, attempt, 0.0
         kind, spec_hash, options = row.kind, row.spec_hash, dict(row.options or {})
+        tag_spec_hash(spec_hash)
         render_id = row.render_id
 
     def on_step(step: str, fraction: float) -> None:

@@ -3,14 +3,17 @@ platform-admin routes (`/admin/...`: list, suspend and reinstate brands)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from luneo.platform.auth import Principal, Tenant, authenticate, guard
+from luneo.platform.auth import Principal, authenticate
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
-from luneo.platform.errors import NotFound, Problem
+from luneo.platform.deps import BrandManageDep, BrandReadDep, KeysManageDep, MembersManageDep
+from luneo.platform.errors import Problem
 from luneo.platform.pagination import Page, paginate
 from luneo.platform.tenancy import bind_system, get_or_404
 from luneo.tenancy import service
@@ -101,13 +104,13 @@ def _me(request: Request) -> MeOut:
 
 
 @router.get("/brand", response_model=BrandOut)
-def get_brand(t: Tenant = guard("brand:read")) -> Brand:
+def get_brand(t: BrandReadDep) -> Brand:
     """The caller's brand."""
     return get_or_404(t.session, Brand, t.brand_id, "brand")
 
 
 @router.patch("/brand", response_model=BrandOut)
-def patch_brand(body: BrandPatch, t: Tenant = guard("brand:manage")) -> Brand:
+def patch_brand(body: BrandPatch, t: BrandManageDep) -> Brand:
     """Rename the brand, set its allowed origins (CORS for the widget) or settings."""
     brand = get_or_404(t.session, Brand, t.brand_id, "brand")
     for field, value in body.model_dump(exclude_unset=True).items():
@@ -121,9 +124,7 @@ def _member_out(m: Membership, email: str | None) -> MembershipOut:
 
 
 @router.get("/brand/members", response_model=Page[MembershipOut])
-def list_members(
-    cursor: str | None = None, limit: int = 50, t: Tenant = guard("members:manage")
-) -> Page[MembershipOut]:
+def list_members(t: MembersManageDep, cursor: str | None = None, limit: int = 50) -> Page[MembershipOut]:
     """People with a role in this brand."""
     page = paginate(t.session, select(Membership), Membership, cursor, limit)
     emails = dict(
@@ -146,7 +147,7 @@ def _invitation_out(inv: Invitation) -> InvitationOut:
 
 
 @router.post("/brand/members", response_model=InvitationOut, status_code=202)
-def add_member(body: MemberIn, t: Tenant = guard("members:manage")) -> InvitationOut:
+def add_member(body: MemberIn, t: MembersManageDep) -> InvitationOut:
     """Invite someone by email to join with a role: they get an email with an accept link.
 
     The answer is the same whether or not the email has an account on the platform (nobody
@@ -167,15 +168,13 @@ def add_member(body: MemberIn, t: Tenant = guard("members:manage")) -> Invitatio
 
 
 @router.get("/brand/invitations", response_model=Page[InvitationOut])
-def list_invitations(
-    cursor: str | None = None, limit: int = 50, t: Tenant = guard("members:manage")
-) -> Page[InvitationOut]:
+def list_invitations(t: MembersManageDep, cursor: str | None = None, limit: int = 50) -> Page[InvitationOut]:
     """Invitations sent by this brand (pending, accepted, revoked or expired); never their tokens."""
     return paginate(t.session, select(Invitation), Invitation, cursor, limit).map(_invitation_out)
 
 
 @router.delete("/brand/invitations/{invitation_id}", status_code=204)
-def revoke_invitation(invitation_id: str, t: Tenant = guard("members:manage")) -> Response:
+def revoke_invitation(invitation_id: str, t: MembersManageDep) -> Response:
     """Revoke a pending invitation: its link stops working."""
     service.revoke_invitation(t.session, invitation_id, t.principal.actor)
     return Response(status_code=204)
@@ -217,7 +216,7 @@ def accept_invitation(
 
 
 @router.patch("/brand/members/{membership_id}", response_model=MembershipOut)
-def change_role(membership_id: str, body: MemberPatch, t: Tenant = guard("members:manage")) -> MembershipOut:
+def change_role(membership_id: str, body: MemberPatch, t: MembersManageDep) -> MembershipOut:
     """Change a member's role. Only owners grant or change the owner role; the last owner stays."""
     m = get_or_404(t.session, Membership, membership_id, "membership")
     service.set_role(t.session, m, body.role, actor_role=t.principal.role)
@@ -226,7 +225,7 @@ def change_role(membership_id: str, body: MemberPatch, t: Tenant = guard("member
 
 
 @router.delete("/brand/members/{membership_id}", status_code=204)
-def remove_member(membership_id: str, t: Tenant = guard("members:manage")) -> Response:
+def remove_member(membership_id: str, t: MembersManageDep) -> Response:
     """Remove a member. Only owners remove owners; the last owner cannot be removed (409)."""
     m = get_or_404(t.session, Membership, membership_id, "membership")
     service.remove_member(t.session, m, actor_role=t.principal.role)
@@ -234,15 +233,13 @@ def remove_member(membership_id: str, t: Tenant = guard("members:manage")) -> Re
 
 
 @router.get("/api-keys", response_model=Page[ApiKeyOut])
-def list_keys(
-    cursor: str | None = None, limit: int = 50, t: Tenant = guard("keys:manage")
-) -> Page[ApiKeyOut]:
+def list_keys(t: KeysManageDep, cursor: str | None = None, limit: int = 50) -> Page[ApiKeyOut]:
     """The brand's API keys (never the keys themselves)."""
     return paginate(t.session, select(ApiKey), ApiKey, cursor, limit).map(ApiKeyOut.model_validate)
 
 
 @router.post("/api-keys", response_model=ApiKeyCreated, status_code=201)
-def create_key(body: ApiKeyIn, response: Response, t: Tenant = guard("keys:manage")) -> ApiKeyCreated:
+def create_key(body: ApiKeyIn, response: Response, t: KeysManageDep) -> ApiKeyCreated:
     """Create a `pk_` or `sk_` key; the full key is in this response only."""
     response.headers["Cache-Control"] = "no-store"  # never cached, never kept for Idempotency-Key replays
     key, raw = service.create_api_key(
@@ -257,12 +254,9 @@ def create_key(body: ApiKeyIn, response: Response, t: Tenant = guard("keys:manag
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)
-def revoke_key(key_id: str, t: Tenant = guard("keys:manage")) -> ApiKey:
+def revoke_key(key_id: str, t: KeysManageDep) -> ApiKey:
     """Revoke a key: it stops working at once."""
-    try:
-        return service.revoke_api_key(t.session, key_id)
-    except NotFound:
-        raise NotFound("api key", key_id) from None
+    return service.revoke_api_key(t.session, key_id)  # 404 `not_found` for another brand's key
 
 
 # --- platform administration ----------------------------------------------------------------------
@@ -280,13 +274,16 @@ def _platform_admin(request: Request) -> Principal:
     return principal
 
 
+PlatformAdminDep = Annotated[Principal, Depends(_platform_admin)]
+
+
 def _admin_brand(brand: Brand) -> AdminBrandOut:
     return AdminBrandOut.model_validate(brand)
 
 
 @router.get("/admin/brands", response_model=Page[AdminBrandOut], tags=["platform admin"])
 def admin_list_brands(
-    cursor: str | None = None, limit: int = 50, admin: Principal = Depends(_platform_admin)
+    admin: PlatformAdminDep, cursor: str | None = None, limit: int = 50
 ) -> Page[AdminBrandOut]:
     """Every brand, newest first (platform admins only)."""
     with get_db().transaction(write=False) as s:
@@ -296,7 +293,7 @@ def admin_list_brands(
 
 @router.post("/admin/brands/{brand_id}/suspend", response_model=AdminBrandOut, tags=["platform admin"])
 def admin_suspend_brand(
-    brand_id: str, body: SuspendIn | None = None, admin: Principal = Depends(_platform_admin)
+    brand_id: str, admin: PlatformAdminDep, body: SuspendIn | None = None
 ) -> AdminBrandOut:
     """Suspend a brand: its API keys and sessions answer 403 `brand_suspended` at once (audited)."""
     with get_db().transaction() as s:
@@ -309,7 +306,7 @@ def admin_suspend_brand(
 
 @router.post("/admin/brands/{brand_id}/unsuspend", response_model=AdminBrandOut, tags=["platform admin"])
 def admin_unsuspend_brand(
-    brand_id: str, body: UnsuspendIn | None = None, admin: Principal = Depends(_platform_admin)
+    brand_id: str, admin: PlatformAdminDep, body: UnsuspendIn | None = None
 ) -> AdminBrandOut:
     """Reinstate a suspended brand (audited)."""
     with get_db().transaction() as s:

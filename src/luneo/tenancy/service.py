@@ -14,7 +14,7 @@ from luneo.platform.auth import clear_auth_caches
 from luneo.platform.clock import as_utc, utcnow
 from luneo.platform.config import Settings
 from luneo.platform.context import current_request_id
-from luneo.platform.errors import Conflict, NotFound, Problem
+from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.ids import new_id
 from luneo.platform.models import AuditEvent
 from luneo.platform.security import (
@@ -26,6 +26,7 @@ from luneo.platform.security import (
     verify_password,
 )
 from luneo.platform.tenancy import bind_system, bind_tenant
+from luneo.tenancy.error_codes import TenancyErrorCode
 from luneo.tenancy.models import ApiKey, Brand, Invitation, Membership, RefreshToken, User
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -45,9 +46,11 @@ def create_brand(
     session: Session, *, slug: str, name: str, allowed_origins: list[str] | None = None, plan: str = "free"
 ) -> Brand:
     if not _SLUG.match(slug):
-        raise Problem(422, "invalid_slug", "A slug is 2–63 lowercase letters, digits or dashes.")
+        raise DomainError(
+            TenancyErrorCode.INVALID_SLUG, "A slug is 2–63 lowercase letters, digits or dashes."
+        )
     if session.execute(select(Brand.id).where(Brand.slug == slug)).first():
-        raise Conflict("slug_taken", f"The slug {slug} is taken.")
+        raise DomainError(TenancyErrorCode.SLUG_TAKEN, f"The slug {slug} is taken.")
     brand = Brand(slug=slug, name=name, allowed_origins=allowed_origins or [], plan=plan)
     session.add(brand)
     session.flush()
@@ -66,9 +69,11 @@ def create_user(session: Session, *, email: str, password: str | None, name: str
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise Problem(422, "invalid_email", f"{email!r} is not a valid email address: {exc}") from None
+        raise DomainError(
+            TenancyErrorCode.INVALID_EMAIL, f"{email!r} is not a valid email address: {exc}"
+        ) from None
     if session.execute(select(User.id).where(User.email == email)).first():
-        raise Conflict("email_taken", "A user with this email exists.")
+        raise DomainError(TenancyErrorCode.EMAIL_TAKEN, "A user with this email exists.")
     user = User(email=email, name=name, password_hash=hash_password(password) if password else None)
     session.add(user)
     session.flush()
@@ -116,7 +121,9 @@ def invalidate_auth_caches(session: Session) -> None:
 def _require_owner(actor_role: str | None) -> None:
     """Only owners grant, revoke or change the owner role (`actor_role` None: operator/system code)."""
     if actor_role is not None and actor_role != OWNER:
-        raise Problem(403, "owner_required", "Only an owner can grant, change or remove the owner role.")
+        raise DomainError(
+            TenancyErrorCode.OWNER_REQUIRED, "Only an owner can grant, change or remove the owner role."
+        )
 
 
 def _other_owners(session: Session, brand_id: str, membership_id: str) -> int:
@@ -140,7 +147,9 @@ def _check_owner_change(
         return
     _require_owner(actor_role)
     if m.role == OWNER and _other_owners(session, m.brand_id, m.id) == 0:
-        raise Problem(409, "last_owner", "A brand keeps at least one owner: make another owner first.")
+        raise DomainError(
+            TenancyErrorCode.LAST_OWNER, "A brand keeps at least one owner: make another owner first."
+        )
 
 
 def set_role(session: Session, m: Membership, role: str, *, actor_role: str | None) -> Membership:
@@ -220,7 +229,9 @@ def invite_member(
         .where(Membership.brand_id == brand_id, User.email == email)
     ).first()
     if member is not None:
-        raise Conflict("already_member", "This person is already a member: change their role instead.")
+        raise DomainError(
+            TenancyErrorCode.ALREADY_MEMBER, "This person is already a member: change their role instead."
+        )
     now = utcnow()
     for old in session.execute(
         select(Invitation).where(
@@ -240,7 +251,7 @@ def invite_member(
     )
     session.add(inv)
     session.flush()
-    from luneo.notifications.service import queue_email
+    from luneo.notifications.public import queue_email
 
     queue_email(
         session,
@@ -261,7 +272,7 @@ def invite_member(
 def revoke_invitation(session: Session, invitation_id: str, actor: str | None) -> None:
     inv = session.execute(select(Invitation).where(Invitation.id == invitation_id)).scalar_one_or_none()
     if inv is None:
-        raise NotFound("invitation", invitation_id)
+        raise NotFoundError("invitation", invitation_id)
     if inv.accepted_at is None and inv.revoked_at is None:
         inv.revoked_at = utcnow()
         audit(session, inv.brand_id, actor, "member.invitation_revoked", "invitation", inv.id)
@@ -292,32 +303,38 @@ def accept_invitation(
         else None
     )
     if inv is None or inv.accepted_at is not None or inv.revoked_at is not None:
-        raise Problem(404, "invitation_not_found", "This invitation does not exist or was already used.")
+        raise DomainError(
+            TenancyErrorCode.INVITATION_NOT_FOUND, "This invitation does not exist or was already used."
+        )
     if as_utc(inv.expires_at) <= utcnow():
-        raise Problem(410, "invitation_expired", "This invitation has expired: ask for a new one.")
+        raise DomainError(
+            TenancyErrorCode.INVITATION_EXPIRED, "This invitation has expired: ask for a new one."
+        )
     brand = session.get(Brand, inv.brand_id)
     if brand is None or brand.suspended_at is not None:
-        raise Problem(403, "brand_suspended", "This brand is suspended.")
+        raise DomainError(TenancyErrorCode.BRAND_SUSPENDED, "This brand is suspended.")
     tokens: tuple[str, str] | None = None
     if user_id is not None:
         user = session.get(User, user_id)
         if user is None or not user.is_active or user.email != inv.email:
-            raise Problem(403, "invitation_email_mismatch", "This invitation is for another email address.")
+            raise DomainError(
+                TenancyErrorCode.INVITATION_EMAIL_MISMATCH, "This invitation is for another email address."
+            )
     else:
         existing = session.execute(select(User).where(User.email == inv.email)).scalar_one_or_none()
         if existing is not None:
-            raise Problem(
-                401,
-                "login_required",
+            raise DomainError(
+                TenancyErrorCode.LOGIN_REQUIRED,
                 "Log in as the invited email address, then accept the invitation.",
-                headers={"WWW-Authenticate": 'Bearer realm="luneo"'},
             )
         if not password:
-            raise Problem(422, "password_required", "Choose a password (8+ characters) for your new account.")
+            raise DomainError(
+                TenancyErrorCode.PASSWORD_REQUIRED, "Choose a password (8+ characters) for your new account."
+            )
         user = create_user(session, email=inv.email, password=password, name=name or inv.name)
     bind_tenant(session, inv.brand_id)
     if session.execute(select(Membership.id).where(Membership.user_id == user.id)).first():
-        raise Conflict("already_member", "You are already a member of this brand.")
+        raise DomainError(TenancyErrorCode.ALREADY_MEMBER, "You are already a member of this brand.")
     membership = add_member(session, brand_id=inv.brand_id, user_id=user.id, role=inv.role)
     inv.accepted_at, inv.accepted_by = utcnow(), user.id
     audit(
@@ -347,7 +364,7 @@ def create_api_key(
 ) -> tuple[ApiKey, str]:
     """A new key row and the full key (returned once, stored only as SHA-256)."""
     if kind not in ("publishable", "secret"):
-        raise Problem(422, "invalid_key_kind", "kind is publishable or secret.")
+        raise DomainError(TenancyErrorCode.INVALID_KEY_KIND, "kind is publishable or secret.")
     raw = new_api_key(kind)
     key = ApiKey(
         brand_id=brand_id,
@@ -366,7 +383,7 @@ def create_api_key(
 def revoke_api_key(session: Session, key_id: str) -> ApiKey:
     key = session.execute(select(ApiKey).where(ApiKey.id == key_id)).scalar_one_or_none()
     if key is None:
-        raise NotFound("api key", key_id)
+        raise NotFoundError("api key", key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     invalidate_auth_caches(session)
@@ -405,9 +422,9 @@ def login(session: Session, settings: Settings, email: str, password: str) -> tu
     user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
     if user is None:
         verify_password(_dummy(), password)  # same cost whether or not the user exists
-        raise Problem(401, "invalid_credentials", "Email or password is wrong.")
+        raise DomainError(TenancyErrorCode.INVALID_CREDENTIALS, "Email or password is wrong.")
     if not user.is_active or not verify_password(user.password_hash, password):
-        raise Problem(401, "invalid_credentials", "Email or password is wrong.")
+        raise DomainError(TenancyErrorCode.INVALID_CREDENTIALS, "Email or password is wrong.")
     access, refresh, _ = _issue_tokens(session, settings, user, _default_brand(session, user.id))
     return access, refresh
 
@@ -418,7 +435,7 @@ def refresh(session: Session, settings: Settings, raw: str) -> tuple[str, str]:
         select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(raw))
     ).scalar_one_or_none()
     if token is None or as_utc(token.expires_at) < utcnow():
-        raise Problem(401, "invalid_refresh_token", "The refresh token is invalid or expired.")
+        raise DomainError(TenancyErrorCode.INVALID_REFRESH_TOKEN, "The refresh token is invalid or expired.")
     if token.revoked_at is not None:
         session.execute(
             update(RefreshToken)
@@ -426,12 +443,13 @@ def refresh(session: Session, settings: Settings, raw: str) -> tuple[str, str]:
             .values(revoked_at=utcnow())
         )
         session.commit()
-        raise Problem(
-            401, "refresh_token_reused", "This refresh token was already used; the session is revoked."
+        raise DomainError(
+            TenancyErrorCode.REFRESH_TOKEN_REUSED,
+            "This refresh token was already used; the session is revoked.",
         )
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
-        raise Problem(401, "invalid_refresh_token", "The refresh token is invalid or expired.")
+        raise DomainError(TenancyErrorCode.INVALID_REFRESH_TOKEN, "The refresh token is invalid or expired.")
     access, new_raw, new_token = _issue_tokens(session, settings, user, token.brand_id, token.family_id)
     token.revoked_at = utcnow()
     token.replaced_by = new_token.id
@@ -499,7 +517,9 @@ def link_external_user(session: Session, claims: dict[str, Any]) -> str:
     if user is None:
         placeholder = _placeholder_email(issuer, subject)
         if session.execute(select(User.id).where(User.email == placeholder)).first():
-            raise Problem(401, "idp_link_refused", "This identity cannot be linked to a Luneo account.")
+            raise DomainError(
+                TenancyErrorCode.IDP_LINK_REFUSED, "This identity cannot be linked to a Luneo account."
+            )
         user = User(email=placeholder, name=str(claims.get("name") or "")[:200], password_hash=None)
         session.add(user)
     user.external_issuer, user.external_subject = issuer, subject
@@ -514,7 +534,7 @@ def set_platform_admin(session: Session, email: str, value: bool) -> User:
     """Grant or revoke the platform-admin role (operator command only; never over the API)."""
     user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
     if user is None:
-        raise NotFound("user", email)
+        raise NotFoundError("user", email)
     user.is_platform_admin = value
     session.flush()
     return user
@@ -525,7 +545,7 @@ def deactivate_user(session: Session, email: str) -> User:
     tokens are revoked so existing sessions end when their access token expires."""
     user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
     if user is None:
-        raise NotFound("user", email)
+        raise NotFoundError("user", email)
     user.is_active = False
     session.execute(
         update(RefreshToken)
@@ -549,7 +569,7 @@ def set_suspended(session: Session, brand_id: str, *, suspended: bool, actor: st
     next request on (auth caches of this process are cleared now; other processes' within seconds)."""
     brand = session.get(Brand, brand_id)
     if brand is None:
-        raise NotFound("brand", brand_id)
+        raise NotFoundError("brand", brand_id)
     if suspended:
         brand.suspended_at = brand.suspended_at or utcnow()
         brand.suspended_reason = reason or brand.suspended_reason

@@ -35,7 +35,7 @@ def demo_page() -> HTMLResponse:
     if not path.exists():
         return HTMLResponse("<p>No demo brand yet: run <code>luneo seed demo</code>.</p>", status_code=404)
     creds = json.loads(path.read_text())
-    from luneo.catalog.models import Product
+    from luneo.catalog.public import Product
 
     with get_db().transaction(write=False) as s:
         bind_tenant(s, creds["brand"]["id"])

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from cachetools import LRUCache, TTLCache
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, object_session
 
-from luneo.catalog import service as catalog
-from luneo.catalog.models import Asset, BrandFont
+from luneo.catalog import public as catalog
+from luneo.catalog.public import Asset, BrandFont
 from luneo.design.fonts import BUNDLED_FONTS
-from luneo.platform.errors import NotFound
+from luneo.platform.domain_errors import NotFoundError
 from luneo.widget.schemas import WidgetConfig, WidgetFont, WidgetProduct, WidgetZone
 
 
@@ -19,7 +23,7 @@ def widget_config(session: Session, product_id: str) -> WidgetConfig:
     """The product, its zones and rules and the fonts they allow; only active products."""
     product = catalog.get_product(session, product_id)
     if product.status != "active":
-        raise NotFound("product", product_id)
+        raise NotFoundError("product", product_id)
     zones = [
         WidgetZone(
             key=z.key,
@@ -67,3 +71,95 @@ def upload_photo(session: Session, data: bytes, filename: str | None, actor: str
     """A shopper's photo, through the catalog's upload checks (images only, shopper pixel cap),
     bound to the shopper's token: only they (and the brand) can read it by id."""
     return catalog.create_shopper_upload(session, data, shopper=shopper, filename=filename, created_by=actor)
+
+
+# --------------------------------------------------------------------------- config cache
+
+VERSION_TTL_S = 2.0  # another process's product change shows within this long (this process: at once)
+CONFIG_CACHE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CachedConfig:
+    """A product's widget configuration, serialised once, with its strong ETag."""
+
+    version: int
+    etag: str
+    body: bytes
+
+
+class ConfigCache:
+    """Widget configs keyed by (brand, product, product version), bounded in bytes.
+
+    `current` remembers each product's version for `VERSION_TTL_S` so a hot config is answered
+    from memory without a query; a product changed in this process is forgotten when its
+    transaction commits, so its next request builds the new version at once.
+    """
+
+    def __init__(self) -> None:
+        self._bodies: LRUCache[tuple[str, str, int], CachedConfig] = LRUCache(
+            CONFIG_CACHE_BYTES, getsizeof=lambda c: len(c.body) + 200
+        )
+        self._current: TTLCache[tuple[str, str], int] = TTLCache(100_000, VERSION_TTL_S)
+        self._lock = threading.Lock()
+
+    def lookup(self, brand_id: str, product_id: str) -> CachedConfig | None:
+        """The config when this process knows the product's current version (no I/O)."""
+        with self._lock:
+            version = self._current.get((brand_id, product_id))
+            return None if version is None else self._bodies.get((brand_id, product_id, version))
+
+    def get(self, session: Session, brand_id: str, product_id: str) -> CachedConfig:
+        """The product's config: its version read through the guarded `session` (a foreign or
+        inactive product is a 404), the body built only when that version is new."""
+        row = session.execute(
+            select(catalog.Product.version, catalog.Product.status).where(catalog.Product.id == product_id)
+        ).first()
+        if row is None or row.status != "active":
+            raise NotFoundError("product", product_id)
+        key = (brand_id, product_id, int(row.version))
+        with self._lock:
+            found = self._bodies.get(key)
+        if found is None:
+            config = widget_config(session, product_id)
+            body = config.model_dump_json().encode()
+            found = CachedConfig(version=key[2], etag=f'"{config.version}"', body=body)
+            with self._lock:
+                self._bodies[key] = found
+        with self._lock:
+            self._current[(brand_id, product_id)] = key[2]
+        return found
+
+    def forget(self, brand_id: str, product_id: str) -> None:
+        with self._lock:
+            self._current.pop((brand_id, product_id), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bodies.clear()
+            self._current.clear()
+
+
+config_cache = ConfigCache()
+_CHANGED = "_widget_changed_products"
+
+
+@event.listens_for(catalog.Product, "after_update")
+@event.listens_for(catalog.Product, "after_delete")
+def _product_changed(_mapper: Any, connection: Any, product: Any) -> None:
+    session = object_session(product)
+    if session is not None:
+        session.info.setdefault(_CHANGED, set()).add((product.brand_id, product.id))
+    config_cache.forget(product.brand_id, product.id)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session: Session) -> None:
+    """Forget again once the change is visible, so no request in between re-caches the old one."""
+    for brand_id, product_id in session.info.pop(_CHANGED, ()):
+        config_cache.forget(brand_id, product_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_changes(session: Session) -> None:
+    session.info.pop(_CHANGED, None)

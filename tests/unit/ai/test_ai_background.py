@@ -58,8 +58,9 @@ def test_guided_filter_preserves_edges_of_guide() -> None:
 
 
 def test_real_photo_keeps_a_plausible_subject() -> None:
-    data = pytest.importorskip("skimage.data")
-    res = remove_background(png_bytes(data.coffee()))
+    import skimage.data  # a test dependency (pyproject `test` extra), not optional
+
+    res = remove_background(png_bytes(skimage.data.coffee()))
     assert 0.2 < res.mask_coverage < 0.8
     alpha = decode_rgba(res.png_rgba)[:, :, 3]
     assert alpha[200, 350] == 255  # the cup

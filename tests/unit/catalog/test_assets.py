@@ -11,14 +11,16 @@ import pytest
 from PIL import Image
 
 from luneo.catalog.assets import MAX_PIXELS, check_upload, sniff
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
+from luneo.platform.errors import problem_from
 from tests.unit.catalog import images
 
 LIMIT = 25 * 1024 * 1024
 
 
-def _code(exc: pytest.ExceptionInfo[Problem]) -> tuple[int, str]:
-    return exc.value.status, exc.value.code
+def _code(exc: pytest.ExceptionInfo[DomainError]) -> tuple[int, str]:
+    answer = problem_from(exc.value)  # what the API answers for it
+    return answer.status, answer.code
 
 
 def test_sniff_by_magic_bytes_not_name():
@@ -55,7 +57,7 @@ def test_webp_accepted_and_stays_webp():
 
 
 def test_lying_png_header_is_corrupt():
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_upload(images.lying_png(), kind="upload", max_bytes=LIMIT)
     assert _code(exc) == (422, "image_corrupt")
 
@@ -65,7 +67,7 @@ def test_giant_declared_png_is_a_bomb_without_allocating():
     assert len(data) < 200
     tracemalloc.start()
     try:
-        with pytest.raises(Problem) as exc:
+        with pytest.raises(DomainError) as exc:
             check_upload(data, kind="upload", max_bytes=LIMIT)
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -77,7 +79,7 @@ def test_giant_declared_png_is_a_bomb_without_allocating():
 def test_highly_compressed_huge_png_is_refused():
     data = images.zip_bomb_png(8_000)
     assert len(data) < 200_000 and MAX_PIXELS < 8_000 * 8_000
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_upload(data, kind="upload", max_bytes=LIMIT)
     assert _code(exc) in ((422, "image_too_large"), (422, "decompression_bomb"))
 
@@ -87,28 +89,28 @@ def test_text_renamed_png_and_svg_are_unsupported():
         b"just some text\n" * 10,
         b"<svg xmlns='http://www.w3.org/2000/svg'><script>x</script></svg>",
     ):
-        with pytest.raises(Problem) as exc:
+        with pytest.raises(DomainError) as exc:
             check_upload(data, kind="upload", max_bytes=LIMIT)
         assert _code(exc) == (415, "unsupported_media_type")
 
 
 def test_file_too_large_before_anything_else():
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_upload(images.png(), kind="upload", max_bytes=10)
     assert _code(exc) == (413, "file_too_large")
 
 
 def test_empty_file():
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_upload(b"", kind="upload", max_bytes=LIMIT)
     assert _code(exc) == (422, "empty_file")
 
 
 def test_kind_must_match_type():
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_upload(images.glb(), kind="upload", max_bytes=LIMIT)
     assert _code(exc)[0] == 415
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_upload(images.png(), kind="model", max_bytes=LIMIT)
     assert _code(exc)[0] == 415
 
@@ -116,14 +118,14 @@ def test_kind_must_match_type():
 def test_glb_structure_checked():
     assert check_upload(images.glb(), kind="model", max_bytes=LIMIT).content_type == "model/gltf-binary"
     for bad in (images.glb(bad_length=True), images.glb({"no": "asset"}), b"glTF" + b"\x02\x00\x00\x00" * 2):
-        with pytest.raises(Problem) as exc:
+        with pytest.raises(DomainError) as exc:
             check_upload(bad, kind="model", max_bytes=LIMIT)
         assert _code(exc) == (422, "model_corrupt")
 
 
 def test_truncated_jpeg_is_corrupt():
     data = images.jpeg_with_orientation(64, 64, 1)
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_upload(data[: len(data) // 2], kind="upload", max_bytes=LIMIT)
     assert _code(exc) == (422, "image_corrupt")
 
@@ -146,6 +148,6 @@ def test_interlaced_png_expected_size():
     out = check_upload(data, kind="upload", max_bytes=LIMIT)
     assert (out.width_px, out.height_px) == (13, 7)
     short = images.raw_png(w, h, zlib.compress(b"\x00" * (size - 5)), color_type=2, interlace=1)
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_upload(short, kind="upload", max_bytes=LIMIT)
     assert _code(exc) == (422, "image_corrupt")

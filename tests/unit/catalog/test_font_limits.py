@@ -12,7 +12,8 @@ import pytest
 
 from luneo.catalog import fonts
 from luneo.design.fonts import font_bytes
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
+from luneo.platform.errors import Problem, problem_from
 
 
 def _base128(n: int) -> bytes:
@@ -67,12 +68,12 @@ def woff_bomb(declared: int = 1 << 30, real: int = 64 << 20) -> bytes:
 def _refused(data: bytes) -> tuple[Problem, int]:
     tracemalloc.start()
     try:
-        with pytest.raises(Problem) as exc:
+        with pytest.raises(DomainError) as exc:
             fonts.check_font(data, max_bytes=25 << 20)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    return exc.value, peak
+    return problem_from(exc.value), peak
 
 
 def test_tiny_woff2_declaring_a_gibibyte_is_refused_before_inflating():

@@ -10,7 +10,8 @@ from fontTools.ttLib import TTFont
 
 from luneo.catalog.fonts import check_font
 from luneo.design.fonts import font_bytes
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
+from luneo.platform.errors import problem_from
 
 LIMIT = 25 * 1024 * 1024
 
@@ -73,9 +74,9 @@ def test_woff_is_converted_too():
     ],
 )
 def test_garbage_refused(data, status, code):
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_font(data, max_bytes=LIMIT)
-    assert (exc.value.status, exc.value.code) == (status, code)
+    assert (problem_from(exc.value).status, exc.value.code) == (status, code)
 
 
 def test_font_without_cmap_refused():
@@ -83,12 +84,12 @@ def test_font_without_cmap_refused():
     del font["cmap"]
     buf = io.BytesIO()
     font.save(buf)
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_font(buf.getvalue(), max_bytes=LIMIT)
     assert exc.value.code == "font_invalid"
 
 
 def test_too_large():
-    with pytest.raises(Problem) as exc:
+    with pytest.raises(DomainError) as exc:
         check_font(font_bytes("fnt_mono"), max_bytes=1000)
-    assert (exc.value.status, exc.value.code) == (413, "file_too_large")
+    assert (problem_from(exc.value).status, exc.value.code) == (413, "file_too_large")

@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from luneo.commerce.status import STATUSES, can_transition, check_transition
-from luneo.platform.errors import Problem
+from luneo.platform.domain_errors import DomainError
+from luneo.platform.errors import problem_from
 
 VALID = {
     ("pending", "paid"),
@@ -29,6 +30,6 @@ def test_every_pair(current, to):
     if (current, to) in VALID:
         check_transition(current, to)
     else:
-        with pytest.raises(Problem) as err:
+        with pytest.raises(DomainError) as err:
             check_transition(current, to)
-        assert (err.value.status, err.value.code) == (409, "invalid_transition")
+        assert (problem_from(err.value).status, err.value.code) == (409, "invalid_transition")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 
 import pytest
@@ -22,8 +21,6 @@ from luneo.design.scene import ImageItem, ShapeItem, TextItem
 from luneo.design.scene_builder import build_scene, salient_point, zone_extent, zone_shape
 
 from .scene_fixtures import MemoryResources, photo_bytes, three_zone_spec
-
-HAS_TEXT = importlib.util.find_spec("luneo.design.text") is not None
 
 
 def _image(scene_items: tuple[object, ...]) -> ImageItem:
@@ -174,7 +171,6 @@ def test_mockup_is_decoded_and_sized() -> None:
     assert Image.open(io.BytesIO(scene.mockup.png)).size == (150, 100)
 
 
-@pytest.mark.skipif(not HAS_TEXT, reason="luneo.design.text not available")
 def test_text_zone_becomes_outlined_text_item() -> None:
     res = MemoryResources()
     scene = build_scene(three_zone_spec(res, text="Émile"), "h", res)
@@ -191,7 +187,6 @@ def test_text_zone_becomes_outlined_text_item() -> None:
     assert next(i for i in coloured.items if isinstance(i, TextItem)).fill == "#ff0000"
 
 
-@pytest.mark.skipif(not HAS_TEXT, reason="luneo.design.text not available")
 def test_blank_text_makes_no_item() -> None:
     res = MemoryResources()
     scene = build_scene(three_zone_spec(res, text="   "), "h", res)

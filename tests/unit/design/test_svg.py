@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import re
 import xml.etree.ElementTree as ET
 
@@ -13,7 +12,6 @@ from luneo.design.writers.svg import write_svg
 from .scene_fixtures import MemoryResources, three_zone_spec
 
 NS = {"svg": "http://www.w3.org/2000/svg", "xlink": "http://www.w3.org/1999/xlink"}
-HAS_TEXT = importlib.util.find_spec("luneo.design.text") is not None
 
 
 def _scene(**kw: object):  # type: ignore[no-untyped-def]
@@ -63,7 +61,6 @@ def test_guides_background_and_transparency_options() -> None:
     assert guided.find("svg:rect[@id='canvas']", NS) is not None
 
 
-@__import__("pytest").mark.skipif(not HAS_TEXT, reason="luneo.design.text not available")
 def test_text_is_one_path_of_outlines() -> None:
     root = ET.fromstring(write_svg(_scene(text="Hi there")))
     paths = root.findall("svg:path[@id='zone-name']", NS)

@@ -12,6 +12,7 @@ from typing import Any
 import anthropic
 
 from luneo.ai.providers.base import ChatMessage, ChatResult, ProviderError
+from luneo.platform.http import request_id_hooks
 
 
 def _error(exc: Exception) -> ProviderError:
@@ -44,7 +45,11 @@ class AnthropicProvider:
     def __init__(self, *, api_key: str, base_url: str | None, model: str, timeout_s: float = 60.0) -> None:
         self.chat_model = model
         self._client = anthropic.Anthropic(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=anthropic.DefaultHttpxClient(event_hooks=request_id_hooks()),  # X-Request-Id
         )
 
     def __repr__(self) -> str:

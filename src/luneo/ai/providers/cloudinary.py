@@ -20,6 +20,7 @@ import httpx
 from PIL import Image
 
 from luneo.ai.providers.base import EditedImage, ProviderError
+from luneo.platform import http as outgoing
 
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 
@@ -68,7 +69,7 @@ class CloudinaryProvider:
     ) -> None:
         self._cred = credentials
         self._api_base = api_base.rstrip("/")
-        self._client = httpx.Client(timeout=timeout_s, transport=transport, follow_redirects=False)
+        self._client = outgoing.client(timeout=timeout_s, transport=transport, follow_redirects=False)
 
     def __repr__(self) -> str:
         return f"CloudinaryProvider(cloud={self._cred.cloud_name!r})"

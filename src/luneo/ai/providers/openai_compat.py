@@ -18,6 +18,7 @@ from typing import Any
 import openai
 
 from luneo.ai.providers.base import ChatMessage, ChatResult, GeneratedImage, ProviderError
+from luneo.platform.http import request_id_hooks
 
 _SIZES = {256: "256x256", 512: "512x512", 1024: "1024x1024"}
 
@@ -61,7 +62,13 @@ class OpenAICompatProvider:
         self.name = name
         self.chat_model = chat_model
         self.image_model = image_model or ""
-        self._client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
+        self._client = openai.OpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=openai.DefaultHttpxClient(event_hooks=request_id_hooks()),  # X-Request-Id
+        )
 
     def __repr__(self) -> str:  # never show the client (it holds the key)
         return f"OpenAICompatProvider(name={self.name!r}, chat_model={self.chat_model!r})"

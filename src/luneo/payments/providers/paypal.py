@@ -21,6 +21,7 @@ from luneo.payments.providers.base import (
     header,
     to_minor,
 )
+from luneo.platform import http as outgoing
 
 _TRANSMISSION_HEADERS = {
     "auth_algo": "paypal-auth-algo",
@@ -52,7 +53,7 @@ class PayPalProvider:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.client_id, self.client_secret, self.webhook_id = client_id, client_secret, webhook_id
-        self.http = httpx.Client(base_url=api_base.rstrip("/"), timeout=timeout_s, transport=transport)
+        self.http = outgoing.client(base_url=api_base.rstrip("/"), timeout=timeout_s, transport=transport)
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
 

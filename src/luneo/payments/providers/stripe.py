@@ -17,6 +17,7 @@ from luneo.payments.providers.base import (
     parse_stripe_event,
 )
 from luneo.payments.signatures import DEFAULT_TOLERANCE_S, verify_header
+from luneo.platform.http import outgoing_headers
 
 
 def checkout_metadata(request: CheckoutRequest) -> dict[str, str]:
@@ -53,7 +54,8 @@ class StripeProvider:
 
     def _call(self, fn: Any, params: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
         try:
-            obj = fn(params=params, options={"idempotency_key": idempotency_key or str(uuid.uuid4())})
+            options = {"idempotency_key": idempotency_key or str(uuid.uuid4()), "headers": outgoing_headers()}
+            obj = fn(params=params, options=options)
         except stripe.StripeError as exc:
             raise ProviderError(
                 f"Stripe: {exc.user_message or exc}", status=exc.http_status, code=getattr(exc, "code", None)
