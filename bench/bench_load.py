@@ -9,10 +9,13 @@ route's throughput as a share of the bare endpoint's.
     .venv/bin/python bench/bench_load.py --pg            # PostgreSQL + Redis, --workers 2, c64
 
 `--pg` takes the server of `LUNEO_TEST_DATABASE_URL` (or `--pg-url`), recreates the database
-`luneo_bench_load` in it, and uses `LUNEO_TEST_REDIS_URL` (or `--redis-url`); a `luneo worker`
-renders the preview the routes ask for. Load comes from `wrk` (a Lua script per route sets the
+`luneo_bench_load` (or `--pg-db`: give concurrent runs each their own) in it, and flushes and
+uses `LUNEO_BENCH_REDIS_URL` (default db 13, or `--redis-url`); a `luneo worker` renders the
+preview the routes ask for. Load comes from `wrk` (a Lua script per route sets the
 method, headers and body) when installed, else from the project's asyncio generator (which a
-single Python process may saturate first: install wrk for trustworthy numbers).
+single Python process may saturate first: install wrk for trustworthy numbers). The `cpu ms`
+column is the API processes' CPU time (user + system, all of the server's process group) per
+request of the route: on a shared machine it moves far less than req/s and p99 do.
 Targets (issue 12, item 15): widget config ≥ 50 % of the bare throughput; validate, spec and
 preview request p99 ≤ 50 ms at c16 (one process).
 """
@@ -59,6 +62,29 @@ class Result:
     p95: float
     p99: float
     errors: int
+    requests: int = 0
+    cpu_ms: float = 0.0  # API processes' CPU per request
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group (Linux)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ... utime(11), stime(12)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measured(drive: Any, pgid: int, base: str, route: Route, **load: Any) -> Result:
+    """`drive` one route and add the server's CPU per request to its result."""
+    before = group_cpu_s(pgid)
+    res = drive(base, route, **load)
+    res.cpu_ms = (group_cpu_s(pgid) - before) * 1000 / max(res.requests, 1)
+    return res
 
 
 # --------------------------------------------------------------------------- server
@@ -78,21 +104,21 @@ def _env(args: argparse.Namespace, data_dir: Path) -> dict[str, str]:
     for var in ("LUNEO_DATABASE_URL", "LUNEO_REDIS_URL", "LUNEO_STORAGE_URL", "LUNEO_BROKER_URL"):
         env.pop(var, None)
     if args.pg:
-        env["LUNEO_DATABASE_URL"] = _fresh_pg_database(args.pg_url)
+        env["LUNEO_DATABASE_URL"] = _fresh_pg_database(args.pg_url, args.pg_db)
         env["LUNEO_REDIS_URL"] = args.redis_url
     return env
 
 
-def _fresh_pg_database(url: str) -> str:
+def _fresh_pg_database(url: str, name: str = DB_NAME) -> str:
     import sqlalchemy as sa
 
     base = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{DB_NAME}" with (force)'))
-        conn.execute(sa.text(f'create database "{DB_NAME}"'))
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        conn.execute(sa.text(f'create database "{name}"'))
     admin.dispose()
-    return base.set(database=DB_NAME).render_as_string(hide_password=False).replace("+psycopg", "", 1)
+    return base.set(database=name).render_as_string(hide_password=False).replace("+psycopg", "", 1)
 
 
 def _start(args: argparse.Namespace, tmp: Path) -> tuple[list[subprocess.Popen[bytes]], str, dict[str, Any]]:
@@ -218,7 +244,7 @@ def run_wrk(base: str, route: Route, *, concurrency: int, seconds: float, tmp: P
     m = re.search(r"LUNEO (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
     assert m, out
     n, dur_us, p50, p95, p99, errors = (int(x) for x in m.groups())
-    return Result(n / (dur_us / 1e6), p50 / 1000, p95 / 1000, p99 / 1000, errors)
+    return Result(n / (dur_us / 1e6), p50 / 1000, p95 / 1000, p99 / 1000, errors, n)
 
 
 def run_python(base: str, route: Route, *, concurrency: int, seconds: float, tmp: Path) -> Result:
@@ -241,7 +267,7 @@ def run_python(base: str, route: Route, *, concurrency: int, seconds: float, tmp
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             wall = time.perf_counter() - start
         st = percentiles(samples)
-        return Result(len(samples) / wall, st["p50"], st["p95"], st["p99"], errors)
+        return Result(len(samples) / wall, st["p50"], st["p95"], st["p99"], errors, len(samples))
 
     return asyncio.run(drive())
 
@@ -256,6 +282,7 @@ def main() -> None:
         "--pg-url",
         default=os.environ.get("LUNEO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     )
+    ap.add_argument("--pg-db", default=DB_NAME, help="database to (re)create for the run")
     ap.add_argument(
         "--redis-url", default=os.environ.get("LUNEO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     )
@@ -277,9 +304,10 @@ def main() -> None:
         for r in [BARE, *routes]:  # warm every route (caches, connection pools, JIT-ish imports)
             drive(base, r, seconds=1, **load)
         rows: list[tuple[Route, Result, Result]] = []
+        pgid = procs[0].pid  # the API server leads its own process group (its workers too)
         for r in routes:  # each route right after its own bare run: noise hits both alike
-            bare = drive(base, BARE, seconds=args.bare_seconds, **load)
-            rows.append((r, drive(base, r, seconds=args.seconds, **load), bare))
+            bare = measured(drive, pgid, base, BARE, seconds=args.bare_seconds, **load)
+            rows.append((r, measured(drive, pgid, base, r, seconds=args.seconds, **load), bare))
     finally:
         _stop(procs)
     mode = "PostgreSQL + Redis" if args.pg else "embedded (SQLite)"
@@ -287,7 +315,10 @@ def main() -> None:
         f"{mode}, {args.workers} API process(es), concurrency {conc}, "
         f"{'wrk' if drive is run_wrk else 'python asyncio generator'}, {args.seconds:g} s per route"
     )
-    print(f"{'route':<50} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}  vs bare")
+    print(
+        f"{'route':<50} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6} "
+        f"{'cpu ms':>6}  vs bare"
+    )
     bares = [b for _, _, b in rows]
     b = Result(
         sum(x.rps for x in bares) / len(bares),
@@ -295,13 +326,16 @@ def main() -> None:
         sum(x.p95 for x in bares) / len(bares),
         sum(x.p99 for x in bares) / len(bares),
         sum(x.errors for x in bares),
+        cpu_ms=sum(x.cpu_ms for x in bares) / len(bares),
     )
     print(
-        f"{BARE.name:<50} {b.rps:8.0f} {b.p50:8.2f} {b.p95:8.2f} {b.p99:8.2f} {b.errors:6d}  (mean of runs)"
+        f"{BARE.name:<50} {b.rps:8.0f} {b.p50:8.2f} {b.p95:8.2f} {b.p99:8.2f} {b.errors:6d} {b.cpu_ms:6.2f}"
+        "  (mean of runs)"
     )
     for r, res, bare in rows:
         print(
-            f"{r.name:<50} {res.rps:8.0f} {res.p50:8.2f} {res.p95:8.2f} {res.p99:8.2f} {res.errors:6d}  "
+            f"{r.name:<50} {res.rps:8.0f} {res.p50:8.2f} {res.p95:8.2f} {res.p99:8.2f} {res.errors:6d} "
+            f"{res.cpu_ms:6.2f}  "
             f"{res.rps / bare.rps * 100:5.1f} % of {bare.rps:.0f}"
         )
 

@@ -106,7 +106,12 @@ DOMAINS: tuple[Domain, ...] = (
         root_routers=("luneo.billing.api:pages_router",),
     ),
     Domain("ai", models="luneo.ai.models", tasks="luneo.ai.tasks", routers=("luneo.ai.api",)),
-    Domain("widget", routers=("luneo.widget.api",), root_routers=("luneo.widget.pages:router",)),
+    Domain(
+        "widget",
+        routers=("luneo.widget.api",),
+        root_routers=("luneo.widget.pages:router", "luneo.widget.share_page:router"),
+    ),
+    Domain("analytics", models="luneo.analytics.models", routers=("luneo.analytics.api",)),
 )
 
 #: The platform first, then every domain.

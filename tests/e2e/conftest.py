@@ -34,6 +34,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "LUNEO_DATA_DIR": str(data),
         "LUNEO_LOG_LEVEL": "WARNING",
         "LUNEO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        # every e2e shopper is 127.0.0.1, each new page uploads the sample photo as its own
+        "LUNEO_RATE_LIMIT_UPLOAD_IP": "1000/minute",
+        "LUNEO_RATE_LIMIT_KEY": "10000/minute",
+        "LUNEO_RATE_LIMIT_IP": "10000/minute",
     }
     for var in ("LUNEO_DATABASE_URL", "LUNEO_REDIS_URL", "LUNEO_STORAGE_URL"):
         env.pop(var, None)

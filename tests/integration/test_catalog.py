@@ -184,6 +184,14 @@ def test_definition_round_trip(client, brand_a, db):
         "offset_x_px": 0.0,
         "offset_y_px": 0.0,
         "px_per_mm": 2.0,
+        # placements and maps added with perspective/cylinder mockups (unset for an affine one)
+        "corners": None,
+        "wrap": None,
+        "shading_asset_id": None,
+        "displacement_asset_id": None,
+        "displacement_px": 0.0,
+        "effect": None,
+        "engrave_tone": "darken",
     }
     r = client.get(f"{API}/products/{p['id']}/definition", headers=brand_a.h("pk"))
     assert r.status_code == 200

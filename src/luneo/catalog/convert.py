@@ -31,13 +31,25 @@ def product_def(product: Product, zones: list[ProductZone], asset_sha256: Mappin
     mockup: MockupDef | None = None
     if product.mockup:
         m: dict[str, Any] = product.mockup
+        maps = {
+            f"{k}_sha256": asset_sha256[m[f"{k}_asset_id"]]
+            for k in ("shading", "displacement")
+            if m.get(f"{k}_asset_id")
+        }
+        extra = {
+            k: m[k]
+            for k in ("corners", "wrap", "displacement_px", "effect", "engrave_tone")
+            if m.get(k) is not None
+        }
         mockup = MockupDef(
             asset_sha256=asset_sha256[m["asset_id"]],
             width_px=m["width_px"],
             height_px=m["height_px"],
             offset_x_px=m.get("offset_x_px", 0.0),
             offset_y_px=m.get("offset_y_px", 0.0),
-            px_per_mm=m["px_per_mm"],
+            px_per_mm=m.get("px_per_mm"),
+            **maps,
+            **extra,
         )
     model3d: Model3DDef | None = None
     if product.model3d:

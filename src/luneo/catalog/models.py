@@ -83,6 +83,8 @@ class ProductZone(TimestampMixin, TenantMixin, Base):
     default_font: Mapped[str | None] = mapped_column(sa.String(40))
     default_color: Mapped[str | None] = mapped_column(sa.String(7))
     role: Mapped[str] = mapped_column(sa.String(12), default="print")
+    # the brand's sample shown by the widget before the shopper types: {text} or {photo_url}
+    sample: Mapped[dict[str, Any] | None] = mapped_column()
 
     product: Mapped[Product] = relationship(back_populates="zones")
 

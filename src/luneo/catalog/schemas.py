@@ -7,7 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from luneo.design.model import HexColor, ProductionMethod, ZoneGeometry, ZoneKind, ZoneRules
+from luneo.design.model import (
+    HexColor,
+    MockupEffect,
+    MockupWrap,
+    ProductionMethod,
+    ZoneGeometry,
+    ZoneKind,
+    ZoneRules,
+)
 
 ProductStatus = Literal["draft", "active", "archived"]
 ProductShape = Literal["rect", "ellipse", "rounded_rect"]
@@ -26,15 +34,32 @@ class StrictIn(BaseModel):
 # --------------------------------------------------------------------------- products
 
 
+Px = Annotated[float, Field(ge=-100_000, le=100_000)]
+
+
 class MockupIn(StrictIn):
-    """A product photo (an uploaded image asset) and how product mm map onto its pixels."""
+    """A product photo (an uploaded image asset) and where the print area lies on it.
+
+    Give one placement: `corners` (the print area's top-left, top-right, bottom-right and
+    bottom-left corners in the photo's pixels: perspective), `wrap` (a cylinder: mugs, bottles)
+    or the older affine `px_per_mm` + `offset_*_px`. Optional greyscale `shading_asset_id`
+    (multiplied over a print) and `displacement_asset_id` (mid-grey = no shift, up to
+    `displacement_px`); `effect` defaults from the production method.
+    """
 
     asset_id: str = Field(min_length=1, max_length=40)
     width_px: int | None = Field(default=None, gt=0, description="Defaults to the asset's width.")
     height_px: int | None = Field(default=None, gt=0, description="Defaults to the asset's height.")
     offset_x_px: float = 0.0
     offset_y_px: float = 0.0
-    px_per_mm: float = Field(gt=0, le=1000)
+    px_per_mm: float | None = Field(default=None, gt=0, le=1000)
+    corners: list[tuple[Px, Px]] | None = Field(default=None, min_length=4, max_length=4)
+    wrap: MockupWrap | None = None
+    shading_asset_id: str | None = Field(default=None, min_length=1, max_length=40)
+    displacement_asset_id: str | None = Field(default=None, min_length=1, max_length=40)
+    displacement_px: float = Field(default=0.0, ge=0, le=64)
+    effect: MockupEffect | None = None
+    engrave_tone: Literal["darken", "lighten"] = "darken"
 
 
 class Model3DIn(StrictIn):
@@ -85,6 +110,17 @@ class ProductPatch(_ProductFields):
     sku: Sku | None = None
 
 
+class ZoneSample(StrictIn):
+    """The brand's sample personalization the widget shows before the shopper types.
+
+    Never part of a spec: it only pre-fills the widget (text zones: `text`; image zones:
+    `photo_url`, an https URL or a path on the API's host that the widget may fetch).
+    """
+
+    text: str | None = Field(default=None, min_length=1, max_length=200)
+    photo_url: str | None = Field(default=None, max_length=2000, pattern=r"^(https://|/)[^\s]*$")
+
+
 class ZoneIn(StrictIn):
     key: ZoneKey
     label: str = Field(default="", max_length=200)
@@ -95,6 +131,7 @@ class ZoneIn(StrictIn):
     default_font: FontId | None = None
     default_color: HexColor | None = None
     role: ZoneRole = "print"
+    sample: ZoneSample | None = None
 
 
 class ZonePatch(StrictIn):
@@ -107,6 +144,7 @@ class ZonePatch(StrictIn):
     default_font: FontId | None = None
     default_color: HexColor | None = None
     role: ZoneRole | None = None
+    sample: ZoneSample | None = None
 
 
 class ProductIn(_ProductFields):
@@ -148,7 +186,14 @@ class MockupOut(BaseModel):
     height_px: int
     offset_x_px: float = 0.0
     offset_y_px: float = 0.0
-    px_per_mm: float
+    px_per_mm: float | None = None
+    corners: list[tuple[float, float]] | None = None
+    wrap: MockupWrap | None = None
+    shading_asset_id: str | None = None
+    displacement_asset_id: str | None = None
+    displacement_px: float = 0.0
+    effect: MockupEffect | None = None
+    engrave_tone: Literal["darken", "lighten"] = "darken"
 
 
 class Model3DOut(BaseModel):
@@ -172,6 +217,7 @@ class ZoneOut(BaseModel):
     default_font: str | None
     default_color: str | None
     role: ZoneRole
+    sample: ZoneSample | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -6,14 +6,18 @@ session bound to the demo brand (`luneo seed demo`).
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from luneo.catalog import service
 from luneo.catalog.models import Product
-from luneo.catalog.schemas import ProductIn
+from luneo.catalog.schemas import MockupIn, ProductIn, ProductPatch
 
 GOLD, SILVER, NAVY, BLACK, WHITE = "#c9a227", "#c0c0c0", "#1f3a5f", "#000000", "#ffffff"
 ROSE, FOREST, SKY = "#c2185b", "#2e7d32", "#4aa3df"
@@ -324,10 +328,80 @@ DEMO_PRODUCTS: list[dict[str, Any]] = [
 ]
 
 
+SAMPLE_PHOTO = "/widget/samples/sample-photo.jpg"  # made by the project (src/luneo/widget/static)
+# The brand's sample personalization per (sku, zone): what the widget shows before the shopper types.
+SAMPLES: dict[tuple[str, str], dict[str, str]] = {
+    ("DEMO-PENDANT", "arc_text"): {"text": "Emma"},
+    ("DEMO-PENDANT", "initial"): {"text": "E"},
+    ("DEMO-MUG", "photo"): {"photo_url": SAMPLE_PHOTO},
+    ("DEMO-MUG", "name"): {"text": "Grandma"},
+    ("DEMO-TSHIRT", "photo"): {"photo_url": SAMPLE_PHOTO},
+    ("DEMO-TSHIRT", "slogan"): {"text": "Good vibes only"},
+    ("DEMO-SIGN", "title"): {"text": "The Millers"},
+    ("DEMO-SIGN", "subtitle"): {"text": "Est. 2026"},
+    ("DEMO-PHONE", "photo"): {"photo_url": SAMPLE_PHOTO},
+    ("DEMO-PHONE", "initials"): {"text": "AJ"},
+    ("DEMO-CARD", "name"): {"text": "Alex Martin"},
+    ("DEMO-CARD", "title"): {"text": "Product Designer"},
+}
+for _product in DEMO_PRODUCTS:
+    for _zone in _product["zones"]:
+        _zone["sample"] = SAMPLES.get((_product["sku"], _zone["key"]))
+
+
+DEMO_MOCKUPS = Path(__file__).with_name("demo_mockups")  # made by scripts/make_demo_mockups.py
+
+
+def demo_mockup(session: Session, sku: str) -> MockupIn | None:
+    """The project-made mockup of a demo product (its images stored as the brand's assets)."""
+    entry = json.loads((DEMO_MOCKUPS / "mockups.json").read_text()).get(sku)
+    if entry is None:
+        return None
+
+    def asset_id(name: str) -> str:
+        # The project's own PNGs (made by scripts/make_demo_mockups.py): stored as they are, without
+        # the upload checks' decode and re-encode (they run in every test that seeds the demo).
+        data = (DEMO_MOCKUPS / name).read_bytes()
+        with Image.open(io.BytesIO(data)) as img:
+            size = img.size
+        return service.store_image_asset(
+            session, data, size, filename=name, kind="mockup", created_by="seed"
+        ).id
+
+    fields: dict[str, Any] = {"asset_id": asset_id(entry["image"])}
+    for key in ("shading", "displacement"):
+        if entry.get(key):
+            fields[f"{key}_asset_id"] = asset_id(entry[key])
+    for key in ("corners", "wrap", "displacement_px", "effect", "engrave_tone"):
+        if key in entry:
+            fields[key] = entry[key]
+    return MockupIn.model_validate(fields)
+
+
+def _attach_demo_mockups(session: Session) -> None:
+    """Give every demo product without a mockup its project-made one."""
+    skus = [spec["sku"] for spec in DEMO_PRODUCTS]
+    for product in session.execute(select(Product).where(Product.sku.in_(skus))).scalars():
+        if product.mockup is None:
+            mockup = demo_mockup(session, product.sku)
+            if mockup is not None:
+                service.update_product(session, product.id, ProductPatch(mockup=mockup))
+
+
 def seed_demo(session: Session, brand: Any) -> None:
-    """Create the demo products that do not exist yet (matched by SKU) in `brand`."""
+    """Create the demo products that do not exist yet (matched by SKU) in `brand`; give the
+    zones of existing demo products their sample personalization when they have none."""
     del brand  # the session is bound to it
-    existing = set(session.execute(select(Product.sku)).scalars())
+    existing = {p.sku: p for p in session.execute(select(Product)).scalars()}
     for spec in DEMO_PRODUCTS:
         if spec["sku"] not in existing:
             service.create_product(session, ProductIn.model_validate(spec))
+            continue
+        product = existing[spec["sku"]]
+        for zone in product.zones:
+            sample = SAMPLES.get((product.sku, zone.key))
+            if zone.sample is None and sample is not None:
+                zone.sample = sample
+                product.version += 1  # a new widget config version
+    session.flush()
+    _attach_demo_mockups(session)

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from cachetools import LRUCache
+from cachetools import LRUCache, TTLCache
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from luneo.catalog import assets as upload_checks
 from luneo.catalog import convert, shoppers
@@ -30,14 +30,14 @@ from luneo.catalog.error_codes import CatalogErrorCode
 from luneo.catalog.models import Asset, BrandFont, Product, ProductMapping, ProductZone, ShopperGrant
 from luneo.catalog.schemas import MAX_ZONES, MockupIn, Model3DIn, ProductIn, ProductPatch, ZoneIn, ZonePatch
 from luneo.design.fonts import BUNDLED_FONTS
-from luneo.design.model import ProductDef, ZoneGeometry, ZoneRules
+from luneo.design.model import ProductDef, ZoneGeometry, ZoneRules, quad_is_convex
 from luneo.platform.config import get_settings
 from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.events import publish
 from luneo.platform.ids import new_id
 from luneo.platform.pagination import Page, paginate
 from luneo.platform.storage import get_storage
-from luneo.platform.tenancy import get_or_404, system_scope
+from luneo.platform.tenancy import get_or_404, session_brand, system_scope
 
 ReferenceChecker = Callable[[Session, str], bool]
 _ASSET_REF_CHECKERS: list[ReferenceChecker] = []
@@ -64,7 +64,13 @@ def register_product_reference_checker(fn: ReferenceChecker) -> ReferenceChecker
 @register_asset_reference_checker
 def _used_by_products(session: Session, asset_id: str) -> bool:
     stmt = select(Product.id).where(
-        or_(Product.mockup_asset_id == asset_id, Product.model3d_asset_id == asset_id)
+        or_(
+            Product.mockup_asset_id == asset_id,
+            Product.model3d_asset_id == asset_id,
+            sa.cast(Product.mockup, sa.Text).contains(
+                f'"{asset_id}"', autoescape=True
+            ),  # shading, displacement
+        )
     )
     return session.execute(stmt.limit(1)).first() is not None
 
@@ -154,7 +160,8 @@ def _check_bounds(product: Product, zone: ProductZone, field: str) -> list[dict[
 
 
 def _asset_shas(session: Session, product: Product) -> dict[str, str]:
-    ids = [i for i in (product.mockup_asset_id, product.model3d_asset_id) if i]
+    maps = [(product.mockup or {}).get(k) for k in ("shading_asset_id", "displacement_asset_id")]
+    ids = [i for i in (product.mockup_asset_id, product.model3d_asset_id, *maps) if i]
     if not ids:
         return {}
     return dict(session.execute(select(Asset.id, Asset.sha256).where(Asset.id.in_(ids))).all())
@@ -195,28 +202,96 @@ def _touch(product: Product) -> None:
 # --------------------------------------------------------------------------- mockups, models, mappings
 
 
-def _mockup_json(session: Session, m: MockupIn) -> dict[str, Any]:
-    asset = session.execute(select(Asset).where(Asset.id == m.asset_id)).scalar_one_or_none()
+def _mockup_image(session: Session, asset_id: str, field: str) -> Asset:
+    asset = session.execute(select(Asset).where(Asset.id == asset_id)).scalar_one_or_none()
     if asset is None:
         raise DomainError(
             CatalogErrorCode.UNKNOWN_ASSET,
-            f"Asset {m.asset_id} not found.",
-            errors=[_violation("mockup.asset_id", "unknown_asset", "No such asset.")],
+            f"Asset {asset_id} not found.",
+            errors=[_violation(field, "unknown_asset", "No such asset.")],
         )
     if asset.content_type not in upload_checks.IMAGE_TYPES:
         raise DomainError(
             CatalogErrorCode.INVALID_MOCKUP,
             "A mockup must be an image asset.",
-            errors=[_violation("mockup.asset_id", "not_an_image", "The asset is not an image.")],
+            errors=[_violation(field, "not_an_image", "The asset is not an image.")],
         )
-    return {
+    return asset
+
+
+def _mockup_placement_errors(m: MockupIn, width: int, height: int) -> list[dict[str, Any]]:
+    """Where the placement does not fit the photo (`width` × `height` px)."""
+    given = [n for n in ("px_per_mm", "corners", "wrap") if getattr(m, n) is not None]
+    if len(given) != 1:
+        return [
+            _violation(
+                "mockup",
+                "placement_required",
+                "Give exactly one of corners, wrap or px_per_mm (with offsets).",
+            )
+        ]
+    errs: list[dict[str, Any]] = []
+    if m.corners is not None:
+        for i, (x, y) in enumerate(m.corners):
+            if not (0 <= x <= width and 0 <= y <= height):
+                errs.append(
+                    _violation(
+                        f"mockup.corners.{i}",
+                        "corner_outside_image",
+                        f"Corner {i} ({x:g}, {y:g}) lies outside the {width} × {height} px image.",
+                    )
+                )
+        if not errs and not quad_is_convex([(x, y) for x, y in m.corners]):
+            errs.append(
+                _violation(
+                    "mockup.corners",
+                    "degenerate_quad",
+                    "The corners must make a convex quadrilateral with an area (top-left, top-right, "
+                    "bottom-right, bottom-left; no three in a line, edges not crossing).",
+                )
+            )
+    if m.wrap is not None:
+        w = m.wrap
+        if not (w.left_px >= 0 and w.right_px <= width and w.top_px >= 0 and w.bottom_px <= height):
+            errs.append(
+                _violation(
+                    "mockup.wrap",
+                    "wrap_outside_image",
+                    f"The wrap region must lie inside the {width} × {height} px image.",
+                )
+            )
+    return errs
+
+
+def _mockup_json(session: Session, m: MockupIn) -> dict[str, Any]:
+    asset = _mockup_image(session, m.asset_id, "mockup.asset_id")
+    width, height = m.width_px or asset.width_px or 0, m.height_px or asset.height_px or 0
+    errs = _mockup_placement_errors(m, width, height)
+    if errs:
+        raise DomainError(CatalogErrorCode.INVALID_MOCKUP, "The mockup placement is invalid.", errors=errs)
+    out: dict[str, Any] = {
         "asset_id": asset.id,
-        "width_px": m.width_px or asset.width_px,
-        "height_px": m.height_px or asset.height_px,
+        "width_px": width,
+        "height_px": height,
         "offset_x_px": m.offset_x_px,
         "offset_y_px": m.offset_y_px,
         "px_per_mm": m.px_per_mm,
     }
+    if m.corners is not None:
+        out["corners"] = [[x, y] for x, y in m.corners]
+    if m.wrap is not None:
+        out["wrap"] = m.wrap.model_dump(mode="json")
+    for name in ("shading_asset_id", "displacement_asset_id"):
+        asset_id = getattr(m, name)
+        if asset_id is not None:
+            out[name] = _mockup_image(session, asset_id, f"mockup.{name}").id
+    if m.displacement_px:
+        out["displacement_px"] = m.displacement_px
+    if m.effect is not None:
+        out["effect"] = m.effect
+    if m.engrave_tone != "darken":
+        out["engrave_tone"] = m.engrave_tone
+    return out
 
 
 def _model3d_json(session: Session, m: Model3DIn) -> dict[str, Any]:
@@ -309,6 +384,7 @@ def _zone_row(product: Product, z: ZoneIn) -> ProductZone:
         default_font=z.default_font,
         default_color=z.default_color,
         role=z.role,
+        sample=z.sample.model_dump(mode="json", exclude_none=True) if z.sample else None,
     )
     product.zones.append(zone)  # cascades the new zone into the session with its product
     return zone
@@ -482,8 +558,11 @@ def product_def_of(session: Session, product: Product) -> ProductDef:
     return convert.product_def(product, list(product.zones), _asset_shas(session, product))
 
 
+PRODUCT_VERSION_TTL_S = 2.0  # another process's product change shows within this long (this process: at once)
 _product_defs: LRUCache[tuple[str, str, int], ProductDef] = LRUCache(4096)  # frozen models, tiny
+_product_versions: TTLCache[tuple[str, str], int] = TTLCache(100_000, PRODUCT_VERSION_TTL_S)
 _product_defs_lock = threading.Lock()
+_CHANGED_PRODUCTS = "_catalog_changed_products"
 
 
 def product_def(session: Session, product_id: str) -> ProductDef:
@@ -491,7 +570,17 @@ def product_def(session: Session, product_id: str) -> ProductDef:
 
     Cached per (brand, product, version): every change to a product or its zones bumps its
     `version`, so one indexed read of that column decides whether the cached definition holds.
+    The version is remembered per (session's brand, product) for `PRODUCT_VERSION_TTL_S`, so a
+    hot product needs no query at all; a product changed in this process is forgotten at once
+    (and again after the commit), another process's change shows within the TTL.
     """
+    brand_id = session_brand(session)
+    if brand_id is not None:
+        with _product_defs_lock:
+            version = _product_versions.get((brand_id, product_id))
+            cached = None if version is None else _product_defs.get((brand_id, product_id, version))
+        if cached is not None:
+            return cached
     row = session.execute(
         select(Product.brand_id, Product.version).where(Product.id == product_id)
     ).first()  # through the tenant guard: another brand's product is not found
@@ -504,7 +593,37 @@ def product_def(session: Session, product_id: str) -> ProductDef:
         found = product_def_of(session, get_product(session, product_id))
         with _product_defs_lock:
             _product_defs[key] = found
+    if brand_id is not None and brand_id == row.brand_id:  # a system session's read is not remembered
+        with _product_defs_lock:
+            _product_versions[(brand_id, product_id)] = key[2]
     return found
+
+
+def forget_product_version(brand_id: str, product_id: str) -> None:
+    """Drop the remembered version: the next `product_def` reads it again."""
+    with _product_defs_lock:
+        _product_versions.pop((brand_id, product_id), None)
+
+
+@event.listens_for(Product, "after_update")
+@event.listens_for(Product, "after_delete")
+def _product_changed(_mapper: Any, _connection: Any, product: Product) -> None:
+    session = object_session(product)
+    if session is not None:
+        session.info.setdefault(_CHANGED_PRODUCTS, set()).add((product.brand_id, product.id))
+    forget_product_version(product.brand_id, product.id)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed_products(session: Session) -> None:
+    """Forget again once the change is visible, so no request in between keeps the old version."""
+    for brand_id, product_id in session.info.pop(_CHANGED_PRODUCTS, ()):
+        forget_product_version(brand_id, product_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_product_changes(session: Session) -> None:
+    session.info.pop(_CHANGED_PRODUCTS, None)
 
 
 # --------------------------------------------------------------------------- zones
@@ -566,6 +685,8 @@ def update_zone(session: Session, product_id: str, zone_id: str, data: ZonePatch
             zone.geometry = data.geometry.model_dump(mode="json")
         if data.rules is not None:
             zone.rules = data.rules.model_dump(mode="json")
+        if "sample" in sent:  # null clears it
+            zone.sample = data.sample.model_dump(mode="json", exclude_none=True) if data.sample else None
         _touch(product)
         _validate(session, product)
     _flush_unique(session, CatalogErrorCode.ZONE_KEY_TAKEN, "The product already has a zone with this key.")
@@ -682,6 +803,28 @@ def create_asset(
         kind=kind,
         width_px=checked.width_px,
         height_px=checked.height_px,
+        filename=filename,
+        created_by=created_by,
+    )
+
+
+def store_image_asset(
+    session: Session,
+    png: bytes,
+    size: tuple[int, int],
+    *,
+    kind: str,
+    filename: str | None = None,
+    created_by: str | None = None,
+) -> Asset:
+    """Store a PNG the project made itself (demo mockups) as is: no upload checks, same bytes ⇒ same asset."""
+    return _store_asset(
+        session,
+        png,
+        content_type="image/png",
+        kind=kind,
+        width_px=size[0],
+        height_px=size[1],
         filename=filename,
         created_by=created_by,
     )

@@ -238,6 +238,7 @@ def add_to_cart(
     _check_quantity(quantity)
     if snapshot_id and owner.kind == "shopper":  # a widget shopper buys only its own snapshots
         designs.get_snapshot(session, snapshot_id, owner.id)
+        designs.require_approval(session, snapshot_id, owner.id)  # 409 when the brand requires it
     priced = price_item(session, product_id, snapshot_id)
     check_spec_hash(priced, spec_hash)
     _check_priced(session, [priced])
@@ -540,6 +541,9 @@ def create_order_from_cart(
     cart = find_cart(session, owner, lock=True)
     if cart is None or not cart.items:
         raise DomainError(CommerceErrorCode.CART_EMPTY, "The cart is empty.")
+    if owner.kind == "shopper":  # lines added before the brand required approval are checked too
+        for i in cart.items:
+            designs.require_approval(session, i.snapshot_id, owner.id)
     lines = [
         LineRequest(i.product_id, i.quantity, i.snapshot_id, dict(i.metadata_ or {})) for i in cart.items
     ]

@@ -8,9 +8,17 @@ hashed into `spec_hash`, so every byte that can change an output is covered by t
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 SPEC_VERSION: Final = "1.0"
 
@@ -78,15 +86,120 @@ class ZoneDef(Strict):
     role: Literal["print", "engrave", "cut"] = "print"
 
 
+Point = tuple[float, float]
+MockupEffect = Literal["print", "engrave", "embroidery"]
+# The effect a production method shows on a mockup when the mockup names none.
+METHOD_EFFECTS: Final[dict[str, MockupEffect]] = {
+    "print": "print",
+    "engrave": "engrave",
+    "laser_cut": "engrave",
+    "embroider": "embroidery",
+}
+
+
+class MockupWrap(Strict):
+    """A print area wrapped around a vertical cylinder (mugs, bottles), in photo pixels.
+
+    `left_px`/`right_px` are the cylinder's silhouette edges (so its radius is half their
+    distance); the print area's width covers `arc_deg` of the circumference, with the angle
+    `facing_deg` of it (0 = its centre, negative = more of its left part) facing the camera.
+    `top_px`/`bottom_px` are the print area's top and bottom edges where they face the camera;
+    seen from above, horizontal lines rise toward the silhouette by `top_curve_px` /
+    `bottom_curve_px` (the visible half-height of the rim ellipse at that level).
+    """
+
+    left_px: float
+    right_px: float
+    top_px: float
+    bottom_px: float
+    top_curve_px: float = 0.0
+    bottom_curve_px: float = 0.0
+    arc_deg: float = Field(gt=0, lt=360)
+    facing_deg: float = Field(default=0.0, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MockupWrap:
+        if not (self.right_px > self.left_px and self.bottom_px > self.top_px):
+            raise ValueError("wrap needs left_px < right_px and top_px < bottom_px")
+        return self
+
+
+# Fields added after the affine mockup: left out of the JSON (hence the spec hash) at their default,
+# so specs made with the old mockup keep their bytes.
+_MOCKUP_OPTIONAL: Final[dict[str, object]] = {
+    "px_per_mm": None,
+    "corners": None,
+    "wrap": None,
+    "shading_sha256": None,
+    "displacement_sha256": None,
+    "displacement_px": 0.0,
+    "effect": None,
+    "engrave_tone": "darken",
+}
+
+
+def quad_is_convex(pts: Sequence[Point], min_area: float = 1.0) -> bool:
+    """Whether four points make a convex, non-degenerate quadrilateral (either winding)."""
+    crosses = []
+    for i in range(4):
+        (ax, ay), (bx, by), (cx, cy) = pts[i], pts[(i + 1) % 4], pts[(i + 2) % 4]
+        crosses.append((bx - ax) * (cy - by) - (by - ay) * (cx - bx))
+    area = 0.5 * abs(sum(pts[i][0] * pts[(i + 1) % 4][1] - pts[(i + 1) % 4][0] * pts[i][1] for i in range(4)))
+    return area >= min_area and (all(c > 0 for c in crosses) or all(c < 0 for c in crosses))
+
+
 class MockupDef(Strict):
-    """A product photo behind the design and how product mm map onto its pixels."""
+    """A product photo the design is shown on, and where the print area lies on it.
+
+    Exactly one placement: `corners` (the print area's top-left, top-right, bottom-right and
+    bottom-left corners in photo pixels: a perspective warp), `wrap` (a cylinder) or the
+    original affine `px_per_mm` + offsets (the photo pixel of product mm (0, 0); the same as
+    the rectangle of corners it spans). Optional greyscale maps the photo's size: `shading`
+    (multiplied over a print; white = unchanged) and `displacement` (mid-grey = no shift, moves the
+    design up to `displacement_px`). `effect` defaults from the production method
+    (print → print, engrave/laser_cut → engrave, embroider → embroidery).
+    """
 
     asset_sha256: str
     width_px: int = Field(gt=0)
     height_px: int = Field(gt=0)
     offset_x_px: float = 0.0
     offset_y_px: float = 0.0
-    px_per_mm: float = Field(gt=0)
+    px_per_mm: float | None = Field(default=None, gt=0)
+    corners: tuple[Point, Point, Point, Point] | None = None
+    wrap: MockupWrap | None = None
+    shading_sha256: str | None = None
+    displacement_sha256: str | None = None
+    displacement_px: float = Field(default=0.0, ge=0, le=64)
+    effect: MockupEffect | None = None
+    engrave_tone: Literal["darken", "lighten"] = "darken"
+
+    @model_validator(mode="after")
+    def _one_placement(self) -> MockupDef:
+        given = [n for n in ("px_per_mm", "corners", "wrap") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("a mockup needs exactly one of px_per_mm, corners or wrap")
+        if self.corners is not None and not quad_is_convex(self.corners):
+            raise ValueError("corners must make a convex, non-degenerate quadrilateral")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k not in _MOCKUP_OPTIONAL or v != _MOCKUP_OPTIONAL[k]}
+
+    def quad(self, width_mm: float, height_mm: float) -> tuple[Point, Point, Point, Point] | None:
+        """The print area's corners in photo pixels (None for a wrap)."""
+        if self.corners is not None:
+            return self.corners
+        if self.px_per_mm is None:
+            return None
+        k, ox, oy = self.px_per_mm, self.offset_x_px, self.offset_y_px
+        w, h = width_mm * k, height_mm * k
+        return ((ox, oy), (ox + w, oy), (ox + w, oy + h), (ox, oy + h))
+
+    def effect_for(self, production_method: str) -> MockupEffect:
+        return self.effect or METHOD_EFFECTS.get(production_method, "print")
 
 
 class Model3DDef(Strict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from luneo.design.geometry import BBox, Path
+from luneo.design.model import MockupWrap
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,12 @@ SceneItem = ShapeItem | TextItem | ImageItem
 
 @dataclass(frozen=True, slots=True)
 class Mockup:
-    """Product photo and how scene mm map to its pixels."""
+    """Product photo and where the design lies on it (see `luneo.design.model.MockupDef`).
+
+    `offset_*`/`px_per_mm` place the product's mm on the photo for the flat SVG composite (exact
+    for an affine mockup, the print area's bounding box otherwise); `quad` (four photo pixels of
+    the product's corners) or `wrap` drive `luneo.design.mockup.render_mockup`.
+    """
 
     png: bytes
     width_px: int
@@ -72,6 +78,13 @@ class Mockup:
     offset_x_px: float
     offset_y_px: float
     px_per_mm: float
+    quad: tuple[tuple[float, float], ...] | None = None
+    wrap: MockupWrap | None = None
+    effect: str = "print"
+    engrave_tone: str = "darken"
+    shading: bytes | None = None
+    displacement: bytes | None = None
+    displacement_px: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -291,21 +291,55 @@ def build_text_item(
 # ---------------------------------------------------------------- scene
 
 
+def _sized_image(
+    resources: SceneResources, sha256: str, size: tuple[int, int], mode: str | None = None
+) -> bytes:
+    """PNG of an image at `size` (the stored bytes themselves when they already are that PNG)."""
+    data = resources.image_bytes(sha256)
+    with Image.open(io.BytesIO(data)) as probe:
+        if probe.format == "PNG" and probe.size == size and (mode is None or probe.mode == mode):
+            return data
+    img = decode_image(data)
+    if mode is not None:
+        img = img.convert(mode)
+    if img.size != size:
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    return encode_png(img)
+
+
 def build_mockup(product: ProductDef, resources: SceneResources) -> Mockup | None:
-    """The product photo, decoded and sized to the pixel grid its mm→px mapping refers to."""
+    """The product photo (and shading/displacement maps) at the pixel grid the placement refers to."""
     m = product.mockup
     if m is None:
         return None
-    img = decode_image(resources.image_bytes(m.asset_sha256))
-    if img.size != (m.width_px, m.height_px):
-        img = img.resize((m.width_px, m.height_px), Image.Resampling.LANCZOS)
+    size = (m.width_px, m.height_px)
+    quad = m.quad(product.width_mm, product.height_mm)
+    if m.px_per_mm is not None:
+        k, ox, oy = m.px_per_mm, m.offset_x_px, m.offset_y_px
+    elif quad is not None:  # the quad's bounding box, for the flat SVG composite
+        xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+        k = max((max(xs) - min(xs)) / product.width_mm, (max(ys) - min(ys)) / product.height_mm, 1e-6)
+        ox, oy = min(xs), min(ys)
+    else:
+        assert m.wrap is not None
+        k = max((m.wrap.bottom_px - m.wrap.top_px) / product.height_mm, 1e-6)
+        ox, oy = (m.wrap.left_px + m.wrap.right_px - product.width_mm * k) / 2, m.wrap.top_px
     return Mockup(
-        png=encode_png(img),
+        png=_sized_image(resources, m.asset_sha256, size),
         width_px=m.width_px,
         height_px=m.height_px,
-        offset_x_px=m.offset_x_px,
-        offset_y_px=m.offset_y_px,
-        px_per_mm=m.px_per_mm,
+        offset_x_px=ox,
+        offset_y_px=oy,
+        px_per_mm=k,
+        quad=quad,
+        wrap=m.wrap,
+        effect=m.effect_for(product.production_method),
+        engrave_tone=m.engrave_tone,
+        shading=_sized_image(resources, m.shading_sha256, size, "L") if m.shading_sha256 else None,
+        displacement=(
+            _sized_image(resources, m.displacement_sha256, size, "L") if m.displacement_sha256 else None
+        ),
+        displacement_px=m.displacement_px,
     )
 
 

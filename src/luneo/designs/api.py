@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from luneo.catalog.public import shoppers
 from luneo.design.spec import spec_json_schema
-from luneo.designs import service
+from luneo.designs import approval, service
 from luneo.designs.models import DesignSpecRow, SavedDesign, Snapshot
 from luneo.designs.schemas import (
+    ApprovalOut,
     AutoFitIn,
     AutoFitOut,
     DesignIn,
@@ -19,6 +20,7 @@ from luneo.designs.schemas import (
     DesignOut,
     NormalizeIn,
     NormalizeOut,
+    ProofOut,
     SharedDesignOut,
     SnapshotIn,
     SnapshotOut,
@@ -187,12 +189,14 @@ def create_snapshot(
     )
     if not created:
         response.status_code = 200
-    return _snapshot_out(snap, shopper)
+    return _snapshot_out(snap, shopper, t)
 
 
-def _snapshot_out(snap: Snapshot, shopper: str | None) -> SnapshotOut:
-    """A widget caller sees the snapshot without who made it (another shopper may have, first)."""
-    out = SnapshotOut.model_validate(snap)
+def _snapshot_out(snap: Snapshot, shopper: str | None, t: Tenant) -> SnapshotOut:
+    """A widget caller sees the snapshot without who made it (another shopper may have, first),
+    and only its own approval; brand credentials see every approval."""
+    approvals = [ApprovalOut.model_validate(a) for a in approval.approvals_of(t.session, snap.id, shopper)]
+    out = SnapshotOut.model_validate(snap).model_copy(update={"approvals": approvals})
     if shopper is None:
         return out
     source = (snap.provenance or {}).get("source")
@@ -203,19 +207,53 @@ def _snapshot_out(snap: Snapshot, shopper: str | None) -> SnapshotOut:
 def get_snapshot(snapshot_id: str, t: DesignsSnapshotDep) -> SnapshotOut:
     """A snapshot with its immutable spec and rendered files (a publishable key: its shopper's only)."""
     shopper = shoppers.scope_of(t)
-    return _snapshot_out(service.get_snapshot(t.session, snapshot_id, shopper), shopper)
+    return _snapshot_out(service.get_snapshot(t.session, snapshot_id, shopper), shopper, t)
+
+
+@router.get("/snapshots/{snapshot_id}/proof", response_model=ProofOut)
+def snapshot_proof(snapshot_id: str, t: DesignsSnapshotDep) -> ProofOut:
+    """The final proof before add-to-cart: the texts per zone exactly as they will be made (after
+    normalisation and auto-fit: `auto_shrunk` when the size went below the zone's maximum), each
+    photo's DPI, and production's own print checks (`blocking` when an `error` finding would stop
+    production). `preview_request` is the body for `POST /renders/preview` that shows it."""
+    shopper = shoppers.scope_of(t)
+    snap, facts = approval.proof(t.session, snapshot_id, shopper)
+    approvals = approval.approvals_of(t.session, snap.id, shopper)
+    last = ApprovalOut.model_validate(approvals[-1]) if approvals else None
+    return ProofOut(
+        snapshot_id=snap.id,
+        spec_hash=snap.spec_hash,
+        product_id=snap.product_id,
+        product_name=str((snap.spec.get("product") or {}).get("name") or ""),
+        preview_request={"snapshot_id": snap.id, "format": "png", "mockup": True, "width": 1024},
+        zones=list(facts.zones),  # type: ignore[arg-type]
+        findings=list(facts.findings),  # type: ignore[arg-type]
+        blocking=bool(facts.blocking),
+        approval_required=approval.approval_required(t.session),
+        approved=last is not None,
+        approval=last,
+    )
+
+
+@router.post("/snapshots/{snapshot_id}/approve", response_model=ApprovalOut)
+def approve_snapshot(snapshot_id: str, t: DesignsSnapshotDep) -> ApprovalOut:
+    """The shopper ticks "I approved this design": records who (`shp_…`), when (UTC) and the
+    spec_hash (idempotent per approver; audited). 409 `proof_blocked` with the `findings` when a
+    print check would stop production."""
+    row = approval.approve(t.session, snapshot_id, shoppers.scope_of(t), t.principal.actor)
+    return ApprovalOut.model_validate(row)
 
 
 @router.post("/snapshots/{snapshot_id}/lock", response_model=SnapshotOut)
-def lock_snapshot(snapshot_id: str, t: DesignsWriteDep) -> Snapshot:
+def lock_snapshot(snapshot_id: str, t: DesignsWriteDep) -> SnapshotOut:
     """Lock a snapshot for production (idempotent; audited)."""
-    return service.lock_snapshot(t.session, snapshot_id, t.principal.actor)
+    return _snapshot_out(service.lock_snapshot(t.session, snapshot_id, t.principal.actor), None, t)
 
 
 @router.post("/snapshots/{snapshot_id}/validate", response_model=SnapshotOut)
-def validate_snapshot(snapshot_id: str, t: DesignsWriteDep) -> Snapshot:
+def validate_snapshot(snapshot_id: str, t: DesignsWriteDep) -> SnapshotOut:
     """Re-check the snapshot's rules and record who validated it and when (audited)."""
-    return service.validate_snapshot(t.session, snapshot_id, t.principal.actor)
+    return _snapshot_out(service.validate_snapshot(t.session, snapshot_id, t.principal.actor), None, t)
 
 
 def _shopper(t: Tenant) -> tuple[str | None, bool]:
@@ -226,7 +264,8 @@ def _shopper(t: Tenant) -> tuple[str | None, bool]:
 
 
 def _design_out(d: SavedDesign) -> DesignOut:
-    url = f"{get_settings().public_base_url}/api/v1/shared/designs/{d.share_token}" if d.share_token else None
+    """`share_url` is the human share page; `inputs` reopen the design in the widget."""
+    url = f"{get_settings().public_base_url}/d/{d.share_token}" if d.share_token else None
     return DesignOut(
         id=d.id,
         name=d.name,
@@ -234,6 +273,7 @@ def _design_out(d: SavedDesign) -> DesignOut:
         product_id=d.product_id,
         source=d.source,
         share_url=url,
+        inputs=dict((d.spec_row.spec or {}).get("inputs") or {}),
         created_at=d.created_at,
     )
 
@@ -291,6 +331,14 @@ def share_design(design_id: str, t: DesignsSnapshotDep) -> DesignOut:
     return _design_out(
         service.share_design(t.session, service.get_design(t.session, design_id, shopper, restrict))
     )
+
+
+@router.delete("/designs/{design_id}/share", response_model=DesignOut)
+def revoke_design_share(design_id: str, t: DesignsSnapshotDep) -> DesignOut:
+    """Turn the design's share link off: its token answers 404 from now on (a new share makes a
+    new token)."""
+    shopper, restrict = _shopper(t)
+    return _design_out(service.revoke_share(service.get_design(t.session, design_id, shopper, restrict)))
 
 
 @router.get("/shared/designs/{share_token}", response_model=SharedDesignOut)

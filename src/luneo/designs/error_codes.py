@@ -12,12 +12,16 @@ class DesignsErrorCode(StrEnum):
     DESIGN_INVALID = "design_invalid"
     SPEC_REQUIRED = "spec_required"
     SNAPSHOT_LOCKED = "snapshot_locked"
+    PROOF_BLOCKED = "proof_blocked"
+    DESIGN_NOT_APPROVED = "design_not_approved"
 
 
 HTTP_STATUS: dict[DesignsErrorCode, int] = {
     DesignsErrorCode.DESIGN_INVALID: 422,
     DesignsErrorCode.SPEC_REQUIRED: 422,
     DesignsErrorCode.SNAPSHOT_LOCKED: 409,
+    DesignsErrorCode.PROOF_BLOCKED: 409,
+    DesignsErrorCode.DESIGN_NOT_APPROVED: 409,
 }
 
 register_http_statuses(DesignsErrorCode, HTTP_STATUS)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from luneo.platform.database import Base, TenantMixin, TimestampMixin
 from luneo.platform.ids import new_id
@@ -63,3 +63,22 @@ class SavedDesign(TimestampMixin, TenantMixin, Base):
     share_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_by: Mapped[str | None] = mapped_column(sa.String(40))
     shopper_token: Mapped[str | None] = mapped_column(sa.String(80), index=True)
+    spec_row: Mapped[DesignSpecRow] = relationship(lazy="selectin", viewonly=True)
+
+
+class SnapshotApproval(TenantMixin, Base):
+    """A shopper's (or the brand's) approval of a snapshot's proof: who, when, which spec_hash.
+
+    One row per (snapshot, approver): snapshots are shared by everyone who makes the same design,
+    so one shopper's approval never stands for another's."""
+
+    __tablename__ = "snapshot_approvals"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("apv"))
+    snapshot_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("snapshots.id"), index=True)
+    spec_hash: Mapped[str] = mapped_column(sa.String(64))
+    approved_by: Mapped[str] = mapped_column(sa.String(64))  # shp_… (shopper public id) or the actor
+    approved_at: Mapped[datetime] = mapped_column()
+    findings: Mapped[list[Any]] = mapped_column(default=list)  # warnings shown with the proof
+
+    __table_args__ = (sa.UniqueConstraint("brand_id", "snapshot_id", "approved_by"),)

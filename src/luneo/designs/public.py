@@ -7,6 +7,7 @@ never `luneo.designs.models`, `.service` or `.resources` (import-linter contract
 
 from __future__ import annotations
 
+from luneo.designs.approval import approval_required, require_approval
 from luneo.designs.models import DesignSpecRow, SavedDesign, Snapshot
 from luneo.designs.resources import BrandResources
 from luneo.designs.service import (
@@ -20,12 +21,15 @@ from luneo.designs.service import (
     store_spec,
     unfilled_required_zones,
 )
+from luneo.designs.sharing import SharedView, shared_image, shared_view
 
 __all__ = [
     "BrandResources",
     "DesignSpecRow",
     "SavedDesign",
+    "SharedView",
     "Snapshot",
+    "approval_required",
     "attach_assets",
     "check_inputs",
     "create_snapshot",
@@ -33,6 +37,9 @@ __all__ = [
     "get_design",
     "get_snapshot",
     "get_spec",
+    "require_approval",
+    "shared_image",
+    "shared_view",
     "store_spec",
     "unfilled_required_zones",
 ]

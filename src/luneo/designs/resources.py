@@ -44,10 +44,11 @@ class BrandResources:
 
     # -- the brand's word lists (settings.blocked_words / settings.allowed_words) ---------
     def word_lists(self) -> dict[str, tuple[str, ...]]:
-        """`blocked_words` and `allowed_words` keyword arguments for the rules engine."""
-        from luneo.tenancy.public import brand_word_lists
+        """`blocked_words` and `allowed_words` keyword arguments for the rules engine (cached per
+        brand for a few seconds, see `luneo.designs.brand_words`)."""
+        from luneo.designs.brand_words import word_lists
 
-        blocked, allowed = brand_word_lists(self.session)
+        blocked, allowed = word_lists.get(self.session)
         return {"blocked_words": blocked, "allowed_words": allowed}
 
     # -- build_spec lookups ---------------------------------------------------------------

@@ -95,6 +95,18 @@ class SnapshotIn(StrictIn):
     provenance: Provenance = Field(default_factory=Provenance)
 
 
+class ApprovalOut(BaseModel):
+    """Who approved a snapshot's proof (a shopper's public id `shp_…`, or a brand actor), when
+    (UTC) and which design (`spec_hash`), with the non-blocking findings shown at the time."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    spec_hash: str
+    approved_by: str
+    approved_at: datetime
+    findings: list[dict[str, Any]] = []
+
+
 class SnapshotOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -111,6 +123,48 @@ class SnapshotOut(BaseModel):
     locked_by: str | None
     locked_at: datetime | None
     created_at: datetime
+    approvals: list[ApprovalOut] = []
+
+
+class ProofZone(BaseModel):
+    """A zone as it will be produced: text after normalisation and auto-fit, or a photo's DPI."""
+
+    zone: str
+    label: str
+    kind: Literal["text", "image"]
+    text: str | None = None
+    lines: list[str] | None = None
+    font: str | None = None
+    color: str | None = None
+    size_pt: float | None = None
+    max_size_pt: float | None = None
+    auto_shrunk: bool | None = None
+    effective_dpi: float | None = None
+    min_dpi: int | None = None
+
+
+class PrintFinding(BaseModel):
+    code: str
+    zone: str
+    severity: Literal["error", "warning"]
+    message: str
+    params: dict[str, Any] = {}
+
+
+class ProofOut(BaseModel):
+    """The final proof of a snapshot, computed with production's own print checks."""
+
+    snapshot_id: str
+    spec_hash: str
+    product_id: str
+    product_name: str
+    preview_request: dict[str, Any]
+    zones: list[ProofZone]
+    findings: list[PrintFinding]
+    blocking: bool
+    approval_required: bool
+    approved: bool
+    approval: ApprovalOut | None = None
 
 
 class DesignIn(StrictIn):
@@ -130,6 +184,7 @@ class DesignOut(BaseModel):
     product_id: str
     source: str
     share_url: str | None = None
+    inputs: dict[str, Any] = {}
     created_at: datetime
 
 

@@ -319,6 +319,12 @@ def share_design(session: Session, design: SavedDesign) -> SavedDesign:
     return design
 
 
+def revoke_share(design: SavedDesign) -> SavedDesign:
+    """Turn the design's share link off (the old token answers 404 from now on)."""
+    design.share_token = None
+    return design
+
+
 def shared_design(session: Session, token: str) -> tuple[SavedDesign, DesignSpecRow]:
     """A shared design by its token (system session: the token is the credential)."""
     design = session.execute(select(SavedDesign).where(SavedDesign.share_token == token)).scalar_one_or_none()

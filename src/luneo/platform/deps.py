@@ -23,6 +23,8 @@ KeysManageDep = Annotated[Tenant, guard("keys:manage")]
 CatalogReadDep = Annotated[Tenant, guard("catalog:read")]
 CatalogWriteDep = Annotated[Tenant, guard("catalog:write")]
 WidgetDep = Annotated[Tenant, guard("widget")]
+# Prices the shopper's design (widget quote): writes nothing, so a read-only transaction.
+WidgetQuoteDep = Annotated[Tenant, guard("catalog:read", write=False)]
 
 DesignsValidateDep = Annotated[Tenant, guard("designs:validate")]
 # Checks that write nothing (POST only to carry a body): a read-only transaction, no write lock.
@@ -46,6 +48,8 @@ BillingReadDep = Annotated[Tenant, guard("billing:read")]
 BillingManageDep = Annotated[Tenant, guard("billing:manage")]
 CreditsReadDep = Annotated[Tenant, guard("credits:read")]
 CreditsBuyDep = Annotated[Tenant, guard("credits:buy")]
+
+AnalyticsReadDep = Annotated[Tenant, guard("analytics:read", write=False)]
 
 AiUseDep = Annotated[Tenant, guard("ai:use")]
 # AI submissions: the service commits its own rows (metered), so the request session only reads.

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from luneo.catalog.public import shoppers
 from luneo.designs import public as designs
-from luneo.platform.auth import Tenant, cached_principal, guarded
+from luneo.platform.auth import Tenant, cached_principal, guard, guarded
+from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
 from luneo.platform.deps import BrandMemberDep, RendersPreviewDep, RendersWriteDep
 from luneo.platform.errors import NotFound, Problem
+from luneo.platform.middleware import client_ip
 from luneo.platform.storage import ObjectNotFound, get_storage
 from luneo.platform.tenancy import bind_tenant
-from luneo.rendering import service
+from luneo.rendering import pipeline, preview3d, service
 from luneo.rendering import tasks as _tasks  # noqa: F401  (registers the actors the routes enqueue)
 from luneo.rendering.models import RenderResult
-from luneo.rendering.schemas import FinalIn, PreviewIn, RenderAccepted, RenderStatus
+from luneo.rendering.schemas import (
+    FinalIn,
+    ModelFileOut,
+    PosterOut,
+    Preview3DIn,
+    Preview3DOut,
+    PreviewIn,
+    RenderAccepted,
+    RenderStatus,
+)
 
 router = APIRouter(tags=["rendering"])
 
@@ -78,7 +90,7 @@ def request_preview(body: PreviewIn, response: Response, t: RendersPreviewDep) -
         spec_hash=spec_hash,
         width=body.width,
         fmt=body.format,
-        mockup=body.mockup,
+        mockup=body.wants_mockup,
         snapshot_id=snapshot_id,
         design_id=design_id,
         actor=t.principal.actor,
@@ -101,6 +113,126 @@ def request_final(body: FinalIn, response: Response, t: RendersWriteDep) -> Rend
     3D model, for a snapshot. Charged `render.highres` once per render (refunded if it fails)."""
     row, ready = service.request_final(t.session, snapshot_id=body.snapshot_id, actor=t.principal.actor)
     return _accepted(row, ready, response)
+
+
+# Reads (and the render) in a read-only transaction: no SQLite write lock while the texture is drawn.
+Preview3DDep = Annotated[Tenant, guard("renders:preview", write=False)]
+
+
+@router.post(
+    "/renders/preview3d",
+    response_model=Preview3DOut,
+    responses={
+        409: {"description": "no_3d_model: the product has no 3D model (show the 2D preview)"},
+        422: {"description": "model_unreadable: the product's uploaded GLB cannot be retextured"},
+        429: {"description": "rate_limited: too many 3D previews for this shopper or IP (Retry-After)"},
+    },
+)
+def request_preview3d(
+    body: Preview3DIn, request: Request, response: Response, t: Preview3DDep
+) -> Preview3DOut:
+    """A preview-quality GLB and USDZ of a stored spec for `<model-viewer>`, made in the request.
+
+    Request (publishable key + `X-Shopper-Token`, or a brand credential):
+    `{"spec_hash": "…"}` (or `snapshot_id` / `design_id`), optional
+    `"poster": {"width": 720, "format": "png", "mockup": false}`.
+
+    Answer 200: `{render_id, spec_hash, quality: "preview", cached, texture_px,
+    glb: {url, sha256, bytes, content_type}, usdz: {…}, poster: {render_id, status, url, status_url},
+    expires_at}` — `glb.url` → `src` (and Scene Viewer on Android), `usdz.url` → `ios-src` (AR Quick
+    Look), `poster.url` → `poster` (null until the 2D preview is rendered: poll `status_url`).
+    The file URLs are signed until `expires_at`; the files themselves are content-addressed and
+    served `Cache-Control: public, max-age=31536000, immutable`.
+
+    Cached by (spec_hash, quality): a second request answers `cached: true` without rendering.
+    Not metered (the final high-res render is); renders are limited per shopper and per client IP
+    (429 `rate_limited` + `Retry-After`). A product without a 3D model: 409 `no_3d_model`;
+    another shopper's or brand's spec: 404.
+    """
+    response.headers["Cache-Control"] = "no-store"
+    scope = shoppers.scope_of(t)
+    design = None
+    if body.design_id:
+        widget = t.principal.kind == "publishable_key"
+        shopper = t.shopper_token(required=widget) if widget else t.request.headers.get("x-shopper-token")
+        design = designs.get_design(t.session, body.design_id, shopper, restrict=widget)
+    spec_hash, snapshot_id, design_id = service.resolve_source(
+        t.session, spec_hash=body.spec_hash, snapshot_id=body.snapshot_id, design=design, shopper=scope
+    )
+    cached = preview3d.find_cached(t.session, spec_hash)
+    refs: dict[str, dict[str, Any]] | None = None
+    timings: dict[str, float] = {}
+    if cached is None:
+        spec = pipeline.load_spec(designs.get_spec(t.session, spec_hash).spec)
+        preview3d.require_model(spec)
+        cfg = service.get_render_settings()
+        preview3d.limiter_for(request.app.state).check(
+            shopper=scope or t.principal.credential,
+            ip=client_ip(request.scope),
+            per_shopper=cfg.preview3d_shopper,
+            per_ip=cfg.preview3d_ip,
+        )
+        files = preview3d.render_files(spec, spec_hash, designs.BrandResources(t.session))
+        refs, timings = preview3d.store(files), files.timings
+    preview3d.PREVIEW3D_REQUESTS.labels(cache="hit" if cached is not None else "miss").inc()
+    actor = t.principal.actor
+    with get_db().transaction() as w:
+        bind_tenant(w, t.brand_id)
+        if refs is not None:
+            row = preview3d.record(
+                w,
+                spec_hash=spec_hash,
+                refs=refs,
+                timings=timings,
+                snapshot_id=snapshot_id,
+                design_id=design_id,
+                actor=actor,
+            )
+        else:
+            assert cached is not None
+            row = cached
+        shoppers.grant(w, scope, "render", row.render_id)
+        poster, poster_ready = service.request_preview(
+            w,
+            spec_hash=spec_hash,
+            width=body.poster.width,
+            fmt=body.poster.format,
+            mockup=body.poster.mockup,
+            snapshot_id=snapshot_id,
+            design_id=design_id,
+            actor=actor,
+        )
+        shoppers.grant(w, scope, "render", poster.render_id)
+        poster_ref = service.preview_ref(poster) if poster_ready else None
+        poster_out = PosterOut(
+            render_id=poster.render_id,
+            status=poster.status,
+            url=service.output_urls(poster).get(body.poster.format) if poster_ref else None,
+            status_url=_status_url(poster.render_id),
+        )
+        outputs = dict(row.outputs or {})
+    ttl = get_settings().signed_url_ttl_s
+    storage = get_storage()
+
+    def file_out(name: str) -> ModelFileOut:
+        ref = outputs[name]
+        return ModelFileOut(
+            url=storage.url(ref["key"], expires_s=ttl),
+            sha256=ref["sha256"],
+            bytes=ref["bytes"],
+            content_type=ref["content_type"],
+        )
+
+    return Preview3DOut(
+        render_id=row.render_id,
+        spec_hash=spec_hash,
+        cached=cached is not None,
+        texture_px=preview3d.TEXTURE_PX,
+        glb=file_out("glb"),
+        usdz=file_out("usdz"),
+        poster=poster_out,
+        expires_at=utcnow() + timedelta(seconds=ttl),
+    )
 
 
 @router.get("/renders/{render_id}/status", response_model=RenderStatus)
@@ -194,6 +326,14 @@ def _render_preview(render_id: str, request: Request, t: Tenant) -> Response:
     if row.status == service.FAILED:
         raise Problem(409, "render_failed", "This render failed; ask for it again.", render_id=render_id)
     ref = service.preview_ref(row) if row.status == service.SUCCESS else None
+    if ref is None and row.status == service.SUCCESS:  # a 3D preview: its files are GLB/USDZ
+        raise Problem(
+            409,
+            "render_not_an_image",
+            "This render has no preview image; use its file URLs (status).",
+            render_id=render_id,
+            status_url=_status_url(render_id),
+        )
     if ref is None:
         raise Problem(
             409,

@@ -70,7 +70,9 @@ def render(
     out: Path = typer.Option(Path("render-out"), "--out", help="Directory to write the files into."),
     brand: str = typer.Option("demo", "--brand", help="Brand slug."),
     width: int = typer.Option(1024, "--width", min=64, max=8192, help="Preview width in px (png/webp)."),
-    mockup: bool = typer.Option(False, "--mockup", help="Draw the product photo behind png/webp previews."),
+    mockup: bool = typer.Option(
+        False, "--mockup", help="png/webp previews show the design on the product photo (its mockup)."
+    ),
 ) -> None:
     """Render a product with the given zone values into OUT (offline: no server, no job)."""
     from luneo.catalog import public as catalog

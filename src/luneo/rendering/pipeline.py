@@ -11,7 +11,8 @@ or `render_spec(...)` for both at once. Same spec ⇒ same bytes (every writer i
 
 Formats (the output name is the format name):
   png, webp   preview at `width` px (preview scene: images capped at the DPI the width needs;
-              `mockup=True` draws the product photo behind the design)
+              `mockup=True`: the design on the product photo, `luneo.design.mockup.render_mockup`,
+              `width` px wide; a product without a mockup gets the flat preview)
   svg         the design (production scene), mm units — the master file
   print       true-size PNG at the product's output DPI (bleed included, pHYs + sRGB)
   glb, usdz   the product's 3D model with the design as its print material's texture
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from luneo.design.mockup import render_mockup
 from luneo.design.model import DesignSpec
 from luneo.design.scene import Scene
 from luneo.design.scene_builder import SceneResources, build_scene, preview_image_dpi
@@ -210,15 +212,20 @@ def write(prepared: Prepared, on_step: StepCallback | None = None) -> RenderOutp
         design_svg = write_svg(p.production_scene)
         timings["svg_ms"] = _ms(start)
     if p.preview_scene is not None and any(f in ("png", "webp") for f in p.formats):
-        start = time.perf_counter()
-        preview_svg = (
-            design_svg
-            if p.preview_scene is p.production_scene and not p.mockup and design_svg
-            else write_svg(p.preview_scene, include_mockup=p.mockup)
-        )
-        timings["preview_svg_ms"] = _ms(start)
-        start = time.perf_counter()
-        img = raster.rasterise(preview_svg, p.width)
+        if p.mockup and p.preview_scene.mockup is not None:
+            start = time.perf_counter()
+            img = render_mockup(p.preview_scene, width_px=p.width)
+            timings["mockup_ms"] = _ms(start)
+        else:  # the flat design (also for a product without a mockup)
+            start = time.perf_counter()
+            preview_svg = (
+                design_svg
+                if p.preview_scene is p.production_scene and design_svg
+                else write_svg(p.preview_scene)
+            )
+            timings["preview_svg_ms"] = _ms(start)
+            start = time.perf_counter()
+            img = raster.rasterise(preview_svg, p.width)
         if "png" in p.formats:
             raw["png"] = raster.encode_png(img)
             step("raster")

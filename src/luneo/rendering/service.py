@@ -57,6 +57,8 @@ class RenderSettings(BaseSettings):
     cleanup_batch: int = 500
     web_max_px: int = 2048
     thumb_px: int = 400
+    preview3d_shopper: str = "30/minute"  # 3D preview renders (cache misses) per shopper (or credential)
+    preview3d_ip: str = "120/minute"  # … per client IP, whatever the shopper token
 
 
 @lru_cache(maxsize=1)
@@ -78,7 +80,11 @@ def render_id_for(spec_hash: str, kind: str, options: dict[str, Any]) -> str:
 
 
 def preview_options(width: int, fmt: str, mockup: bool) -> dict[str, Any]:
-    return {"width": int(width), "format": fmt, "mockup": bool(mockup)}
+    """A mockup render names its view: it is not the old flat-photo composite (another render_id)."""
+    options: dict[str, Any] = {"width": int(width), "format": fmt, "mockup": bool(mockup)}
+    if mockup:
+        options["view"] = "mockup"
+    return options
 
 
 def final_options() -> dict[str, Any]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from luneo.catalog.public import limit_uploads
+from luneo.catalog.public import limit_uploads, shoppers
 from luneo.platform.auth import cached_principal, guarded
 from luneo.platform.config import get_settings
-from luneo.platform.deps import WidgetDep
+from luneo.platform.deps import WidgetDep, WidgetQuoteDep
 from luneo.platform.errors import Problem
+from luneo.widget import quote as quotes
 from luneo.widget import service
-from luneo.widget.schemas import WidgetConfig, WidgetUploadOut
+from luneo.widget.schemas import QuoteIn, QuoteOut, WidgetConfig, WidgetUploadOut
 
 router = APIRouter(tags=["widget"])
 
@@ -68,4 +69,55 @@ def widget_upload(t: WidgetDep, file: UploadFile = File(...)) -> WidgetUploadOut
     asset = service.upload_photo(t.session, data, file.filename, t.principal.actor, shopper)
     return WidgetUploadOut(
         asset_id=asset.id, width_px=asset.width_px, height_px=asset.height_px, sha256=asset.sha256
+    )
+
+
+QUOTE_BODY_BYTES = 64 * 1024
+
+
+def quote_body_cap(request: Request) -> None:
+    """A quote body over `QUOTE_BODY_BYTES` is a 413 problem before any work."""
+    raw = request.scope.get("state", {}).get("raw_body")
+    if raw is not None and len(raw) > QUOTE_BODY_BYTES:
+        raise Problem(
+            413,
+            "payload_too_large",
+            f"The body exceeds {QUOTE_BODY_BYTES} bytes.",
+            max_bytes=QUOTE_BODY_BYTES,
+        )
+
+
+@router.post("/widget/quote", response_model=QuoteOut, dependencies=[Depends(quote_body_cap)])
+def widget_quote(body: QuoteIn, request: Request, t: WidgetQuoteDep) -> QuoteOut:
+    """The price of the shopper's current design, computed by the server as the cart will.
+
+    Callable with the publishable key (`X-Shopper-Token` optional: it lets image zones name the
+    shopper's own uploads), a secret key or a user. Request:
+    `{"product_id": "prd_…", "inputs": {"<zone>": {"text": "Emma", "font": "fnt_serif"},
+    "<image zone>": {"kind": "image", "asset_id": "ast_…"}}, "quantity": 2, "locale": "fr-FR"}`
+    (`inputs` as sent to `/personalization/validate`; `quantity` 1–1000, default 1; `locale`
+    optional, else `Accept-Language`, else `en`). Answer (200), amounts in integer minor units of
+    `currency` plus Babel's text for the locale:
+    `{"product_id", "currency": "EUR", "locale": "fr-FR", "quantity": 2, "valid": true,
+    "base": {"minor": 3900, "formatted": "39,00 €"}, "lines": [{"zone": "arc_text", "label": "…",
+    "kind": "per_char", "count": 4, "unit": {"minor": 20, …}, "amount": {"minor": 80, …}}],
+    "unit_price": {"minor": 3980, …}, "total": {"minor": 7960, …}, "violations": [], "warnings": []}`.
+    `kind` is `zone` (flat zone add-on), `photo` (flat add-on of an image zone) or `per_char`.
+    An invalid design is still quoted for its valid zones, with `valid: false` and the
+    `violations` (the cart refuses it until fixed). 404: not an active product of the key's brand;
+    422 `unknown_locale`: a `locale` Babel does not know.
+    """
+    if body.locale is not None:
+        locale = quotes.parse_locale(body.locale)
+        if locale is None:
+            raise Problem(422, "unknown_locale", f"Unknown locale {body.locale!r}.", locale=body.locale)
+    else:
+        locale = quotes.negotiate_locale(request.headers.get("accept-language"))
+    return quotes.quote(
+        t.session,
+        body.product_id,
+        body.inputs,
+        quantity=body.quantity,
+        locale=locale,
+        shopper=shoppers.scope_of(t, required=False),
     )

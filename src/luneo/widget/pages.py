@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from luneo.design.fonts import BUNDLED_FONTS
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
+from luneo.platform.errors import Problem
 from luneo.platform.tenancy import bind_tenant
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
+LOCALES = frozenset(p.stem for p in (STATIC / "i18n").glob("*.json"))
+SAMPLES = frozenset(p.name for p in (STATIC / "samples").glob("*.jpg"))
 
 
 @router.get("/widget/luneo-widget.js")
@@ -28,9 +33,48 @@ def widget_js() -> Response:
     )
 
 
+@router.get("/widget/i18n/{locale}.json")
+def widget_messages(locale: str) -> Response:
+    """The widget's message catalogue for one locale (en, fr, de, es, ar)."""
+    if locale not in LOCALES:
+        raise Problem(404, "not_found", "No message catalogue for this locale.")
+    return Response(
+        (STATIC / "i18n" / f"{locale}.json").read_bytes(),
+        media_type="application/json",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@router.get("/widget/fonts/{font_id}")
+def widget_font(font_id: str) -> Response:
+    """A bundled font file, for the widget's font picker (each font shown in its own typeface)."""
+    font = BUNDLED_FONTS.get(font_id)
+    if font is None:
+        raise Problem(404, "not_found", "No such bundled font.")
+    media = "font/otf" if font.filename.endswith(".otf") else "font/ttf"
+    return Response(
+        font.path.read_bytes(),
+        media_type=media,
+        headers={"Cache-Control": "public, max-age=86400", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@router.get("/widget/samples/{name}")
+def widget_sample(name: str) -> Response:
+    """The demo brand's sample photo (made by the project), shown before a shopper uploads one."""
+    if name not in SAMPLES:
+        raise Problem(404, "not_found", "No such sample.")
+    return Response(
+        (STATIC / "samples" / name).read_bytes(),
+        media_type="image/jpeg",
+        headers={"Cache-Control": "public, max-age=86400", "Access-Control-Allow-Origin": "*"},
+    )
+
+
 @router.get("/demo", response_class=HTMLResponse)
-def demo_page() -> HTMLResponse:
-    """A storefront page embedding the widget for every active demo product."""
+def demo_page(locale: str | None = None, sku: str | None = None) -> HTMLResponse:
+    """A storefront page embedding the widget for every active demo product (`?locale=fr`: the
+    widget's language, else the browser's; `?sku=DEMO-MUG`: the product shown first)."""
     path = get_settings().data_dir / "demo-credentials.json"
     if not path.exists():
         return HTMLResponse("<p>No demo brand yet: run <code>luneo seed demo</code>.</p>", status_code=404)
@@ -40,15 +84,26 @@ def demo_page() -> HTMLResponse:
     with get_db().transaction(write=False) as s:
         bind_tenant(s, creds["brand"]["id"])
         products = s.execute(
-            select(Product.id, Product.name).where(Product.status == "active").order_by(Product.sku)
+            select(Product.id, Product.name, Product.sku)
+            .where(Product.status == "active")
+            .order_by(Product.sku)
         ).all()
     key = html.escape(creds["publishable_key"])
+    skus = {sku_: pid for pid, _name, sku_ in products}
+    first_id = skus.get(sku or "") or (products[0][0] if products else "")
     options = "".join(
-        f'<option value="{html.escape(pid)}">{html.escape(name)}</option>' for pid, name in products
+        f'<option value="{html.escape(pid)}"{" selected" * (pid == first_id)}>{html.escape(name)}</option>'
+        for pid, name, _sku in products
     )
-    first = html.escape(products[0][0]) if products else ""
+    valid_locale = locale and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?", locale)
+    lang = f' locale="{html.escape(locale or "")}"' if valid_locale else ""
     page = (STATIC / "demo.html").read_text()
-    page = page.replace("{{KEY}}", key).replace("{{OPTIONS}}", options).replace("{{FIRST}}", first)
+    page = (
+        page.replace("{{KEY}}", key)
+        .replace("{{OPTIONS}}", options)
+        .replace("{{FIRST}}", html.escape(first_id))
+        .replace("{{LOCALE}}", lang)
+    )
     return HTMLResponse(page)
 
 

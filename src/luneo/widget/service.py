@@ -16,7 +16,7 @@ from luneo.catalog import public as catalog
 from luneo.catalog.public import Asset, BrandFont
 from luneo.design.fonts import BUNDLED_FONTS
 from luneo.platform.domain_errors import NotFoundError
-from luneo.widget.schemas import WidgetConfig, WidgetFont, WidgetProduct, WidgetZone
+from luneo.widget.schemas import WidgetConfig, WidgetFont, WidgetProduct, WidgetSample, WidgetZone
 
 
 def widget_config(session: Session, product_id: str) -> WidgetConfig:
@@ -34,6 +34,7 @@ def widget_config(session: Session, product_id: str) -> WidgetConfig:
             rules=z.rules or {},
             default_font=z.default_font,
             default_color=z.default_color,
+            sample=WidgetSample.model_validate(z.sample) if z.sample else None,
         )
         for z in product.zones
     ]
@@ -41,7 +42,7 @@ def widget_config(session: Session, product_id: str) -> WidgetConfig:
         z.default_font for z in zones if z.default_font
     }
     fonts = [
-        WidgetFont(id=f.id, family=f.family, style=f.style)
+        WidgetFont(id=f.id, family=f.family, style=f.style, url=f"/widget/fonts/{f.id}")
         for f in BUNDLED_FONTS.values()
         if f.id in wanted or not wanted
     ]
@@ -61,10 +62,16 @@ def widget_config(session: Session, product_id: str) -> WidgetConfig:
         production_method=product.production_method,
         palette=list(product.palette or []),
         has_3d=product.model3d is not None,
+        mockup_px=_mockup_px(product.mockup),
     )
     draft = WidgetConfig(product=body, zones=zones, fonts=sorted(fonts, key=lambda f: f.id), version="")
     digest = hashlib.sha256(json.dumps(draft.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
     return draft.model_copy(update={"version": digest[:32]})
+
+
+def _mockup_px(mockup: dict[str, Any] | None) -> list[int] | None:
+    """The product photo's size, when the product has a mockup."""
+    return [int(mockup["width_px"]), int(mockup["height_px"])] if mockup else None
 
 
 def upload_photo(session: Session, data: bytes, filename: str | None, actor: str, shopper: str) -> Asset:
