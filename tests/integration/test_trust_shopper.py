@@ -464,3 +464,31 @@ def test_snapshot_provenance_never_stores_the_shopper_token(client, brand_a, cat
     assert seen.status_code == 200
     assert SHOPPER_A not in seen.text
     assert seen.json()["provenance"]["session_id"].startswith("shp_")
+
+
+def test_secret_key_acting_for_a_shopper_can_cart_its_brands_snapshot(client, brand_a, cat_a):
+    """A storefront backend (secret key) that sends `X-Shopper-Token` uses that shopper's cart; the
+    brand's own snapshot can go into it (the brand vouches), and the shopper can then read it."""
+    pid = cat_a["DEMO-PENDANT"]
+    snap = client.post(
+        "/api/v1/snapshots", json={"product_id": pid, "inputs": _pendant("Server")}, headers=brand_a.h("sk")
+    )
+    assert snap.status_code == 201, snap.text
+    snap_id = snap.json()["id"]
+    acting = brand_a.h("sk", **{"X-Shopper-Token": SHOPPER_A})
+    added = client.post(
+        "/api/v1/cart/add", json={"product_id": pid, "snapshot_id": snap_id, "quantity": 1}, headers=acting
+    )
+    assert added.status_code == 201, added.text
+    assert [i["snapshot_id"] for i in added.json()["items"]] == [snap_id]
+    cart = client.get("/api/v1/cart", headers=pk(brand_a, SHOPPER_A))
+    assert [i["snapshot_id"] for i in cart.json()["items"]] == [snap_id]
+    assert client.get(f"/api/v1/snapshots/{snap_id}", headers=pk(brand_a, SHOPPER_A)).status_code == 200
+    # another shopper still cannot read it, nor add it with the publishable key
+    assert client.get(f"/api/v1/snapshots/{snap_id}", headers=pk(brand_a, SHOPPER_B)).status_code == 404
+    refused = client.post(
+        "/api/v1/cart/add",
+        json={"product_id": pid, "snapshot_id": snap_id, "quantity": 1},
+        headers=pk(brand_a, SHOPPER_B),
+    )
+    assert refused.status_code == 404, refused.text

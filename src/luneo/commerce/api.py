@@ -161,6 +161,7 @@ def add_to_cart(body: CartAddIn, t: CartDep) -> CartOut:
         body.snapshot_id,
         body.metadata,
         spec_hash=body.spec_hash,
+        brand_caller=t.principal.kind != "publishable_key",
     )
     return _cart_out(service.view_cart(t.session, owner))
 

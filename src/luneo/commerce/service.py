@@ -229,13 +229,20 @@ def add_to_cart(
     snapshot_id: str | None = None,
     metadata: dict[str, str] | None = None,
     spec_hash: str | None = None,
+    *,
+    brand_caller: bool = False,
 ) -> CartItem:
     """Add a server-priced line (merged with an identical line: same product, snapshot, metadata).
 
     A product with required zones needs a snapshot filling them (422 `personalization_required`);
     `spec_hash` (the design the shopper saw) must be the snapshot's (409 `spec_mismatch`). The line
-    records the snapshot's spec_hash. A widget shopper may only add a snapshot it made (404)."""
+    records the snapshot's spec_hash. A widget shopper may only add a snapshot it made (404); a brand
+    credential acting for a shopper (`brand_caller`) may add any of the brand's snapshots, which the
+    shopper may then read."""
     _check_quantity(quantity)
+    if snapshot_id and owner.kind == "shopper" and brand_caller:
+        designs.get_snapshot(session, snapshot_id)  # 404 outside the brand
+        catalog.shoppers.grant(session, owner.id, "snapshot", snapshot_id)
     if snapshot_id and owner.kind == "shopper":  # a widget shopper buys only its own snapshots
         designs.get_snapshot(session, snapshot_id, owner.id)
         designs.require_approval(session, snapshot_id, owner.id)  # 409 when the brand requires it
