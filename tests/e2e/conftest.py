@@ -26,8 +26,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("e2e") / "var"
+def live_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The live server's data dir (its `demo-credentials.json` holds the demo brand's keys)."""
+    return tmp_path_factory.mktemp("e2e") / "var"
+
+
+@pytest.fixture(scope="session")
+def live_server(live_data_dir: Path) -> Iterator[str]:
+    data = live_data_dir
     port = _free_port()
     env = {
         **os.environ,

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.shots import SHOTS
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 I18N = ROOT / "src" / "luneo" / "widget" / "static" / "i18n"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-SHOTS = ROOT / "docs" / "screenshots"
 W = "document.querySelector('luneo-personalizer').shadowRoot"
 
 # The preview on screen is a decoded image of the current inputs and no refresh is in flight.

@@ -63,3 +63,26 @@ def test_script_and_demo_page(client, settings):
     page = client.get("/demo")
     assert page.status_code == 200 and creds["publishable_key"] in page.text and "DEMO" not in page.text
     assert "<luneo-personalizer" in page.text
+
+
+def test_widget_scripts_load_as_modules_from_any_store(client, settings):
+    """A store on another origin loads the widget with `<script type="module">`, which browsers
+    fetch in CORS mode: every script the widget imports answers with `Access-Control-Allow-Origin`."""
+    for path in (
+        "/widget/luneo-widget.js",
+        "/widget/luneo-photo.js",
+        "/widget/luneo-designs.js",
+        "/widget/luneo-3d.js",
+    ):
+        r = client.get(path, headers={"Origin": "https://shop.example.com"})
+        assert r.status_code == 200, path
+        assert r.headers.get("access-control-allow-origin") == "*", path
+
+
+def test_widget_script_loads_on_a_store_that_a_brand_allows(client, brand_a):
+    """The store of a real brand is an allowed origin: the CORS middleware must not add a second
+    `Access-Control-Allow-Origin` to the script's `*` (browsers refuse two values: no widget)."""
+    for path in ("/widget/luneo-widget.js", "/widget/i18n/en.json"):
+        r = client.get(path, headers={"Origin": brand_a.origin})
+        assert r.status_code == 200, path
+        assert r.headers.get_list("access-control-allow-origin") == ["*"], path

@@ -268,7 +268,10 @@ class DynamicCorsMiddleware:
                     principal = scope.get("state", {}).get("principal")
                     allowed = principal is not None and origin in principal.allowed_origins
                 extra = cors if allowed else [(b"vary", b"Origin")]
-                message["headers"] = [*message.get("headers", []), *extra]
+                own = message.get("headers", [])
+                if any(k.lower() == b"access-control-allow-origin" for k, _ in own):
+                    extra = [(b"vary", b"Origin")]  # a public file's own `*`: never a second value
+                message["headers"] = [*own, *extra]
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -21,15 +21,50 @@ router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
 LOCALES = frozenset(p.stem for p in (STATIC / "i18n").glob("*.json"))
 SAMPLES = frozenset(p.name for p in (STATIC / "samples").glob("*.jpg"))
+VENDOR = frozenset(p.name for p in (STATIC / "vendor").glob("*.js"))
 
 
 @router.get("/widget/luneo-widget.js")
 def widget_js() -> Response:
-    """The `<luneo-personalizer>` web component."""
+    """The `<luneo-personalizer>` web component (a module script: CORS so any store can load it)."""
+    return _module("luneo-widget.js")
+
+
+def _module(name: str) -> Response:
     return Response(
-        (STATIC / "luneo-widget.js").read_bytes(),
+        (STATIC / name).read_bytes(),
         media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=300"},
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@router.get("/widget/luneo-photo.js")
+def widget_photo_js() -> Response:
+    """The widget's photo framing module (crop, zoom, rotate inside the zone; DPI notice)."""
+    return _module("luneo-photo.js")
+
+
+@router.get("/widget/luneo-designs.js")
+def widget_designs_js() -> Response:
+    """The widget's saved-designs module (save and share link, "My designs", reopen)."""
+    return _module("luneo-designs.js")
+
+
+@router.get("/widget/luneo-3d.js")
+def widget_3d_js() -> Response:
+    """The widget's 3D view and AR (imported only when the shopper opens 3D)."""
+    return _module("luneo-3d.js")
+
+
+@router.get("/widget/vendor/{name}")
+def widget_vendor(name: str) -> Response:
+    """A vendored browser module (`<model-viewer>`), its version in its name: cached for a year."""
+    if name not in VENDOR:
+        raise Problem(404, "not_found", "No such file.")
+    return Response(
+        (STATIC / "vendor" / name).read_bytes(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=31536000, immutable", "Access-Control-Allow-Origin": "*"},
     )
 
 

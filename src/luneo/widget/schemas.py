@@ -49,6 +49,8 @@ class WidgetProduct(BaseModel):
     has_3d: bool
     # the product photo's size in px when the brand gave a mockup (the widget previews on it)
     mockup_px: list[int] | None = None
+    # the print resolution a shopper's photo needs (the widget's framing tool warns below it)
+    min_image_dpi: int = 150
 
 
 class WidgetConfig(BaseModel):

@@ -63,6 +63,7 @@ def widget_config(session: Session, product_id: str) -> WidgetConfig:
         palette=list(product.palette or []),
         has_3d=product.model3d is not None,
         mockup_px=_mockup_px(product.mockup),
+        min_image_dpi=product.min_image_dpi,
     )
     draft = WidgetConfig(product=body, zones=zones, fonts=sorted(fonts, key=lambda f: f.id), version="")
     digest = hashlib.sha256(json.dumps(draft.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()

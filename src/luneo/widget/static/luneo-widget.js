@@ -10,12 +10,15 @@
 // spec_hash, preview_url, quantity, properties, cart}. Theming: CSS custom properties
 // (--luneo-accent, --luneo-text, --luneo-muted, --luneo-surface, --luneo-bg, --luneo-error,
 // --luneo-radius, --luneo-font) and ::part(form|stage|preview|preview-image|status|field|input|
-// option|add-to-cart|save|cart|price).
+// option|add-to-cart|save|cart|price|view-3d|model|ar-button).
 //
 // "Add to cart" is bound to the design on screen: every change of the inputs bumps a sequence
 // number that every request carries (in X-Request-ID) and that answers are checked against, so a
 // stale answer is dropped; the button is enabled only while the preview on screen is the spec of
 // the current inputs, and the cart line is added with that spec_hash (the server checks it).
+
+import { photoTools, dpiNotice } from "./luneo-photo.js";
+import { designsPanel, saveDesign, pendingDesign } from "./luneo-designs.js";
 
 const css = `
 :host { display: block; font-family: var(--luneo-font, system-ui, sans-serif); color: var(--luneo-text, #1f2933);
@@ -52,6 +55,9 @@ input::placeholder, textarea::placeholder { color: #66717d; }
 .opt:has(input:checked) { border-color: var(--a); box-shadow: 0 0 0 2px var(--a); }
 .opt:has(input:focus-visible) { outline: 3px solid var(--a); outline-offset: 2px; }
 .sw { width: 44px; padding: 0; } .sw i { width: 28px; height: 28px; border-radius: 50%; box-shadow: inset 0 0 0 1px rgba(0,0,0,.25); }
+.v3d { position: absolute; top: 8px; inset-inline-end: 8px; z-index: 2; min-width: 44px; min-height: 44px; border: 1px solid #9aa5b1;
+  border-radius: 22px; background: #fff; color: #1f2933; font: inherit; font-weight: 700; cursor: pointer; }
+.v3d[aria-pressed=true] { background: var(--a); border-color: var(--a); color: #fff; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .errors { color: var(--e); font-size: 14px; margin-top: 4px; } .warnings, .hint { color: #7a5200; font-size: 13px; margin-top: 4px; }
 .file { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
@@ -226,6 +232,8 @@ class LuneoPersonalizer extends HTMLElement {
     this.track("widget_loaded", performance.now() - this.connectedAt);
     await this.samplePhotos(loading);
     if (loading !== this.loading) return;
+    await pendingDesign(this);  // a saved design to reopen (luneo-designs.js)
+    if (loading !== this.loading) return;
     this.schedule(0);
   }
 
@@ -278,7 +286,7 @@ class LuneoPersonalizer extends HTMLElement {
     this.saveBtn = el("button", { class: "secondary", part: "save", type: "button", onclick: () => this.save() }, this.t("save"));
     this.cartBtn = el("button", { class: "primary", part: "add-to-cart", type: "button", onclick: () => this.addToCart() }, this.t("add_to_cart"));
     this.cartLine = el("div", { class: "cart", part: "cart", role: "status" });
-    form.append(this.general, el("div", { class: "actions" }, this.cartBtn, this.saveBtn), this.cartLine);
+    form.append(this.general, el("div", { class: "actions" }, this.cartBtn, this.saveBtn), this.cartLine, designsPanel(this));
 
     this.img = el("img", { alt: this.t("preview_alt"), part: "preview-image", decoding: "async" });
     this.img.hidden = true;
@@ -286,11 +294,20 @@ class LuneoPersonalizer extends HTMLElement {
     const [aw, ah] = product.mockup_px || [product.width_mm + 2 * (product.bleed_mm || 0), product.height_mm + 2 * (product.bleed_mm || 0)];
     this.frame = el("div", { class: "preview busy", part: "preview", style: `--ar:${aw}/${ah}` },
       this.img, el("div", { class: "bar", "aria-hidden": "true" }));
+    this.v3d = this.view3d = null;  // a product with a 3D model gets a "3D" toggle on its preview
+    if (product.has_3d) this.frame.append(this.btn3d = el("button", { class: "v3d", part: "view-3d", type: "button",
+      "aria-pressed": "false", "aria-label": this.t("view_3d"), onclick: () => this.toggle3d() }, "3D"));
     this.statusLine = el("div", { class: "status", part: "status", role: "status", "aria-live": "polite" }, this.t("loading"));
     const stage = el("section", { class: "stage", part: "stage", "aria-label": this.t("preview_alt") }, this.frame, this.statusLine);
     this.wrap = el("div", { class: "wrap", dir: this.dir, lang: this.lang }, stage, form);
     this.root.replaceChildren(el("style", {}, css), this.wrap);
     this.updateReady();
+  }
+
+  // The 3D view (luneo-3d.js, which loads <model-viewer>): downloaded only once the shopper asks.
+  toggle3d() {
+    (this.v3d ||= import("./luneo-3d.js").then(m => new m.Viewer3D(this)))
+      .then(v => v.toggle(), () => { this.v3d = null; this.status(this.t("err.network")); });
   }
 
   money(cents, currency) {
@@ -353,13 +370,13 @@ class LuneoPersonalizer extends HTMLElement {
     } else if (zone.kind === "image") {
       box.append(el("legend", { class: "lbl" }, label));
       const input = el("input", { id, part: "input", type: "file", accept: "image/png,image/jpeg,image/webp",
-        "aria-describedby": `${id}-err ${id}-warn`, onchange: e => this.upload(zone, state, e.target.files[0]) });
+        "aria-describedby": `${id}-err ${id}-warn`, onchange: e => state.pick(e.target.files[0]) });
       const fit = el("select", { "aria-label": this.t("fit"), part: "input", onchange: e => { state.fit = e.target.value; state.touched = true; this.schedule(); } },
         el("option", { value: "cover" }, this.t("fit_cover")), el("option", { value: "contain" }, this.t("fit_contain")),
         el("option", { value: "smart" }, this.t("fit_smart")));
       state.fileName = el("span", { class: "fname" });
       box.append(el("div", { class: "file" }, el("label", { class: "opt up" }, input, this.t("upload")), state.fileName),
-        el("div", { class: "row" }, el("span", {}, this.t("upload_hint"))), fit);
+        el("div", { class: "row" }, el("span", {}, this.t("upload_hint"))), fit, photoTools(this, zone, state, fit));
     } else {
       box.append(el("legend", { class: "lbl" }, label));
       const colors = rules.allowed_colors?.length ? rules.allowed_colors : palette;
@@ -482,6 +499,7 @@ class LuneoPersonalizer extends HTMLElement {
       if (slot) slot.append(el("div", { "data-code": w.code || "" }, this.violation(w, this.inputs[w.zone])));
     }
     this.general.textContent = general.join(" ");
+    dpiNotice(this, violations, warnings);
   }
 
   violation(v, state) {
@@ -535,6 +553,7 @@ class LuneoPersonalizer extends HTMLElement {
     const specHash = spec.data.spec_hash;
     this.specHash = specHash;
     this.specKey = key;
+    this.view3d?.update(specHash);  // the 3D view, when open, follows the design
     const url = await this.preview(specHash, seq);
     if (seq !== this.seq) return;
     if (!url) { this.setBusy(false); this.status(this.t("err.preview")); return; }
@@ -584,10 +603,7 @@ class LuneoPersonalizer extends HTMLElement {
 
   async save() {
     if (!this.isReady()) return;
-    const name = `${this.config.product.name} — ${new Date().toLocaleString(this.locale)}`;
-    const res = await this.api("POST", "/designs", { name, source: "widget", spec_hash: this.shown.specHash });
-    this.status(res.status === 201 ? this.t("saved") : this.problem(res, "err.save"));
-    if (res.status === 201) this.track("design_saved");
+    await saveDesign(this);  // saved, shared, its link shown (luneo-designs.js)
   }
 
   // The final proof (`GET /snapshots/{id}/proof`): the texts exactly as they will be made and
