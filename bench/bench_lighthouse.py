@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +39,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+from _serve import demo_server  # noqa: E402
 from _stats import free_port  # noqa: E402
 
 LIGHTHOUSE = "lighthouse@12.2.3"
@@ -135,33 +135,8 @@ def storefront(pages: dict[str, bytes]) -> Iterator[str]:
 @contextmanager
 def luneo_server() -> Iterator[tuple[str, Path]]:
     """`luneo serve --seed` on a free port with a temporary data dir → (base URL, data dir)."""
-    with tempfile.TemporaryDirectory(prefix="luneo-bench-lh-") as tmp:
-        data = Path(tmp) / "var"
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LUNEO_")}
-        env |= {
-            "LUNEO_DATA_DIR": str(data),
-            "LUNEO_LOG_LEVEL": "WARNING",
-            "LUNEO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        }
-        argv = [sys.executable, "-m", "luneo.cli", "serve", "--seed", "--port", str(port)]
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 120
-            while True:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.time() > deadline:
-                    raise SystemExit("luneo serve did not start")
-                time.sleep(0.3)
-            yield base, data
-        finally:
-            proc.terminate()
-            proc.wait(15)
+    with demo_server(prefix="luneo-bench-lh-") as served:
+        yield served
 
 
 def allow_origin(api: str, data: Path, origin: str) -> tuple[str, str]:

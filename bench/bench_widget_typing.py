@@ -16,16 +16,12 @@ import os
 import random
 import shutil
 import string
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import free_port, line, percentiles
+from _serve import demo_server
+from _stats import line, percentiles
 
 KEYS = int(os.environ.get("BENCH_KEYS", "20"))
 SKUS = ("DEMO-CARD", "DEMO-MUG", "DEMO-PENDANT", "DEMO-PHONE", "DEMO-SIGN", "DEMO-TSHIRT")
@@ -45,32 +41,6 @@ TEXT_ZONE = f"""() => {{ const z = {W}.config.zones.find(z => z.kind === 'text')
 SHOWN = f"""(text) => {{ const c = window.__changes.at(-1);
   const z = {W}.config.zones.find(z => z.kind === 'text').key;
   return !!c && c.d.valid && c.d.inputs[z] && c.d.inputs[z].text === text && c.t > (window.__key || 0); }}"""
-
-
-def _serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "LUNEO_DATA_DIR": str(tmp / "var"), "LUNEO_LOG_LEVEL": "WARNING"}
-    # one bench shopper types ~1,500 keystrokes a minute: lift the per-key/IP request limits
-    env |= {"LUNEO_RATE_LIMIT_KEY": "100000/minute", "LUNEO_RATE_LIMIT_IP": "100000/minute"}
-    env["LUNEO_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
-    for var in ("LUNEO_DATABASE_URL", "LUNEO_REDIS_URL", "LUNEO_STORAGE_URL", "LUNEO_BROKER_URL"):
-        env.pop(var, None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "luneo.cli", "serve", "--seed", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def _product(browser: object, base: str, sku: str, rng: random.Random) -> tuple[float, list[float]]:
@@ -98,27 +68,22 @@ def _product(browser: object, base: str, sku: str, rng: random.Random) -> tuple[
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    tmp = Path(tempfile.mkdtemp(prefix="luneo-bench-widget-"))
-    proc, base = _serve(tmp)
+    # one bench shopper types ~1,500 keystrokes a minute: lift the per-key/IP request limits
+    limits = {"LUNEO_RATE_LIMIT_KEY": "100000/minute", "LUNEO_RATE_LIMIT_IP": "100000/minute"}
     rng = random.Random(13)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-            print(f"keystroke → preview on screen, {KEYS} cold keystrokes per product (loopback)")
-            every: list[float] = []
-            firsts: list[float] = []
-            for sku in SKUS:
-                first_ms, samples = _product(browser, base, sku, rng)
-                every += samples
-                firsts.append(first_ms / 1000)
-                print(line(sku, percentiles(samples), f"first preview {first_ms:7.1f} ms"))
-            print(line("all products", percentiles(every)))
-            print(line("first preview visible (per product)", percentiles(firsts)))
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(15)
-        shutil.rmtree(tmp, ignore_errors=True)
+    with demo_server(limits, prefix="luneo-bench-widget-") as (base, _data), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        print(f"keystroke → preview on screen, {KEYS} cold keystrokes per product (loopback)")
+        every: list[float] = []
+        firsts: list[float] = []
+        for sku in SKUS:
+            first_ms, samples = _product(browser, base, sku, rng)
+            every += samples
+            firsts.append(first_ms / 1000)
+            print(line(sku, percentiles(samples), f"first preview {first_ms:7.1f} ms"))
+        print(line("all products", percentiles(every)))
+        print(line("first preview visible (per product)", percentiles(firsts)))
+        browser.close()
 
 
 if __name__ == "__main__":

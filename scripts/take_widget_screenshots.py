@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from _serve import demo_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -68,41 +65,11 @@ def photo_jpeg(w: int = 2800, h: int = 2800) -> bytes:
     return buf.getvalue()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve() -> Iterator[str]:
     """A fresh `luneo serve --seed` (embedded mode) on a free port."""
-    with tempfile.TemporaryDirectory(prefix="luneo-shots-") as tmp:
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LUNEO_")}
-        env |= {
-            "LUNEO_DATA_DIR": str(Path(tmp) / "var"),
-            "LUNEO_LOG_LEVEL": "WARNING",
-            "LUNEO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        }
-        argv = [sys.executable, "-m", "luneo.cli", "serve", "--seed", "--port", str(port)]
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 120
-            while True:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.time() > deadline:
-                    raise SystemExit("luneo serve did not start")
-                time.sleep(0.3)
-            yield base
-        finally:
-            proc.terminate()
-            proc.wait(15)
+    with demo_server(prefix="luneo-shots-") as (base, _data):
+        yield base
 
 
 def _pick_other(widget: Any, zone: str, field: str) -> None:
