@@ -7,6 +7,11 @@ from typing import Any
 from sqlalchemy import select
 
 
+def pk(brand: Any, token: str) -> dict[str, str]:
+    """Widget headers: the publishable key and one shopper's token (widget objects are bound to it)."""
+    return brand.h("pk", **{"X-Shopper-Token": token})
+
+
 def seed_catalog(brand: Any) -> dict[str, str]:
     """Seed the demo catalog into `brand`; returns {sku: product_id}."""
     from luneo.catalog.models import Product

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.demo import seed_catalog
+from tests.integration.demo import pk
 
 SHOPPER_A = "shopper-aaaa-approval-0123456789"
 SHOPPER_B = "shopper-bbbb-approval-0123456789"
@@ -21,15 +21,6 @@ def fresh_storage(settings):
     set_storage(None)
     yield
     set_storage(None)
-
-
-@pytest.fixture
-def cat_a(brand_a):
-    return seed_catalog(brand_a)
-
-
-def pk(brand, token: str) -> dict[str, str]:
-    return brand.h("pk", **{"X-Shopper-Token": token})
 
 
 def require_approval(brand_id: str, on: bool = True) -> None:

@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.demo import seed_catalog, upload_png
-
-
-@pytest.fixture
-def cat_a(brand_a):
-    return seed_catalog(brand_a)
+from tests.integration.demo import upload_png
 
 
 def _pendant(name="Emma", initial="E"):

@@ -3,9 +3,6 @@ print checks blocking ready, the production role, production_error emails."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.integration.demo import seed_catalog
 from tests.integration.factories.manufacturing import (
     PENDANT,
     emails,
@@ -17,11 +14,6 @@ from tests.integration.factories.manufacturing import (
 )
 
 WO = "/api/v1/manufacturing/work-orders"
-
-
-@pytest.fixture
-def cat_a(brand_a):
-    return seed_catalog(brand_a)
 
 
 def _wo(client, brand, wo_id):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.integration.demo import seed_catalog, upload_png
+from tests.integration.demo import upload_png
 from tests.integration.factories.manufacturing import (
     CARD,
     PENDANT,
@@ -27,11 +27,6 @@ from tests.integration.factories.manufacturing import (
 )
 
 EXPORT = "/api/v1/manufacturing/export-pack"
-
-
-@pytest.fixture
-def cat_a(brand_a):
-    return seed_catalog(brand_a)
 
 
 def _export(client, brand, sid, **opts):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.integration.demo import seed_catalog, upload_png
+from tests.integration.demo import upload_png
 from tests.integration.test_rendering import demo_inputs, make_spec, run_jobs
 
 API = "/api/v1"
@@ -23,11 +23,6 @@ def fresh_storage(settings):
     set_storage(None)
     yield
     set_storage(None)
-
-
-@pytest.fixture
-def cat_a(brand_a):
-    return seed_catalog(brand_a)
 
 
 def _png(w: int, h: int) -> bytes:

@@ -36,11 +36,6 @@ def fresh_storage(settings):
     set_storage(None)
 
 
-@pytest.fixture
-def cat_a(brand_a):
-    return seed_catalog(brand_a)
-
-
 def pk(brand, token: str = SHOPPER) -> dict[str, str]:
     return brand.h("pk", **{"X-Shopper-Token": token})
 

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from tests.integration.demo import seed_catalog, upload_png
+from tests.integration.demo import upload_png
 
 RENDER_ACTORS = ("render_preview", "render_final", "asset_convert", "cleanup")
 
@@ -27,11 +27,6 @@ def fresh_storage(settings):
     set_storage(None)
     yield
     set_storage(None)
-
-
-@pytest.fixture
-def cat_a(brand_a):
-    return seed_catalog(brand_a)
 
 
 def run_jobs(db: Any, actors: tuple[str, ...] = RENDER_ACTORS, max_rounds: int = 20) -> dict[str, str]:

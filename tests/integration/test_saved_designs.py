@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.demo import seed_catalog
+from tests.integration.demo import pk
 
 SHOPPER_A = "shopper-aaaa-saved-0123456789ab"
 SHOPPER_B = "shopper-bbbb-saved-0123456789ab"
@@ -20,15 +20,6 @@ def fresh_storage(settings):
     set_storage(None)
     yield
     set_storage(None)
-
-
-@pytest.fixture
-def cat_a(brand_a):
-    return seed_catalog(brand_a)
-
-
-def pk(brand, token: str) -> dict[str, str]:
-    return brand.h("pk", **{"X-Shopper-Token": token})
 
 
 def save(client, brand, token: str, product_id: str, name: str, text: str = "Emma") -> dict[str, Any]:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from tests.integration.commerce_helpers import priced_product, snapshot
-from tests.integration.demo import seed_catalog
+from tests.integration.demo import pk, seed_catalog
 
 SHOPPER_A = "shopper-aaaa-0123456789abcdef"
 SHOPPER_B = "shopper-bbbb-0123456789abcdef"
@@ -25,15 +25,6 @@ def fresh_storage(settings):
     set_storage(None)
     yield
     set_storage(None)
-
-
-@pytest.fixture
-def cat_a(brand_a):
-    return seed_catalog(brand_a)
-
-
-def pk(brand, token: str) -> dict[str, str]:
-    return brand.h("pk", **{"X-Shopper-Token": token})
 
 
 def png(size: tuple[int, int] = (600, 400), color: str = "#3366cc", mode: str = "RGB") -> bytes:

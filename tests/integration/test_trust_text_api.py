@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.integration.demo import seed_catalog
 
 VALIDATE = "/api/v1/personalization/validate"
-
-
-@pytest.fixture
-def cat_a(brand_a):
-    return seed_catalog(brand_a)
 
 
 def _codes(body: dict[str, Any]) -> list[str]:
