@@ -135,6 +135,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
         app.include_router(router, prefix=API_PREFIX)
     for router in domains.root_routers():  # signed file downloads, hosted pages
         app.include_router(router)
+    for install in domains.app_hooks():  # e.g. the dashboard's HTML error pages
+        install(app)
     _shopper_routes_first(app)
 
     store: Any = (

@@ -35,6 +35,9 @@ class Domain:
     root_routers: tuple[str, ...] = ()
     #: Module with `seed_demo(session, brand) -> None` (idempotent) adding demo data.
     seed: str | None = None
+    #: `"module:attribute"` functions `install(app)` run once the app exists (exception handlers
+    #: for the domain's own pages).
+    app_hooks: tuple[str, ...] = ()
 
     def module(self, kind: ModuleKind) -> str | None:
         """The module name of one kind, or None when the domain has none."""
@@ -112,6 +115,11 @@ DOMAINS: tuple[Domain, ...] = (
         root_routers=("luneo.widget.pages:router", "luneo.widget.share_page:router"),
     ),
     Domain("analytics", models="luneo.analytics.models", routers=("luneo.analytics.api",)),
+    Domain(
+        "dashboard",
+        root_routers=("luneo.dashboard.pages:router",),
+        app_hooks=("luneo.dashboard.errors:install",),
+    ),
 )
 
 #: The platform first, then every domain.
@@ -154,6 +162,11 @@ def api_routers() -> list[Any]:
 def root_routers() -> list[Any]:
     """The routers mounted at the root, in registry order."""
     return [load_attribute(spec, "router") for d in ALL for spec in d.root_routers]
+
+
+def app_hooks() -> list[Any]:
+    """Each domain's `install(app)` hooks, in registry order."""
+    return [load_attribute(spec, "install") for d in ALL for spec in d.app_hooks]
 
 
 def demo_seeders() -> list[Any]:

@@ -10,6 +10,6 @@ from __future__ import annotations
 from luneo.credits import metering
 from luneo.credits.costs import cost_of
 from luneo.credits.models import CreditTransaction
-from luneo.credits.service import debit, grant, refund
+from luneo.credits.service import balance_view, debit, grant, refund
 
-__all__ = ["CreditTransaction", "cost_of", "debit", "grant", "metering", "refund"]
+__all__ = ["CreditTransaction", "balance_view", "cost_of", "debit", "grant", "metering", "refund"]

@@ -160,8 +160,10 @@ def _lookup_api_key(token: str) -> Principal:
     return found
 
 
-def _user_principal(request: Request, user_id: str, token_brand: str | None) -> Principal:
-    wanted = request.headers.get("x-brand-id") or token_brand
+def _user_principal(
+    request: Request, user_id: str, token_brand: str | None, wanted_brand: str | None = None
+) -> Principal:
+    wanted = wanted_brand or request.headers.get("x-brand-id") or token_brand
     found = credential_store().membership(user_id, wanted)
     if found is None:
         if wanted:
@@ -208,6 +210,42 @@ def cached_principal(request: Request) -> Principal | None:
     request.state.principal = principal
     tag_caller(brand_id=principal.brand_id, user_id=principal.user_id, api_key_id=principal.api_key_id)
     return principal
+
+
+def principal_from_access_token(
+    request: Request, token: str, *, wanted_brand: str | None = None
+) -> Principal:
+    """The person behind one of our access JWTs (the dashboard's session cookie carries one).
+
+    Raises a 401 problem (`token_expired`, `invalid_token`, `session_revoked`) like `authenticate`;
+    `wanted_brand` picks one of the person's brands (else the token's).
+    """
+    try:
+        claims = decode_access_token(get_settings(), token)
+    except jwt.ExpiredSignatureError as exc:
+        raise _unauthorized("The access token has expired.", "token_expired") from exc
+    except jwt.PyJWTError as exc:
+        raise _unauthorized("The access token is invalid.", "invalid_token") from exc
+    if not credential_store().session_active(claims["sid"], claims["sub"]):
+        raise _unauthorized("This session was signed out or revoked.", "session_revoked")
+    principal = _user_principal(request, claims["sub"], claims.get("brand"), wanted_brand)
+    request.state.principal = principal
+    request.state.session_id = claims["sid"]
+    return principal
+
+
+@contextmanager
+def open_tenant(
+    request: Request, principal: Principal, *permissions: str, write: bool | None = None
+) -> Iterator[Tenant]:
+    """`guarded` for a caller already resolved (the dashboard resolves its cookie itself)."""
+    tenant = _open_tenant(request, _active(principal, False), permissions, write)
+    ok = False
+    try:
+        yield tenant
+        ok = True
+    finally:
+        _finish(tenant.session, ok)
 
 
 def _brand_suspended() -> Problem:

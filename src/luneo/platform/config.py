@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     signed_url_ttl_s: int = 3600
+    # Dashboard: the support chat (Crisp website id; without it the help link is a mailto).
+    crisp_website_id: str | None = None
+    support_email: str = "support@luneo.app"
     # External identity provider (e.g. Supabase): HS256 shared secret or a JWKS URL.
     idp_jwt_secret: SecretStr | None = None
     idp_jwks_url: str | None = None

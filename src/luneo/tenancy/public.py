@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from luneo.tenancy.models import Brand, Membership, User
-from luneo.tenancy.service import brand_word_lists
+from luneo.tenancy.service import brand_word_lists, login, logout, refresh
 
 __all__ = [
     "Brand",
@@ -18,6 +18,10 @@ __all__ = [
     "brand_word_lists",
     "checkout_email",
     "is_platform_admin",
+    "login",
+    "logout",
+    "memberships_of",
+    "refresh",
 ]
 
 
@@ -35,3 +39,16 @@ def checkout_email(session: Session, brand_id: str, user_id: str | None) -> str 
             return user.email
     brand = session.get(Brand, brand_id)
     return brand.production_email if brand else None
+
+
+def memberships_of(session: Session, user_id: str) -> list[tuple[Membership, Brand]]:
+    """The brands a person belongs to, with their role, oldest membership first (one query)."""
+    from sqlalchemy import select
+
+    rows = session.execute(
+        select(Membership, Brand)
+        .join(Brand, Brand.id == Membership.brand_id)
+        .where(Membership.user_id == user_id)
+        .order_by(Membership.created_at)
+    ).all()
+    return [(m, b) for m, b in rows]
