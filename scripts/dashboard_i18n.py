@@ -1,5 +1,8 @@
 """Keep the dashboard's French catalogue in step with its templates and code.
 
+Messages translated in another PO file of the folder (an area's own `orders.po`, …) stay there;
+the rest are merged into `messages.po`.
+
     python scripts/dashboard_i18n.py            # extract, merge into locales/fr, list untranslated
     python scripts/dashboard_i18n.py --add FILE # also add translations from a JSON {msgid: msgstr} file
 
@@ -49,6 +52,14 @@ def main(argv: list[str]) -> int:
                 catalog = read_po(f, locale=locale)
         else:
             catalog = Catalog(locale=locale, project="luneo-dashboard")
+        others: dict[object, object] = {}
+        for extra in po.parent.glob("*.po"):
+            if extra != po:
+                with extra.open("rb") as f:
+                    others.update({m.id: m.string for m in read_po(f, locale=locale) if m.id and m.string})
+        for message in list(template):
+            if message.id in others:
+                template.delete(message.id)
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
         for message in catalog:

@@ -1,6 +1,6 @@
 """Languages of the dashboard: gettext catalogues (PO files read with Babel) and locale formatting.
 
-Messages live in `locales/<lang>/LC_MESSAGES/messages.po` (English is the source language, so it
+Messages live in `locales/<lang>/LC_MESSAGES/*.po` (English is the source language, so it
 needs none). They are compiled in memory at first use with Babel's own PO reader and MO writer,
 so `make run` has nothing to build. Extract new messages with
 `pybabel extract -F babel.cfg -o messages.pot src/luneo/dashboard` and update the PO files.
@@ -29,16 +29,28 @@ LANG_COOKIE = "luneo_lang"
 
 @lru_cache(maxsize=8)
 def translations(locale: str) -> NullTranslations:
-    """The gettext translations of `locale` (a no-op for English or an unknown locale)."""
-    po = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
+    """The gettext translations of `locale` (a no-op for English or an unknown locale).
+
+    Every `*.po` file of the locale's folder is read (one per dashboard area: `messages.po`,
+    `orders.po`, …) and merged into one catalogue.
+    """
+    files = sorted((LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po"))
+    if not files:
         return NullTranslations()
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=locale)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(fp=buf)
+    merged: Translations | None = None
+    for po in files:
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=locale)
+        buf = io.BytesIO()
+        write_mo(buf, catalog)
+        buf.seek(0)
+        part = Translations(fp=buf)
+        if merged is None:
+            merged = part
+        else:
+            merged.merge(part)
+    assert merged is not None
+    return merged
 
 
 def negotiate(request: Request) -> str:

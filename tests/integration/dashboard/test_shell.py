@@ -21,13 +21,22 @@ def test_sign_in_sets_http_only_lax_cookies_and_opens_the_home_page(client: Any,
     token = csrf_of(client)
     r = client.post(
         "/dashboard/login",
-        data={"email": brand_a.owner_email, "password": brand_a.password, "csrf": token, "next": "/dashboard"},
+        data={
+            "email": brand_a.owner_email,
+            "password": brand_a.password,
+            "csrf": token,
+            "next": "/dashboard",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/dashboard"
     cookies = r.headers.get_list("set-cookie")
     session_cookie = next(c for c in cookies if c.startswith("luneo_at="))
-    assert "HttpOnly" in session_cookie and "SameSite=lax" in session_cookie and "Path=/dashboard" in session_cookie
+    assert (
+        "HttpOnly" in session_cookie
+        and "SameSite=lax" in session_cookie
+        and "Path=/dashboard" in session_cookie
+    )
     home = client.get("/dashboard")
     assert home.status_code == 200
     assert "Alpha" in home.text and brand_a.owner_email in home.text
@@ -49,7 +58,9 @@ def test_a_wrong_password_shows_the_form_again_with_the_error(client: Any, brand
 def test_a_form_without_its_csrf_token_is_refused(client: Any, brand_a: Any) -> None:
     csrf_of(client)
     r = client.post(
-        "/dashboard/login", data={"email": brand_a.owner_email, "password": brand_a.password}, follow_redirects=False
+        "/dashboard/login",
+        data={"email": brand_a.owner_email, "password": brand_a.password},
+        follow_redirects=False,
     )
     assert r.status_code == 403 and "csrf_failed" in r.text
     token = csrf_of(client)
@@ -66,7 +77,12 @@ def test_next_never_leaves_the_dashboard(client: Any, brand_a: Any) -> None:
     token = csrf_of(client)
     r = client.post(
         "/dashboard/login",
-        data={"email": brand_a.owner_email, "password": brand_a.password, "csrf": token, "next": "//evil.example"},
+        data={
+            "email": brand_a.owner_email,
+            "password": brand_a.password,
+            "csrf": token,
+            "next": "//evil.example",
+        },
         follow_redirects=False,
     )
     assert r.headers["location"] == "/dashboard"
