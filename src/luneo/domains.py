@@ -111,7 +111,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("ai", models="luneo.ai.models", tasks="luneo.ai.tasks", routers=("luneo.ai.api",)),
     Domain(
         "widget",
-        routers=("luneo.widget.api",),
+        routers=("luneo.widget.api", "luneo.widget.photo_tools"),
         root_routers=("luneo.widget.pages:router", "luneo.widget.share_page:router"),
     ),
     Domain("analytics", models="luneo.analytics.models", routers=("luneo.analytics.api",)),

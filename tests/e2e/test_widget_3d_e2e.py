@@ -151,7 +151,7 @@ def test_the_viewer_is_served_for_long_caching_and_nothing_else_is(live_server):
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/javascript")
     assert got.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert got.headers["access-control-allow-origin"] == "*"  # a module script is fetched with CORS
-    for name in ("LICENSE-three.txt", "README.md", "..%2Fluneo-widget.js", "model-viewer.min.js"):
+    for name in ("LICENSE-three-r183.txt", "README.md", "..%2Fluneo-widget.js", "model-viewer.min.js"):
         assert httpx.get(f"{live_server}/widget/vendor/{name}", timeout=10).status_code == 404, name
     module = httpx.get(f"{live_server}/widget/luneo-3d.js", timeout=10)
     assert module.status_code == 200 and "model-viewer-4.4.0.min.js" in module.text

@@ -143,10 +143,12 @@ def test_share_tokens_differ_per_design(client, brand_a, cat_a):
     assert len(tokens) == 3
 
 
-def test_share_image_of_a_photo_design(client, brand_a, cat_a):
-    """The share image draws the shopper's photo, read within the design's own brand."""
+def test_share_image_of_a_photo_design(client, brand_a, cat_a, settings):
+    """The share image is the design on the product (the mockup the widget shows): the shopper's
+    photo, read within the design's own brand, wrapped round the mug and shaded by it."""
     import io
 
+    import numpy as np
     from PIL import Image
 
     buf = io.BytesIO()
@@ -173,4 +175,27 @@ def test_share_image_of_a_photo_design(client, brand_a, cat_a):
     img = client.get(f"/d/{token}/image.png")
     assert img.status_code == 200, img.text
     picture = Image.open(io.BytesIO(img.content)).convert("RGB")
-    assert (0xCC, 0x33, 0x66) in {c for _, c in picture.getcolors(1 << 20) or []}
+    # The photo of the product at the mockup's aspect ratio, 1200 px wide, as og:image says.
+    mockup = client.get(f"/api/v1/products/{cat_a['DEMO-MUG']}", headers=brand_a.h()).json()["mockup"]
+    scale = 1200 / mockup["width_px"]
+    assert picture.size == (1200, round(mockup["height_px"] * scale))
+    assert meta(page.text, "og:image") == f"{settings.public_base_url.rstrip('/')}/d/{token}/image.png"
+    assert (meta(page.text, "og:image:width"), meta(page.text, "og:image:height")) == tuple(
+        str(v) for v in picture.size
+    )
+    rgb = np.asarray(picture).astype(int)
+    assert rgb[2, 2].min() > 150  # the studio backdrop around the product
+    # The pink photo lies on the mug's body, between its silhouette edges …
+    pink = (rgb[..., 0] - rgb[..., 1] > 60) & (rgb[..., 2] - rgb[..., 1] > 10) & (rgb[..., 0] > 90)
+    ys, xs = np.nonzero(pink)
+    wrap = mockup["wrap"]
+    assert len(xs) > 10_000
+    assert xs.min() >= wrap["left_px"] * scale - 2 and xs.max() <= wrap["right_px"] * scale + 2
+    # … wrapped round it: the print's top edge follows the rim's ellipse (a flat paste of the
+    # photo would have a straight top edge) …
+    tops = [int(ys[xs == x].min()) for x in range(int(xs.min()) + 2, int(xs.max()) - 1)]
+    assert max(tops) - min(tops) > 10, tops
+    # … and shaded by it: no pixel keeps the photo's flat #cc3366.
+    on_mug = rgb[pink]
+    assert (0xCC, 0x33, 0x66) not in {tuple(c) for c in on_mug}
+    assert on_mug[:, 0].mean() < 0xCC - 5 and on_mug[:, 0].max() - on_mug[:, 0].min() > 8

@@ -67,8 +67,8 @@ def _invitation_token(brand: Any, email: str) -> str:
         )
     assert msg is not None, f"no invitation email to {email}"
     url = msg.context["accept_url"]
-    assert "/invitations/" in url
-    return str(url.rstrip("/").split("/invitations/")[1].split("/")[0])
+    assert "/dashboard/invitations/accept?token=" in url
+    return str(url.split("token=", 1)[1])
 
 
 # --- item 5: owners ---------------------------------------------------------------------------

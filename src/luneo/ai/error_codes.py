@@ -26,6 +26,9 @@ class AIErrorCode(StrEnum):
     AI_PROVIDER_NOT_CONFIGURED = "ai_provider_not_configured"
     AI_PROVIDER_ERROR = "ai_provider_error"
     AI_FAILED = "ai_failed"
+    # shopper photo tools (widget): the brand has not enabled the tool, the shopper's daily limit
+    SHOPPER_TOOL_DISABLED = "shopper_tool_disabled"
+    SHOPPER_DAILY_LIMIT = "shopper_daily_limit"
 
 
 HTTP_STATUS: dict[AIErrorCode, int] = {
@@ -44,6 +47,8 @@ HTTP_STATUS: dict[AIErrorCode, int] = {
     AIErrorCode.AI_PROVIDER_NOT_CONFIGURED: 503,
     AIErrorCode.AI_PROVIDER_ERROR: 502,
     AIErrorCode.AI_FAILED: 500,
+    AIErrorCode.SHOPPER_TOOL_DISABLED: 403,
+    AIErrorCode.SHOPPER_DAILY_LIMIT: 429,
 }
 
 register_http_statuses(AIErrorCode, HTTP_STATUS)

@@ -45,10 +45,13 @@ class AIGeneration(TimestampMixin, TenantMixin, Base):
     error_code: Mapped[str | None] = mapped_column(sa.String(64))
     error: Mapped[str | None] = mapped_column(sa.Text)
     actor: Mapped[str | None] = mapped_column(sa.String(80))
+    # the widget shopper a shopper photo tool ran for (`shp_…` public id, never the token)
+    shopper: Mapped[str | None] = mapped_column(sa.String(40))
     finished_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         sa.CheckConstraint("status in ('pending','processing','succeeded','failed')", name="status"),
         sa.Index("ix_ai_generations_brand_operation", "brand_id", "operation"),
         sa.Index("ix_ai_generations_brand_status", "brand_id", "status"),
+        sa.Index("ix_ai_generations_brand_shopper_created", "brand_id", "shopper", "created_at"),
     )

@@ -281,8 +281,10 @@ def prepare(session: Session, brand_id: str, operation: str, body: Any) -> Prepa
 # --------------------------------------------------------------------------- step 2: reserve + record
 
 
-def start(brand_id: str, actor: str | None, prep: Prepared) -> str:
-    """Reserve the credits and record the generation (and its job). Returns the generation id."""
+def start(brand_id: str, actor: str | None, prep: Prepared, shopper: str | None = None) -> str:
+    """Reserve the credits and record the generation (and its job). Returns the generation id.
+
+    `shopper`: the widget shopper's public id (`shp_…`) when a shopper photo tool asked for it."""
     gen_id = new_id("gen")
     usage = metering.reserve(
         brand_id,
@@ -309,6 +311,7 @@ def start(brand_id: str, actor: str | None, prep: Prepared) -> str:
                     usage_reference=usage.reference,
                     status="pending" if prep.run_as_job else "processing",
                     actor=actor,
+                    shopper=shopper,
                 )
             )
             s.flush()
@@ -728,11 +731,19 @@ def run_now(brand_id: str, gen_id: str) -> None:
         raise error from None
 
 
-def submit(session: Session, brand_id: str, actor: str | None, operation: str, body: Any) -> GenerationOut:
+def submit(
+    session: Session,
+    brand_id: str,
+    actor: str | None,
+    operation: str,
+    body: Any,
+    *,
+    shopper: str | None = None,
+) -> GenerationOut:
     """The whole request path: prepare (uncharged checks), reserve + record, run now or as a job."""
     prep = prepare(session, brand_id, operation, body)
     session.rollback()  # end the read transaction before writing elsewhere
-    gen_id = start(brand_id, actor, prep)
+    gen_id = start(brand_id, actor, prep, shopper)
     if not prep.run_as_job:
         run_now(brand_id, gen_id)
     with _tx(brand_id, write=False) as s:

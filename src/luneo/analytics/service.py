@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -114,4 +115,119 @@ def funnel(
         events=list(EVENT_NAMES),
         rows=rows,
         totals=FunnelTotals(counts=totals, conversion=_conversion(totals)),
+    )
+
+
+# --- the dashboard's funnel: widget sessions per step, then paid orders -------------------
+
+#: (step, event name) of the widget funnel, in order; "order" comes from commerce.
+FUNNEL_STEPS: tuple[tuple[str, str], ...] = (
+    ("loaded", "widget_loaded"),
+    ("validated", "preview_requested"),
+    ("preview", "preview_ready"),
+    ("snapshot", "snapshot_created"),
+    ("add_to_cart", "add_to_cart_clicked"),
+)
+STEP_NAMES: tuple[str, ...] = (*(s for s, _ in FUNNEL_STEPS), "order")
+MAX_PRODUCT_OPTIONS = 500
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    """One step: how many reached it and the share of the first step (None without loads)."""
+
+    step: str
+    count: int
+    conversion: float | None
+
+
+@dataclass
+class WidgetFunnel:
+    """The funnel of a date range (all products or one), and one funnel per product."""
+
+    date_from: date
+    date_to: date
+    product_id: str | None
+    steps: list[FunnelStep]
+    validation_failed: int
+    per_product: dict[str, list[FunnelStep]] = field(default_factory=dict)
+
+
+def check_range(date_from: date | None, date_to: date | None) -> tuple[date, date]:
+    """The range with its defaults (the last 30 days); 422 `funnel_range_invalid` when reversed or
+    longer than `MAX_FUNNEL_DAYS`."""
+    date_to = date_to or utcnow().date()
+    date_from = date_from or date_to - timedelta(days=DEFAULT_FUNNEL_DAYS - 1)
+    if date_from > date_to:
+        raise DomainError(AnalyticsErrorCode.FUNNEL_RANGE_INVALID, "`from` is after `to`.")
+    if (date_to - date_from).days + 1 > MAX_FUNNEL_DAYS:
+        raise DomainError(
+            AnalyticsErrorCode.FUNNEL_RANGE_INVALID,
+            f"The range spans more than {MAX_FUNNEL_DAYS} days.",
+            max_days=MAX_FUNNEL_DAYS,
+        )
+    return date_from, date_to
+
+
+def _steps(counts: dict[str, int]) -> list[FunnelStep]:
+    first = counts.get("loaded", 0)
+    return [
+        FunnelStep(step, counts.get(step, 0), round(counts.get(step, 0) / first, 4) if first else None)
+        for step in STEP_NAMES
+    ]
+
+
+def product_options(session: Session, brand_id: str) -> list[tuple[str, str]]:
+    """(id, name) of the brand's products for a filter, by name (at most `MAX_PRODUCT_OPTIONS`)."""
+    stmt = (
+        select(Product.id, Product.name)
+        .where(Product.brand_id == brand_id)
+        .order_by(Product.name, Product.id)
+        .limit(MAX_PRODUCT_OPTIONS)
+    )
+    return [(str(i), str(n)) for i, n in session.execute(stmt)]
+
+
+def widget_funnel(
+    session: Session,
+    brand_id: str,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    product_id: str | None = None,
+) -> WidgetFunnel:
+    """Widget sessions (page views) that reached each step, per product and in all, by UTC day of
+    receipt, then paid orders (commerce). Two aggregated queries for the widget steps and orders
+    per product, one for the orders in all; never a loop over events."""
+    from luneo.commerce import public as commerce
+
+    date_from, date_to = check_range(date_from, date_to)
+    ae = AnalyticsEvent
+    names = {name: step for step, name in FUNNEL_STEPS} | {"validation_failed": "validation_failed"}
+    query = (
+        select(ae.product_id, ae.name, func.count(func.distinct(ae.session_id)))
+        .where(ae.brand_id == brand_id, ae.day >= date_from, ae.day <= date_to, ae.name.in_(names))
+        .group_by(ae.product_id, ae.name)
+    )
+    if product_id is not None:
+        query = query.where(ae.product_id == product_id)
+    per: dict[str, dict[str, int]] = defaultdict(dict)
+    for pid, name, count in session.execute(query):
+        per[str(pid)][names[str(name)]] = int(count)
+    orders = commerce.paid_orders_by_product(session, brand_id, date_from, date_to)
+    for pid, n in orders.items():
+        if product_id is None or pid == product_id:
+            per[pid]["order"] = n
+    totals: dict[str, int] = defaultdict(int)
+    for counts in per.values():
+        for step, n in counts.items():
+            if step != "order":
+                totals[step] += n
+    totals["order"] = commerce.paid_orders_count(session, brand_id, date_from, date_to, product_id)
+    return WidgetFunnel(
+        date_from=date_from,
+        date_to=date_to,
+        product_id=product_id,
+        steps=_steps(totals),
+        validation_failed=totals.get("validation_failed", 0),
+        per_product={pid: _steps(c) for pid, c in sorted(per.items())},
     )

@@ -10,15 +10,12 @@ from fastapi.responses import HTMLResponse
 from luneo.billing import service
 from luneo.billing.plans import PLANS
 from luneo.billing.schemas import CheckoutIn, CheckoutOut, PlanOut, PortalOut, SubscriptionOut
-from luneo.payments import public as payments
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
 from luneo.platform.deps import BillingManageDep, BillingReadDep
 from luneo.platform.errors import NotFound
-from luneo.platform.ids import new_id
 from luneo.platform.pagination import Page
 from luneo.platform.tenancy import bind_tenant
-from luneo.tenancy.public import checkout_email
 
 router = APIRouter(tags=["billing"])
 # Mounted at the root by the app (ROOT_ROUTERS): the local stand-in for Stripe's customer portal.
@@ -53,11 +50,10 @@ def subscription(t: BillingReadDep) -> SubscriptionOut:
 @router.post("/billing/create-checkout-session", response_model=CheckoutOut, status_code=201)
 def create_checkout_session(body: CheckoutIn, t: BillingManageDep) -> CheckoutOut:
     """Start a subscription checkout for a paid plan; the plan switches when the provider confirms."""
-    reference = new_id("bsub")
-    email = checkout_email(t.session, t.brand_id, t.principal.user_id)
-    fields = service.plan_checkout_request(t.brand_id, body.plan, email, reference)
-    checkout = payments.start_checkout(t.session, t.brand_id, payments.CheckoutRequest(**fields))
-    return CheckoutOut(checkout_url=checkout.url, session_id=checkout.id, reference=reference)
+    url, session_id, reference = service.start_plan_checkout(
+        t.session, t.brand_id, t.principal.user_id, body.plan
+    )
+    return CheckoutOut(checkout_url=url, session_id=session_id, reference=reference)
 
 
 @router.post("/billing/portal", response_model=PortalOut)

@@ -353,15 +353,17 @@ def activate_from_checkout(session: Session, payload: dict[str, Any]) -> Subscri
 
 
 def plan_checkout_request(
-    brand_id: str, plan_id: str, customer_email: str | None, reference: str
+    brand_id: str, plan_id: str, customer_email: str | None, reference: str, return_url: str | None = None
 ) -> dict[str, Any]:
-    """The fields of the payments `CheckoutRequest` for a plan subscription."""
+    """The fields of the payments `CheckoutRequest` for a plan subscription (the buyer comes
+    back to `return_url`, default `<public base>/billing`)."""
     plan = PLANS.get(plan_id)
     if plan is None or plan.price_cents <= 0:
         raise DomainError(
             BillingErrorCode.INVALID_PLAN, "Choose a paid plan: pro or business.", plans=sorted(PLANS)
         )
-    base = get_settings().public_base_url.rstrip("/")
+    back = return_url or get_settings().public_base_url.rstrip("/") + "/billing"
+    sep = "&" if "?" in back else "?"
     return {
         "brand_id": brand_id,
         "reference": reference,
@@ -371,8 +373,8 @@ def plan_checkout_request(
         ],
         "currency": plan.currency,
         "customer_email": customer_email,
-        "success_url": f"{base}/billing?checkout={reference}&status=success",
-        "cancel_url": f"{base}/billing?checkout={reference}&status=cancelled",
+        "success_url": f"{back}{sep}checkout={reference}&status=success",
+        "cancel_url": f"{back}{sep}checkout={reference}&status=cancelled",
         "metadata": {"kind": "subscription", "plan": plan.id, "brand_id": brand_id},
     }
 
@@ -391,6 +393,42 @@ def verify_portal_token(token: str) -> str | None:
     secret = get_settings().secret_key.get_secret_value()
     expected = sign(secret, f"billing-portal:{parts[0]}:{parts[1]}")
     return parts[0] if constant_time_equals(expected, parts[2]) else None
+
+
+def start_plan_checkout(
+    session: Session, brand_id: str, user_id: str | None, plan_id: str, return_url: str | None = None
+) -> tuple[str, str, str]:
+    """Open the provider's subscription checkout for a paid plan: (checkout url, session id, reference)."""
+    from luneo.payments import public as payments
+    from luneo.platform.ids import new_id
+    from luneo.tenancy.public import checkout_email
+
+    reference = new_id("bsub")
+    email = checkout_email(session, brand_id, user_id)
+    fields = plan_checkout_request(brand_id, plan_id, email, reference, return_url)
+    checkout = payments.start_checkout(session, brand_id, payments.CheckoutRequest(**fields))
+    return checkout.url, checkout.id, reference
+
+
+def portal_available(session: Session, brand_id: str) -> bool:
+    """Whether "Manage billing" leads to Stripe's customer portal (Stripe configured and the
+    subscription is a Stripe one)."""
+    row = get_subscription(session, brand_id)
+    return get_settings().stripe_secret_key is not None and row is not None and row.provider == "stripe"
+
+
+def products_used(session: Session, brand_id: str) -> int:
+    """How many products the brand has (against the plan's `max_products`)."""
+    from sqlalchemy import func
+
+    from luneo.catalog.public import Product
+
+    return int(
+        session.execute(
+            select(func.count()).select_from(Product).where(Product.brand_id == brand_id)
+        ).scalar()
+        or 0
+    )
 
 
 def portal_url(session: Session, brand_id: str) -> str:

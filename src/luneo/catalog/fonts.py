@@ -13,9 +13,11 @@ beyond what it declares is refused (`font_invalid`) before fontTools sees it.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -272,3 +274,39 @@ def _check_harfbuzz(sfnt: bytes) -> None:
         raise
     except Exception as exc:
         raise _invalid("HarfBuzz cannot read it") from exc
+
+
+#: Unicode blocks the dashboard reports a font's coverage of: (name, first, last code point).
+COVERAGE_BLOCKS: tuple[tuple[str, int, int], ...] = (
+    ("Basic Latin", 0x20, 0x7E),
+    ("Latin-1", 0xA0, 0xFF),
+    ("Latin Extended-A", 0x100, 0x17F),
+    ("Greek", 0x370, 0x3FF),
+    ("Cyrillic", 0x400, 0x4FF),
+    ("Arabic", 0x600, 0x6FF),
+)
+
+
+_COVERAGE: dict[str, tuple[tuple[str, int, int], ...]] = {}  # by the font's SHA-256 (tiny values)
+
+
+def block_coverage(data: bytes, sha256: str | None = None) -> list[tuple[str, int, int]]:
+    """(block, characters the font maps, characters in the block) for each of `COVERAGE_BLOCKS`."""
+    return coverage_by_sha(sha256 or hashlib.sha256(data).hexdigest(), lambda: data)
+
+
+def coverage_by_sha(sha256: str, load: Callable[[], bytes]) -> list[tuple[str, int, int]]:
+    """`block_coverage` of the font with this SHA-256, its bytes loaded only when not known yet."""
+    from fontTools.ttLib import TTFont
+
+    found = _COVERAGE.get(sha256)
+    if found is None:
+        with TTFont(io.BytesIO(load()), lazy=True) as font:
+            cmap = set((font.getBestCmap() or {}).keys())
+        found = tuple(
+            (name, sum(1 for c in range(lo, hi + 1) if c in cmap), hi - lo + 1)
+            for name, lo, hi in COVERAGE_BLOCKS
+        )
+        if len(_COVERAGE) < 4096:
+            _COVERAGE[sha256] = found
+    return list(found)

@@ -7,40 +7,95 @@ never `luneo.catalog.models`, `.service` or other internals (import-linter contr
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from luneo.catalog import shoppers
 from luneo.catalog.assets import check_upload
-from luneo.catalog.models import Asset, BrandFont, Product
+from luneo.catalog.fonts import COVERAGE_BLOCKS, block_coverage
+from luneo.catalog.models import PRODUCT_STATUSES, Asset, BrandFont, Product
+from luneo.catalog.schemas import MockupIn, Model3DIn, ProductIn, ProductPatch, ZoneIn
 from luneo.catalog.service import (
     asset_bytes,
     asset_url,
+    assets_by_id,
+    brand_font_coverage,
     create_asset,
+    create_font,
+    create_product,
     create_shopper_upload,
     delete_asset,
+    draft_product_def,
+    duplicate_product,
+    font_data,
+    get_asset,
+    get_brand_font,
     get_product,
     is_asset_referenced,
+    list_assets,
+    list_brand_fonts,
+    list_products,
     product_def,
     product_def_of,
     register_asset_reference_checker,
+    replace_zones,
     store_derived_asset,
+    update_product,
 )
 from luneo.catalog.upload_limits import limit_uploads
 
 __all__ = [
+    "COVERAGE_BLOCKS",
+    "PRODUCT_STATUSES",
     "Asset",
     "BrandFont",
+    "MockupIn",
+    "Model3DIn",
     "Product",
+    "ProductIn",
+    "ProductPatch",
+    "ZoneIn",
     "asset_bytes",
     "asset_url",
+    "assets_by_id",
+    "block_coverage",
+    "brand_font_coverage",
     "check_upload",
     "create_asset",
+    "create_font",
+    "create_product",
     "create_shopper_upload",
     "delete_asset",
+    "draft_product_def",
+    "duplicate_product",
+    "font_data",
+    "get_asset",
+    "get_brand_font",
     "get_product",
     "is_asset_referenced",
     "limit_uploads",
+    "list_assets",
+    "list_brand_fonts",
+    "list_products",
     "product_def",
     "product_def_of",
     "register_asset_reference_checker",
+    "replace_zones",
     "shoppers",
     "store_derived_asset",
+    "update_product",
 ]
+
+
+def onboarding_progress(session: Session, brand_id: str) -> tuple[int, bool]:
+    """(how many products the brand has, whether any of them has a zone) — one query."""
+    from sqlalchemy import exists, func, select
+
+    from luneo.catalog.models import ProductZone
+
+    row = session.execute(
+        select(
+            func.count(Product.id),
+            exists().where(ProductZone.brand_id == brand_id).correlate(None),
+        ).where(Product.brand_id == brand_id)
+    ).one()
+    return int(row[0]), bool(row[1])

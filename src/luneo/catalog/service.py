@@ -1002,3 +1002,131 @@ def delete_font(session: Session, font_id: str) -> None:
     session.delete(font)
     session.flush()
     _delete_blob_after_commit(session, key)
+
+
+# --------------------------------------------------------------------------- whole-product edits (dashboard)
+
+
+def _draft(product: Product, zones: list[ZoneIn]) -> Product:
+    """A transient copy of `product` with `zones` (never added to the session): what a save would make."""
+    draft = Product(
+        id=product.id,
+        brand_id=product.brand_id,
+        **{f: getattr(product, f) for f in _SIMPLE_FIELDS},
+        mockup=product.mockup,
+        mockup_asset_id=product.mockup_asset_id,
+        model3d=product.model3d,
+        model3d_asset_id=product.model3d_asset_id,
+        external_ids={},
+        version=product.version,
+    )
+    for z in zones:
+        _zone_row(draft, z)
+    return draft
+
+
+def draft_product_def(session: Session, product_id: str, zones: list[ZoneIn]) -> ProductDef:
+    """The `ProductDef` the product would have with `zones`, validated like a save; nothing is written."""
+    return _validate(session, _draft(get_product(session, product_id), zones))
+
+
+def replace_zones(session: Session, product_id: str, zones: list[ZoneIn]) -> Product:
+    """Make the product's zones exactly `zones` (matched by key), all or nothing.
+
+    The whole list is validated on a transient copy first, so an invalid list changes nothing
+    (422 `invalid_product` with per-field errors). Zones keep their id while their key is kept.
+    """
+    product = get_product(session, product_id)
+    keys = [z.key for z in zones]
+    if len(zones) > MAX_ZONES:
+        raise DomainError(
+            CatalogErrorCode.INVALID_PRODUCT,
+            "The product definition is invalid.",
+            errors=[_violation("zones", "too_many", f"A product has at most {MAX_ZONES} zones.")],
+        )
+    if len(keys) != len(set(keys)):
+        raise DomainError(
+            CatalogErrorCode.INVALID_PRODUCT,
+            "The product definition is invalid.",
+            errors=[_violation("zones", "duplicate_key", "Zone keys must be unique within a product.")],
+        )
+    _validate(session, _draft(product, zones))
+    current = {z.key: z for z in product.zones}
+    with session.no_autoflush:
+        for zone in list(product.zones):
+            if zone.key not in keys:
+                product.zones.remove(zone)
+        for z in zones:
+            row = current.get(z.key)
+            if row is None:
+                _zone_row(product, z)
+                continue
+            row.label, row.kind, row.sort_order, row.role = z.label, z.kind, z.sort_order, z.role
+            row.geometry = z.geometry.model_dump(mode="json")
+            row.rules = z.rules.model_dump(mode="json")
+            row.default_font, row.default_color = z.default_font, z.default_color
+            row.sample = z.sample.model_dump(mode="json", exclude_none=True) if z.sample else None
+        _touch(product)
+    session.flush()
+    return product
+
+
+def _free_sku(session: Session, sku: str) -> str:
+    base = f"{sku[:90]}-copy"
+    candidate, n = base, 1
+    while _sku_taken(session, candidate):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def duplicate_product(session: Session, product_id: str, *, name: str | None = None) -> Product:
+    """A draft copy of a product with its zones, under a free `<sku>-copy[-n]` SKU (no external ids)."""
+    source = get_product(session, product_id)
+    with session.no_autoflush:
+        copy = Product(
+            id=new_id("prd"),
+            **{f: getattr(source, f) for f in _SIMPLE_FIELDS if f not in ("sku", "name", "status")},
+            sku=_free_sku(session, source.sku),
+            name=(name or f"{source.name} (copy)")[:200],
+            status="draft",
+            mockup=source.mockup,
+            mockup_asset_id=source.mockup_asset_id,
+            model3d=source.model3d,
+            model3d_asset_id=source.model3d_asset_id,
+            external_ids={},
+            version=1,
+        )
+        copy.palette = list(source.palette or [])
+        for z in source.zones:
+            copy.zones.append(
+                ProductZone(
+                    key=z.key,
+                    label=z.label,
+                    kind=z.kind,
+                    sort_order=z.sort_order,
+                    geometry=dict(z.geometry),
+                    rules=dict(z.rules or {}),
+                    default_font=z.default_font,
+                    default_color=z.default_color,
+                    role=z.role,
+                    sample=dict(z.sample) if z.sample else None,
+                )
+            )
+        _validate(session, copy)
+        session.add(copy)
+    _flush_unique(session, CatalogErrorCode.SKU_TAKEN, "This SKU is already used by another product.")
+    return copy
+
+
+def assets_by_id(session: Session, asset_ids: list[str]) -> dict[str, Asset]:
+    """The brand's assets among `asset_ids`, in one query (list pages' thumbnails)."""
+    ids = sorted({i for i in asset_ids if i})
+    if not ids:
+        return {}
+    return {a.id: a for a in session.execute(select(Asset).where(Asset.id.in_(ids))).scalars()}
+
+
+def brand_font_coverage(font: BrandFont) -> list[tuple[str, int, int]]:
+    """Characters a brand font covers per Unicode block (its file read only the first time)."""
+    return font_checks.coverage_by_sha(font.sha256, lambda: get_storage().get(font.storage_key))

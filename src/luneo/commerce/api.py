@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
 from luneo.commerce import service
 from luneo.commerce.models import Order
@@ -20,6 +21,7 @@ from luneo.commerce.schemas import (
     CheckoutOut,
     CouponIn,
     CouponOut,
+    ItemApprovalOut,
     OrderFromCartIn,
     OrderIn,
     OrderItemOut,
@@ -84,12 +86,16 @@ def _cart_out(view: service.CartView) -> CartOut:
     )
 
 
-def _order_out(order: Order) -> OrderOut:
+def _order_out(session: Session, order: Order) -> OrderOut:
+    approvals = service.item_approvals(session, order)
     items = [
         OrderItemOut(
             id=i.id,
             product=ProductRef(id=i.product_id, sku=i.product_sku, name=i.product_name),
             snapshot=SnapshotRef(id=i.snapshot_id, spec_hash=i.spec_hash) if i.snapshot_id else None,
+            approval=ItemApprovalOut.model_validate(approvals[i.id], from_attributes=True)
+            if i.id in approvals
+            else None,
             quantity=i.quantity,
             price_cents=i.price_cents,
             total_cents=i.total_cents,
@@ -241,7 +247,7 @@ def create_order(body: OrderIn, t: OrdersWriteDep) -> OrderOut:
         actor=t.principal.actor,
         metadata=body.metadata,
     )
-    return _order_out(order)
+    return _order_out(t.session, order)
 
 
 @router.post("/orders/from-cart", response_model=OrderOut, status_code=201)
@@ -257,7 +263,7 @@ def create_order_from_cart(body: OrderFromCartIn, t: OrdersFromCartDep) -> Order
         actor=t.principal.actor,
         metadata=body.metadata,
     )
-    return _order_out(order)
+    return _order_out(t.session, order)
 
 
 @router.get("/orders", response_model=Page[OrderSummaryOut])
@@ -280,7 +286,7 @@ def list_orders(
 @router.get("/orders/{order_id}", response_model=OrderOut)
 def get_order(order_id: str, t: OrdersReadDep) -> OrderOut:
     """One order with its items (product id, sku, name; snapshot id, spec_hash)."""
-    return _order_out(service.get_order(t.session, order_id))
+    return _order_out(t.session, service.get_order(t.session, order_id))
 
 
 @router.post("/orders/{order_id}/transition", response_model=OrderOut)
@@ -306,7 +312,7 @@ def transition_order(order_id: str, body: TransitionIn, t: OrdersWriteDep) -> Or
         amount=body.amount,
         currency=body.currency,
     )
-    return _order_out(order)
+    return _order_out(t.session, order)
 
 
 @router.post("/orders/{order_id}/checkout", response_model=CheckoutOut, status_code=201)

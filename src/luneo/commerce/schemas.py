@@ -159,10 +159,22 @@ class SnapshotRef(Out):
     spec_hash: str | None
 
 
+class ItemApprovalOut(Out):
+    """The buyer's approval of the item's design: when (UTC), which spec_hash, by whom (`shp_…`)."""
+
+    approved_at: datetime
+    spec_hash: str
+    approved_by: str
+
+
 class OrderItemOut(Out):
     id: str
     product: ProductRef
     snapshot: SnapshotRef | None
+    approval: ItemApprovalOut | None = Field(
+        default=None,
+        description="The shopper's approval of this design (time, spec_hash), or null when none was given.",
+    )
     quantity: int
     price_cents: int
     total_cents: int

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import structlog
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from luneo.catalog import public as catalog
 from luneo.catalog.public import Product
@@ -30,6 +30,7 @@ from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
 from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.events import publish
+from luneo.platform.pagination import Page, paginate
 from luneo.platform.tenancy import get_or_404
 
 log = structlog.get_logger("luneo.commerce")
@@ -571,6 +572,23 @@ def create_order_from_cart(
     return order
 
 
+def item_approvals(session: Session, order: Order) -> dict[str, designs.DesignApproval]:
+    """Per order item id, the approval of its design (one query for all the items): the buying
+    shopper's own when the order came from a shopper's cart, else the latest one of that design."""
+    shopper: str | None = None
+    cart_id = (order.metadata_ or {}).get("cart_id") if order.source == "cart" else None
+    if cart_id:
+        owner = session.execute(select(Cart.owner_kind, Cart.owner_id).where(Cart.id == cart_id)).first()
+        if owner is not None and owner.owner_kind == "shopper":
+            shopper = owner.owner_id
+    found = designs.approvals_for_lines(session, [(i.snapshot_id, i.spec_hash) for i in order.items], shopper)
+    return {
+        i.id: found[(i.snapshot_id, i.spec_hash)]
+        for i in order.items
+        if i.snapshot_id and i.spec_hash and (i.snapshot_id, i.spec_hash) in found
+    }
+
+
 def get_order(session: Session, order_id: str, *, lock: bool = False) -> Order:
     stmt = select(Order).where(Order.id == order_id)
     if lock:
@@ -587,17 +605,44 @@ def list_orders_query(
     email: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
+    search: str | None = None,
 ) -> Select[Any]:
+    """Orders filtered; `search` is an order number (`42`, `#42`) or part of the customer's email."""
     stmt = select(Order)
     if status:
         stmt = stmt.where(Order.status == status)
     if email:
         stmt = stmt.where(Order.customer_email == email.strip().lower())
+    term = (search or "").strip().lower()
+    if term:
+        digits = term.removeprefix("#")
+        if digits.isdigit() and len(digits) <= 9:
+            stmt = stmt.where(Order.number == int(digits))
+        else:
+            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(Order.customer_email.like(f"%{escaped}%", escape="\\"))
     if created_from:
         stmt = stmt.where(Order.created_at >= created_from)
     if created_to:
         stmt = stmt.where(Order.created_at < created_to)
     return stmt
+
+
+def list_orders(
+    session: Session,
+    *,
+    status: str | None = None,
+    search: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Any]:
+    """A page of orders, newest first, with their items loaded in one more query (no N+1)."""
+    stmt = list_orders_query(
+        status=status, created_from=created_from, created_to=created_to, search=search
+    ).options(selectinload(Order.items))
+    return paginate(session, stmt, Order, cursor, limit)
 
 
 # --- status changes --------------------------------------------------------------------------

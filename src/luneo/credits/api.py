@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from luneo.credits import costs, service
-from luneo.credits.models import CreditTransaction
 from luneo.credits.schemas import (
     BalanceOut,
     BuyIn,
@@ -20,15 +18,13 @@ from luneo.credits.schemas import (
     TransactionOut,
     TransactionType,
 )
-from luneo.payments import public as payments
 from luneo.platform.auth import Tenant
 from luneo.platform.config import get_settings
 from luneo.platform.deps import CreditsBuyDep, CreditsReadDep
 from luneo.platform.domain_errors import NotFoundError
 from luneo.platform.errors import Problem
-from luneo.platform.ids import new_id
-from luneo.platform.pagination import Page, paginate
-from luneo.tenancy.public import checkout_email, is_platform_admin
+from luneo.platform.pagination import Page
+from luneo.tenancy.public import is_platform_admin
 
 router = APIRouter(tags=["credits"])
 
@@ -81,16 +77,8 @@ def transactions(
     date_to: datetime | None = Query(default=None, alias="to", description="Created before (ISO 8601)."),
 ) -> Page[TransactionOut]:
     """The brand's ledger, newest first, filterable by type, operation and date."""
-    stmt = select(CreditTransaction)
-    if type:
-        stmt = stmt.where(CreditTransaction.type == type)
-    if operation:
-        stmt = stmt.where(CreditTransaction.operation == operation)
-    if date_from:
-        stmt = stmt.where(CreditTransaction.created_at >= date_from)
-    if date_to:
-        stmt = stmt.where(CreditTransaction.created_at < date_to)
-    return paginate(t.session, stmt, CreditTransaction, cursor, limit).map(TransactionOut.model_validate)
+    f = service.LedgerFilter(type=type, operation=operation, date_from=date_from, date_to=date_to)
+    return service.ledger_page(t.session, t.brand_id, f, cursor, limit).map(TransactionOut.model_validate)
 
 
 @router.get("/credits/costs", response_model=Page[CostOut])
@@ -116,30 +104,13 @@ def put_cost(operation: str, body: CostPut, t: CreditsReadDep) -> CostOut:
 @router.post("/credits/buy", response_model=BuyOut, status_code=201)
 def buy(body: BuyIn, t: CreditsBuyDep) -> BuyOut:
     """Start a checkout for a pack; the credits arrive once the payment completes (webhook)."""
+    base = get_settings().public_base_url.rstrip("/")
     try:
-        pack = service.get_pack(t.session, body.pack_id)
+        started = service.start_purchase(
+            t.session, t.brand_id, t.principal.user_id, body.pack_id, f"{base}/credits"
+        )
     except NotFoundError:
         raise Problem(422, "unknown_pack", f"There is no active pack {body.pack_id}.") from None
-    reference = new_id("cbuy")
-    base = get_settings().public_base_url.rstrip("/")
-    request = payments.CheckoutRequest(
-        brand_id=t.brand_id,
-        reference=reference,
-        kind="credits",
-        line_items=[
-            {"name": f"{pack.credits} Luneo AI credits", "unit_amount": pack.price_cents, "quantity": 1}
-        ],
-        currency=pack.currency,
-        customer_email=checkout_email(t.session, t.brand_id, t.principal.user_id),
-        success_url=f"{base}/credits?purchase={reference}&status=success",
-        cancel_url=f"{base}/credits?purchase={reference}&status=cancelled",
-        metadata={
-            "kind": "credits",
-            "pack_id": pack.id,
-            "brand_id": t.brand_id,
-            "credits": str(pack.credits),
-            "price_cents": str(pack.price_cents),
-        },
+    return BuyOut(
+        checkout_url=started.checkout_url, session_id=started.session_id, reference=started.reference
     )
-    checkout = payments.start_checkout(t.session, t.brand_id, request)
-    return BuyOut(checkout_url=checkout.url, session_id=checkout.id, reference=reference)

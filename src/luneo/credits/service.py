@@ -13,10 +13,12 @@ References used by Luneo: `usage:<usg_…>` (metering), `refund:<reference>` (re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, event, func, select, update
+from sqlalchemy import Select, Table, bindparam, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,6 +29,7 @@ from luneo.credits.models import CreditAccount, CreditPack, CreditTransaction
 from luneo.platform.clock import utcnow
 from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.ids import new_id
+from luneo.platform.pagination import Page, paginate
 
 log = structlog.get_logger("luneo.credits")
 
@@ -438,6 +441,57 @@ def put_pack(
 # --- purchases ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PurchaseStarted:
+    """A pack checkout opened with the payment provider: send the buyer to `checkout_url`."""
+
+    checkout_url: str
+    session_id: str
+    reference: str
+    pack: CreditPack
+
+
+def start_purchase(
+    session: Session, brand_id: str, user_id: str | None, pack_id: str, return_url: str
+) -> PurchaseStarted:
+    """Open the provider's checkout for an active pack (`NotFoundError` for any other id).
+
+    The buyer comes back to `return_url` with `purchase=<cbuy_…>&status=success|cancelled`; the
+    credits arrive with the payment's webhook (`complete_purchase`)."""
+    from luneo.payments import public as payments
+    from luneo.tenancy.public import checkout_email
+
+    pack = get_pack(session, pack_id)
+    reference = new_id("cbuy")
+    sep = "&" if "?" in return_url else "?"
+    request = payments.CheckoutRequest(
+        brand_id=brand_id,
+        reference=reference,
+        kind="credits",
+        line_items=[
+            {"name": f"{pack.credits} Luneo AI credits", "unit_amount": pack.price_cents, "quantity": 1}
+        ],
+        currency=pack.currency,
+        customer_email=checkout_email(session, brand_id, user_id),
+        success_url=f"{return_url}{sep}purchase={reference}&status=success",
+        cancel_url=f"{return_url}{sep}purchase={reference}&status=cancelled",
+        metadata={
+            "kind": "credits",
+            "pack_id": pack.id,
+            "brand_id": brand_id,
+            "credits": str(pack.credits),
+            "price_cents": str(pack.price_cents),
+        },
+    )
+    checkout = payments.start_checkout(session, brand_id, request)
+    return PurchaseStarted(checkout.url, checkout.id, reference, pack)
+
+
+def purchase_line(session: Session, brand_id: str, checkout_reference: str) -> CreditTransaction | None:
+    """The ledger line of a pack purchase once its payment arrived (None while pending)."""
+    return find_transaction(session, brand_id, purchase_reference(checkout_reference))
+
+
 def purchase_reference(checkout_reference: str) -> str:
     """The ledger reference of a pack purchase: our checkout reference (`cbuy_…`), stable across replays."""
     return f"purchase:{checkout_reference}"
@@ -509,6 +563,63 @@ def complete_purchase(session: Session, payload: dict[str, Any]) -> CreditTransa
             if v is not None
         },
     )
+
+
+# --- reading the ledger ------------------------------------------------------------------
+
+EXPORT_MAX_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """Which ledger lines to read: a type, an operation, `date_from` <= created_at < `date_to`."""
+
+    type: str | None = None
+    operation: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+
+def ledger_query(brand_id: str, f: LedgerFilter) -> Select[Any]:
+    """The brand's ledger lines matching `f` (unordered)."""
+    stmt = select(CreditTransaction).where(CreditTransaction.brand_id == brand_id)
+    if f.type:
+        stmt = stmt.where(CreditTransaction.type == f.type)
+    if f.operation:
+        stmt = stmt.where(CreditTransaction.operation == f.operation)
+    if f.date_from:
+        stmt = stmt.where(CreditTransaction.created_at >= f.date_from)
+    if f.date_to:
+        stmt = stmt.where(CreditTransaction.created_at < f.date_to)
+    return stmt
+
+
+def ledger_page(
+    session: Session, brand_id: str, f: LedgerFilter, cursor: str | None = None, limit: int = 50
+) -> Page[CreditTransaction]:
+    """One page of the ledger, newest first (cursor pagination, `limit` 1–200)."""
+    return paginate(session, ledger_query(brand_id, f), CreditTransaction, cursor, limit)
+
+
+def ledger_export(
+    session: Session, brand_id: str, f: LedgerFilter, max_rows: int = EXPORT_MAX_ROWS
+) -> tuple[list[CreditTransaction], bool]:
+    """At most `max_rows` ledger lines, newest first, and whether more matched (one query)."""
+    stmt = ledger_query(brand_id, f).order_by(CreditTransaction.id.desc()).limit(max_rows + 1)
+    rows = list(session.execute(stmt).scalars())
+    return rows[:max_rows], len(rows) > max_rows
+
+
+def get_transaction(session: Session, brand_id: str, transaction_id: str) -> CreditTransaction:
+    """One ledger line of the brand (`NotFoundError` for another brand's or an unknown id)."""
+    row = session.execute(
+        select(CreditTransaction).where(
+            CreditTransaction.brand_id == brand_id, CreditTransaction.id == transaction_id
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError("credit transaction", transaction_id)
+    return row
 
 
 # --- verification ------------------------------------------------------------------------
@@ -591,3 +702,21 @@ def reverse_purchase(session: Session, payload: dict[str, Any]) -> CreditTransac
         actor=str(payload.get("provider") or "payments"),
         metadata={"purchase": purchase.reference, "due": due, "shortfall": due - amount},
     )
+
+
+def purchase_status(session: Session, brand_id: str, checkout_reference: str) -> dict[str, Any] | None:
+    """Where a pack purchase of this brand stands: `{"state": "credited" | "pending" | "failed",
+    "line": the ledger line or None}`; None when the brand has no such purchase."""
+    line = purchase_line(session, brand_id, checkout_reference)
+    if line is not None:
+        return {"state": "credited", "line": line}
+    from luneo.payments import public as payments
+
+    found = [
+        p
+        for p in payments.payments_for_reference(session, checkout_reference, "credits")
+        if p.brand_id == brand_id
+    ]
+    if not found:
+        return None
+    return {"state": "failed" if found[0].status in ("failed", "canceled") else "pending", "line": None}

@@ -28,6 +28,8 @@ router = APIRouter(prefix="/dashboard", include_in_schema=False, dependencies=[D
 
 PublicPage = Annotated[Page, Depends(public_page)]
 BrandPage = Annotated[Page, Depends(page_guard("brand:read"))]
+#: Any member of the brand, whatever their role (the home page, the brand switcher).
+MemberPage = Annotated[Page, Depends(page_guard())]
 CreditsPage = Annotated[Page, Depends(page_guard("credits:read"))]
 
 _TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".png": "image/png"}
@@ -103,7 +105,7 @@ def logout(request: Request) -> Response:
 
 
 @router.post("/brand")
-def switch_brand(page: BrandPage, brand_id: Annotated[str, Form(max_length=40)]) -> Response:
+def switch_brand(page: MemberPage, brand_id: Annotated[str, Form(max_length=40)]) -> Response:
     """Act in another of the person's brands (a brand they do not belong to is refused)."""
     if brand_id not in {b.id for b in page.brands}:
         raise Problem(404, "not_found", "No such brand.")
@@ -144,6 +146,22 @@ def credits_badge(page: CreditsPage) -> Response:
 
 
 @router.get("")
-def home(page: BrandPage) -> Response:
-    """The brand's home page."""
-    return page.render("home.html")
+def home(page: MemberPage) -> Response:
+    """The brand's home page (the onboarding checklist and key figures: `account.home_context`)."""
+    from luneo.dashboard.account import home_context
+
+    return page.render("home.html", **home_context(page))
+
+
+# Every area's pages, registered on `router` by importing their modules.
+from luneo.dashboard import (  # noqa: E402,F401
+    account,
+    analytics,
+    billing,
+    fonts_assets,
+    integrations,
+    orders,
+    production,
+    products,
+    team,
+)

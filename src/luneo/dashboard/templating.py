@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from luneo.dashboard import i18n
+from luneo.platform.config import get_settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -37,6 +38,7 @@ def environment(locale: str) -> Environment:
     )
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(static=static_url, languages=i18n.LANGUAGES, locale=locale)
+    env.globals["support_settings"] = get_settings  # help links: Crisp id, support email
     env.filters["money"] = lambda minor, currency: i18n.money(minor, currency, locale)
     env.filters["when"] = lambda value, fmt="medium": i18n.when(value, locale, fmt)
     env.filters["number"] = lambda value: i18n.number(value, locale)

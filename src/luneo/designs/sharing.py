@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from luneo.design.bytecache import MIB, ByteLRU
+from luneo.design.mockup import render_mockup
 from luneo.design.model import DesignSpec, TextInput
 from luneo.design.scene_builder import build_scene, preview_image_dpi
 from luneo.design.writers import raster
@@ -38,6 +39,7 @@ class SharedView:
     spec_hash: str
     texts: tuple[tuple[str, str], ...]  # (zone label, text) per filled text zone
     created_at: datetime
+    image_size: tuple[int, int] | None = None  # the share image's pixels, when known before rendering
 
 
 def _lookup(token: str) -> tuple[str, str, str, dict[str, object], datetime]:
@@ -58,7 +60,11 @@ def shared_view(token: str) -> SharedView:
         for zone in spec.product.zones
         if isinstance(inp := spec.inputs.get(zone.key), TextInput) and inp.text.strip()
     )
-    return SharedView(brand_id, name, spec.product.name or spec.product.sku, spec_hash, texts, created_at)
+    m = spec.product.mockup  # the mockup image is SHARE_IMAGE_PX wide, at the product photo's aspect
+    size = (SHARE_IMAGE_PX, max(1, round(m.height_px * (SHARE_IMAGE_PX / m.width_px)))) if m else None
+    return SharedView(
+        brand_id, name, spec.product.name or spec.product.sku, spec_hash, texts, created_at, size
+    )
 
 
 def shared_image(token: str, width: int = SHARE_IMAGE_PX) -> bytes:
@@ -72,6 +78,8 @@ def shared_image(token: str, width: int = SHARE_IMAGE_PX) -> bytes:
             scene = build_scene(
                 spec, spec_hash, BrandResources(s), image_dpi=preview_image_dpi(spec.product, width)
             )
-        return raster.write_png(scene, width, mockup=True)
+        if scene.mockup is not None:  # the design on the product, as the widget's mockup view shows it
+            return raster.encode_png(render_mockup(scene, width_px=width))
+        return raster.write_png(scene, width)
 
     return _images.get_or_set((brand_id, spec_hash, width), render)

@@ -199,3 +199,82 @@ def run_bulk(
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return result
+
+
+# --------------------------------------------------------------------------- dashboard upload
+
+BULK_ACTOR = "bulk_personalization"
+MAX_CSV_BYTES = 1_000_000
+
+
+def check_csv(session: Any, product_id: str, csv_text: str) -> tuple[int, list[RowError], list[Row]]:
+    """Validate every row of a bulk CSV for a product of the session's brand, exactly as `run_bulk`
+    does → (rows, errors by line, good rows). Unknown product: 404."""
+    product_row = session.execute(select(Product).where(Product.id == product_id)).scalar_one_or_none()
+    if product_row is None:
+        raise NotFoundError("product", product_id)
+    product = product_def_of(session, product_row)
+    try:
+        rows = read_rows(csv_text, product)
+    except (ValueError, csv.Error) as exc:
+        return 0, [RowError(1, None, "invalid_csv", str(exc))], []
+    errors: list[RowError] = []
+    good: list[Row] = []
+    for row in rows:
+        if "__extra__" in row.inputs:
+            errors.append(
+                RowError(
+                    row.line, None, "too_many_cells", "The row has more cells than the header has columns."
+                )
+            )
+            continue
+        check = designs.check_inputs(session, product_id, row.inputs)
+        errors += [RowError(row.line, v.zone, v.code, v.message) for v in check.violations]
+        if check.ok:
+            good.append(row)
+    return len(rows), errors, good
+
+
+def start_bulk(
+    session: Any, brand_id: str, product_id: str, csv_text: str, csv_name: str, actor: str
+) -> tuple[str | None, int, list[RowError]]:
+    """Validate a bulk CSV; when it has good rows, enqueue the job that makes their snapshots and
+    packs (`bulk_personalization`) → (job id or None, rows, errors)."""
+    from luneo.platform import jobs
+    from luneo.platform.ids import new_id
+
+    rows, errors, good = check_csv(session, product_id, csv_text)
+    if not good:
+        return None, rows, errors
+    job = jobs.enqueue(
+        session,
+        BULK_ACTOR,
+        f"bulk:{brand_id}:{new_id('bulk')}",
+        {
+            "product_id": product_id,
+            "csv_name": csv_name,
+            "actor": actor,
+            "rows": [{"line": r.line, "inputs": r.inputs, "label": r.label} for r in good],
+        },
+        brand_id=brand_id,
+    )
+    return job.id, rows, errors
+
+
+def bulk_job(session: Any, job_id: str) -> dict[str, Any]:
+    """A bulk job of the session's brand: status, progress (0..1), result and error; 404 otherwise."""
+    from luneo.platform.models import Job
+    from luneo.platform.tenancy import session_brand
+
+    job = session.execute(
+        select(Job).where(Job.id == job_id, Job.actor == BULK_ACTOR, Job.brand_id == session_brand(session))
+    ).scalar_one_or_none()
+    if job is None:
+        raise NotFoundError("bulk job", job_id)
+    return {
+        "id": job.id,
+        "status": job.status,
+        "progress": float(job.progress or 0.0),
+        "result": dict(job.result or {}),
+        "error": job.error,
+    }

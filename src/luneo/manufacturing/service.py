@@ -790,3 +790,67 @@ def production_recipients(session: Session, brand_id: str) -> list[str]:
         .order_by(User.email)
     )
     return list(session.execute(stmt).scalars())
+
+
+# --------------------------------------------------------------------------- dashboard helpers
+
+
+def pack_download(session: Session, work_order_id: str, ttl_s: int) -> tuple[str, datetime, str, int]:
+    """(signed URL, expiry, sha256, bytes) of a work order's pack, as `GET …/pack` answers it;
+    404 until the pack is built."""
+    wo = get_work_order(session, work_order_id)
+    if not wo.pack_key or wo.pack_sha256 is None or wo.pack_bytes is None:
+        raise NotFoundError("pack of work order", work_order_id)
+    url, expires = signed_url(
+        wo.pack_key, f"{wo.order_number or wo.order_id or 'pack'}-{wo.order_item_id}.zip", ttl_s
+    )
+    return url, expires, wo.pack_sha256, wo.pack_bytes
+
+
+def build_selection_bundle(
+    session: Session, work_order_ids: list[str]
+) -> tuple[tuple[str, str, int] | None, dict[str, str]]:
+    """One ZIP of the packs of the chosen work orders → ((key, sha256, bytes) or None, errors by id).
+
+    Another brand's or unknown ids and work orders without a built pack are reported, not zipped."""
+    wanted = list(dict.fromkeys(work_order_ids))
+    rows = {wo.id: wo for wo in session.execute(select(WorkOrder).where(WorkOrder.id.in_(wanted))).scalars()}
+    errors: dict[str, str] = {}
+    ready: list[WorkOrder] = []
+    for wo_id in wanted:
+        wo = rows.get(wo_id)
+        if wo is None:
+            errors[wo_id] = "not_found"
+        elif not wo.pack_key or wo.status not in BUNDLE_READY:
+            errors[wo_id] = "pack_not_ready"
+        else:
+            ready.append(wo)
+    if not ready:
+        return None, errors
+    storage = get_storage()
+    packs = [(wo.id, storage.get(str(wo.pack_key))) for wo in ready]
+    meta = {
+        "brand_id": ready[0].brand_id,
+        "work_orders": [
+            {"work_order_id": wo.id, "order_number": wo.order_number, "spec_hash": wo.spec_hash}
+            for wo in ready
+        ],
+    }
+    obj = storage.put(build_bundle(packs, meta), content_type=PACK_CONTENT_TYPE)
+    return (obj.key, obj.sha256, obj.size), errors
+
+
+def transition_many(
+    session: Session, work_order_ids: list[str], to: str, actor: str, note: str = ""
+) -> dict[str, str | None]:
+    """Move each work order (each in its own savepoint): per id, None when moved or the error code
+    and detail; a failing row leaves the others as they are and is itself left untouched."""
+    results: dict[str, str | None] = {}
+    for wo_id in dict.fromkeys(work_order_ids):
+        try:
+            with session.begin_nested():
+                transition(session, wo_id, to, actor, note)
+            results[wo_id] = None
+        except DomainError as exc:
+            results[wo_id] = exc.detail or exc.code.value
+    return results

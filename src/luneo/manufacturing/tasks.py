@@ -135,3 +135,54 @@ def export_pack(ctx: JobContext) -> dict[str, Any]:
     if not ctx.brand_id:
         raise PermanentJobError("export_pack needs a brand")
     return run_pack(ctx.db, ctx.brand_id, str(ctx.payload["pack_id"]), mark_failed=False)
+
+
+@actor("bulk_personalization", time_limit_s=1800.0, max_retries=1, fail_fast_on=_PERMANENT)
+def bulk_personalization(ctx: JobContext) -> dict[str, Any]:
+    """The dashboard's bulk CSV upload: one snapshot (provenance `bulk`) and one pack per validated
+    row, all packs in one stored ZIP; progress is recorded after each row."""
+    from luneo.design.pack import build_bundle
+    from luneo.designs import public as designs
+    from luneo.manufacturing.bulk import slug
+
+    if not ctx.brand_id:
+        raise PermanentJobError("bulk_personalization needs a brand")
+    payload = ctx.payload
+    rows = list(payload["rows"])
+    packs: list[tuple[str, bytes]] = []
+    made: list[dict[str, Any]] = []
+    for i, row in enumerate(rows, 1):
+        with ctx.transaction() as s:
+            spec_row, _ = designs.create_spec(s, str(payload["product_id"]), row["inputs"])
+            snap, _ = designs.create_snapshot(
+                s,
+                spec_row=spec_row,
+                actor=str(payload.get("actor") or "dashboard:bulk"),
+                provenance={"source": "bulk", "csv": payload.get("csv_name"), "line": row["line"]},
+            )
+            snapshot_id, spec_doc, spec_hash = snap.id, dict(snap.spec), snap.spec_hash
+        with ctx.transaction(write=False) as s:
+            pack = export_spec(
+                spec_doc,
+                spec_hash,
+                BrandResources(s),
+                PackOptions(),
+                {"snapshot_id": snapshot_id, "brand_id": ctx.brand_id, "bulk": {"line": row["line"]}},
+            )
+        name = f"{int(row['line']):04d}-{slug(str(row.get('label') or ''))}"
+        packs.append((name, pack.data))
+        made.append(
+            {
+                "line": row["line"],
+                "name": name,
+                "snapshot_id": snapshot_id,
+                "spec_hash": spec_hash,
+                "print_checks": [issue_dict(x) for x in pack.issues],
+            }
+        )
+        ctx.progress(i / (len(rows) + 1))
+    obj = get_storage().put(
+        build_bundle(packs, {"brand_id": ctx.brand_id, "csv": payload.get("csv_name"), "bulk": True}),
+        content_type=service.PACK_CONTENT_TYPE,
+    )
+    return {"packs": made, "key": obj.key, "sha256": obj.sha256, "bytes": obj.size}

@@ -8,7 +8,7 @@ never `luneo.payments.service`, `.providers` or `.models` (import-linter contrac
 from __future__ import annotations
 
 from luneo.payments.providers import active_provider_name
-from luneo.payments.providers.base import CheckoutRequest, LineItem, from_minor
+from luneo.payments.providers.base import CheckoutRequest, LineItem, from_minor, to_minor
 from luneo.payments.service import (
     alert,
     payments_for_reference,
@@ -29,4 +29,5 @@ __all__ = [
     "refund_payment",
     "refund_unpayable_capture",
     "start_checkout",
+    "to_minor",
 ]

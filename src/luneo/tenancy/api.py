@@ -112,11 +112,7 @@ def get_brand(t: BrandReadDep) -> Brand:
 @router.patch("/brand", response_model=BrandOut)
 def patch_brand(body: BrandPatch, t: BrandManageDep) -> Brand:
     """Rename the brand, set its allowed origins (CORS for the widget) or settings."""
-    brand = get_or_404(t.session, Brand, t.brand_id, "brand")
-    for field, value in body.model_dump(exclude_unset=True).items():
-        setattr(brand, field, value)
-    service.invalidate_auth_caches(t.session)
-    return brand
+    return service.update_brand(t.session, t.brand_id, body.model_dump(exclude_unset=True))
 
 
 def _member_out(m: Membership, email: str | None) -> MembershipOut:
@@ -219,7 +215,7 @@ def accept_invitation(
 def change_role(membership_id: str, body: MemberPatch, t: MembersManageDep) -> MembershipOut:
     """Change a member's role. Only owners grant or change the owner role; the last owner stays."""
     m = get_or_404(t.session, Membership, membership_id, "membership")
-    service.set_role(t.session, m, body.role, actor_role=t.principal.role)
+    service.set_role(t.session, m, body.role, actor_role=t.principal.role, actor=t.principal.actor)
     user = t.session.get(User, m.user_id)
     return _member_out(m, user.email if user else None)
 
@@ -228,7 +224,7 @@ def change_role(membership_id: str, body: MemberPatch, t: MembersManageDep) -> M
 def remove_member(membership_id: str, t: MembersManageDep) -> Response:
     """Remove a member. Only owners remove owners; the last owner cannot be removed (409)."""
     m = get_or_404(t.session, Membership, membership_id, "membership")
-    service.remove_member(t.session, m, actor_role=t.principal.role)
+    service.remove_member(t.session, m, actor_role=t.principal.role, actor=t.principal.actor)
     return Response(status_code=204)
 
 
@@ -256,7 +252,8 @@ def create_key(body: ApiKeyIn, response: Response, t: KeysManageDep) -> ApiKeyCr
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)
 def revoke_key(key_id: str, t: KeysManageDep) -> ApiKey:
     """Revoke a key: it stops working at once."""
-    return service.revoke_api_key(t.session, key_id)  # 404 `not_found` for another brand's key
+    # 404 `not_found` for another brand's key
+    return service.revoke_api_key(t.session, key_id, t.principal.actor)
 
 
 # --- platform administration ----------------------------------------------------------------------

@@ -27,6 +27,12 @@ class TenancyErrorCode(StrEnum):
     INVALID_REFRESH_TOKEN = "invalid_refresh_token"
     REFRESH_TOKEN_REUSED = "refresh_token_reused"
     IDP_LINK_REFUSED = "idp_link_refused"
+    INVALID_ORIGIN = "invalid_origin"
+    INVALID_BRAND_SETTINGS = "invalid_brand_settings"
+    INVALID_ROLE = "invalid_role"
+    WEAK_PASSWORD = "weak_password"
+    INVALID_TOKEN = "invalid_token"
+    TOKEN_EXPIRED = "token_expired"
 
 
 HTTP_STATUS: dict[TenancyErrorCode, int] = {
@@ -48,6 +54,12 @@ HTTP_STATUS: dict[TenancyErrorCode, int] = {
     TenancyErrorCode.INVALID_REFRESH_TOKEN: 401,
     TenancyErrorCode.REFRESH_TOKEN_REUSED: 401,
     TenancyErrorCode.IDP_LINK_REFUSED: 401,
+    TenancyErrorCode.INVALID_ORIGIN: 422,
+    TenancyErrorCode.INVALID_BRAND_SETTINGS: 422,
+    TenancyErrorCode.INVALID_ROLE: 422,
+    TenancyErrorCode.WEAK_PASSWORD: 422,
+    TenancyErrorCode.INVALID_TOKEN: 404,
+    TenancyErrorCode.TOKEN_EXPIRED: 410,
 }
 
 HTTP_HEADERS = {TenancyErrorCode.LOGIN_REQUIRED: {"WWW-Authenticate": 'Bearer realm="luneo"'}}

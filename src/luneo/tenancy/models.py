@@ -45,6 +45,8 @@ class User(TimestampMixin, Base):
     is_platform_admin: Mapped[bool] = mapped_column(default=False)
     external_issuer: Mapped[str | None] = mapped_column(sa.String(255))
     external_subject: Mapped[str | None] = mapped_column(sa.String(255))
+    # When the person proved they read mail at `email` (the emailed verification link).
+    email_verified_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (sa.UniqueConstraint("external_issuer", "external_subject"),)
 
@@ -126,3 +128,23 @@ class RefreshToken(TimestampMixin, Base):
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     replaced_by: Mapped[str | None] = mapped_column(sa.String(40))
+
+
+class UserToken(TimestampMixin, Base):
+    """A single-use emailed token for a person (global, not brand-scoped): email verification or
+    password reset. Only its SHA-256 is stored; `used_at` spends it, `expires_at` ends it."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("utk"))
+    user_id: Mapped[str] = mapped_column(
+        sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(sa.String(24))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        sa.CheckConstraint("purpose in ('email_verification','password_reset')", name="purpose"),
+    )

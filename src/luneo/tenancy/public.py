@@ -8,20 +8,101 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from luneo.tenancy.models import Brand, Membership, User
-from luneo.tenancy.service import brand_word_lists, login, logout, refresh
+from luneo.tenancy.console import (
+    WIDGET_KEY_NAME,
+    AuditRow,
+    InvitationView,
+    api_key,
+    audit_actions,
+    audit_events,
+    dashboard_origin,
+    ensure_widget_key,
+    invitation_by_token,
+    invite,
+    list_api_keys,
+    members,
+    normalize_origin,
+    normalize_origins,
+    pending_invitations,
+    set_allowed_origins,
+    update_settings,
+    widget_key,
+)
+from luneo.tenancy.models import ROLES, ApiKey, Brand, Invitation, Membership, User
+from luneo.tenancy.schemas import SHOPPER_AI_TOOLS
+from luneo.tenancy.service import (
+    MIN_PASSWORD,
+    accept_invitation,
+    brand_word_lists,
+    check_reset_token,
+    create_api_key,
+    create_brand_for,
+    invite_member,
+    login,
+    logout,
+    refresh,
+    remove_member,
+    request_password_reset,
+    reset_password,
+    revoke_api_key,
+    revoke_invitation,
+    send_verification,
+    set_role,
+    sign_up,
+    verify_email,
+)
 
 __all__ = [
+    "MIN_PASSWORD",
+    "ROLES",
+    "SHOPPER_AI_TOOLS",
+    "WIDGET_KEY_NAME",
+    "ApiKey",
+    "AuditRow",
     "Brand",
+    "Invitation",
+    "InvitationView",
     "Membership",
     "User",
+    "accept_invitation",
+    "api_key",
+    "audit_actions",
+    "audit_events",
     "brand_word_lists",
+    "check_reset_token",
     "checkout_email",
+    "create_api_key",
+    "create_brand_for",
+    "dashboard_origin",
+    "email_verified",
+    "ensure_widget_key",
+    "integration_status",
+    "invitation_by_token",
+    "invite",
+    "invite_member",
     "is_platform_admin",
+    "list_api_keys",
     "login",
     "logout",
+    "members",
+    "membership",
     "memberships_of",
+    "normalize_origin",
+    "normalize_origins",
+    "pending_invitations",
     "refresh",
+    "remove_member",
+    "request_password_reset",
+    "reset_password",
+    "revoke_api_key",
+    "revoke_invitation",
+    "send_verification",
+    "set_allowed_origins",
+    "set_role",
+    "sign_up",
+    "update_settings",
+    "verify_email",
+    "widget_key",
 ]
 
 
@@ -52,3 +133,31 @@ def memberships_of(session: Session, user_id: str) -> list[tuple[Membership, Bra
         .order_by(Membership.created_at)
     ).all()
     return [(m, b) for m, b in rows]
+
+
+def email_verified(session: Session, user_id: str | None) -> bool:
+    """True when the person proved their email address (or is not a password account)."""
+    user = session.get(User, user_id) if user_id else None
+    return bool(user is None or user.email_verified_at is not None or user.password_hash is None)
+
+
+def integration_status(session: Session, brand_id: str) -> dict[str, bool]:
+    """Onboarding facts of a brand: `origins` (allowed origins set on the brand or a publishable
+    key) and `publishable_key` (a live `pk_` key exists) — one query."""
+    from sqlalchemy import select
+
+    rows = session.execute(
+        select(ApiKey.allowed_origins).where(
+            ApiKey.brand_id == brand_id, ApiKey.kind == "publishable", ApiKey.revoked_at.is_(None)
+        )
+    ).all()
+    brand = session.get(Brand, brand_id)
+    origins = bool(brand is not None and brand.allowed_origins) or any(r[0] for r in rows)
+    return {"origins": origins, "publishable_key": bool(rows)}
+
+
+def membership(session: Session, membership_id: str) -> Membership:
+    """A membership of the session's brand; another brand's id is a 404 like a missing one."""
+    from luneo.platform.tenancy import get_or_404
+
+    return get_or_404(session, Membership, membership_id, "membership")

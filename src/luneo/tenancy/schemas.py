@@ -67,6 +67,29 @@ def _text(value: Any) -> Any:
     return value
 
 
+SHOPPER_AI_TOOLS = ("background_removal", "smart_crop")  # `luneo.ai.shopper_tools.TOOLS`
+
+
+def _shopper_ai_settings(value: Any) -> Any:
+    """`shopper_ai_tools`: a list of tool names or `{name: bool}` flags; `shopper_ai_daily_limit`:
+    an integer 0–1000 (default 10). Both optional; the tools are off unless listed."""
+    if not isinstance(value, dict):
+        return value
+    tools = value.get("shopper_ai_tools")
+    if tools is not None:
+        names = list(tools) if isinstance(tools, dict) else tools
+        if not isinstance(names, list) or any(n not in SHOPPER_AI_TOOLS for n in names):
+            raise ValueError(f"shopper_ai_tools: a list of {', '.join(SHOPPER_AI_TOOLS)} (or flags)")
+        if isinstance(tools, dict) and any(not isinstance(v, bool) for v in tools.values()):
+            raise ValueError("shopper_ai_tools flags are true or false")
+    limit = value.get("shopper_ai_daily_limit")
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 1000
+    ):
+        raise ValueError("shopper_ai_daily_limit: an integer from 0 to 1000")
+    return value
+
+
 class BrandPatch(StrictIn):
     """Fields to change; omitted fields stay. `production_email: null` clears it; the others
     cannot be null (422): send `[]` / `{}` to empty the origins or the settings."""
@@ -78,6 +101,7 @@ class BrandPatch(StrictIn):
     settings: dict[str, object] = Field(None, json_schema_extra=_no_default)  # type: ignore[arg-type]
 
     _valid_text = field_validator("name", "allowed_origins", "settings")(_text)
+    _valid_shopper_ai = field_validator("settings")(_shopper_ai_settings)
 
 
 class MembershipOut(BaseModel):

@@ -25,9 +25,9 @@ from luneo.platform.security import (
     sha256_hex,
     verify_password,
 )
-from luneo.platform.tenancy import bind_system, bind_tenant
+from luneo.platform.tenancy import bind_system, bind_tenant, get_or_404
 from luneo.tenancy.error_codes import TenancyErrorCode
-from luneo.tenancy.models import ApiKey, Brand, Invitation, Membership, RefreshToken, User
+from luneo.tenancy.models import ApiKey, Brand, Invitation, Membership, RefreshToken, User, UserToken
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 OWNER = "owner"
@@ -104,6 +104,15 @@ def audit(
     )
 
 
+def update_brand(session: Session, brand_id: str, changes: dict[str, Any]) -> Brand:
+    """Apply validated `PATCH /brand` fields (name, allowed origins, production email, settings)."""
+    brand = get_or_404(session, Brand, brand_id, "brand")
+    for field, value in changes.items():
+        setattr(brand, field, value)
+    invalidate_auth_caches(session)
+    return brand
+
+
 def invalidate_auth_caches(session: Session) -> None:
     """Forget cached credentials now and again once `session` commits, so no request that read
     the old state in between keeps it cached."""
@@ -152,18 +161,27 @@ def _check_owner_change(
         )
 
 
-def set_role(session: Session, m: Membership, role: str, *, actor_role: str | None) -> Membership:
-    """Change a member's role (owner rules enforced)."""
+def set_role(
+    session: Session, m: Membership, role: str, *, actor_role: str | None, actor: str | None = None
+) -> Membership:
+    """Change a member's role (owner rules enforced; a change is audited as `member.role_changed`)."""
     _check_owner_change(session, m, role, actor_role)
+    if m.role != role and actor is not None:
+        data = {"from": m.role, "to": role}
+        audit(session, m.brand_id, actor, "member.role_changed", "membership", m.id, data)
     m.role = role
     session.flush()
     invalidate_auth_caches(session)
     return m
 
 
-def remove_member(session: Session, m: Membership, *, actor_role: str | None) -> None:
-    """Remove a membership (owner rules enforced)."""
+def remove_member(
+    session: Session, m: Membership, *, actor_role: str | None, actor: str | None = None
+) -> None:
+    """Remove a membership (owner rules enforced; audited as `member.removed`)."""
     _check_owner_change(session, m, None, actor_role)
+    if actor is not None:
+        audit(session, m.brand_id, actor, "member.removed", "membership", m.id, {"role": m.role})
     session.delete(m)
     session.flush()
     invalidate_auth_caches(session)
@@ -201,7 +219,9 @@ def invitation_status(inv: Invitation) -> str:
 
 
 def _accept_url(settings: Settings, raw: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/api/v1/invitations/{raw}/accept"
+    """The link of the invitation email: the dashboard's accept page (which calls
+    `accept_invitation`, like `POST /api/v1/invitations/{token}/accept`)."""
+    return f"{settings.public_base_url.rstrip('/')}/dashboard/invitations/accept?token={raw}"
 
 
 def invite_member(
@@ -377,15 +397,21 @@ def create_api_key(
     )
     session.add(key)
     session.flush()
+    if created_by is not None:
+        data = {"kind": kind, "name": name}
+        audit(session, brand_id, created_by, "api_key.created", "api_key", key.id, data)
     return key, raw
 
 
-def revoke_api_key(session: Session, key_id: str) -> ApiKey:
+def revoke_api_key(session: Session, key_id: str, actor: str | None = None) -> ApiKey:
+    """Revoke a key (it stops working at once; audited as `api_key.revoked` when `actor` is given)."""
     key = session.execute(select(ApiKey).where(ApiKey.id == key_id)).scalar_one_or_none()
     if key is None:
         raise NotFoundError("api key", key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        if actor is not None:
+            audit(session, key.brand_id, actor, "api_key.revoked", "api_key", key.id, {"kind": key.kind})
     invalidate_auth_caches(session)
     return key
 
@@ -614,3 +640,243 @@ def brand_word_lists(session: Session) -> tuple[tuple[str, ...], tuple[str, ...]
     if not isinstance(settings, dict):
         return (), ()
     return _word_list(settings.get("blocked_words")), _word_list(settings.get("allowed_words"))
+
+
+# --- sign-up, email verification, password reset -------------------------------------------
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+VERIFICATION_TTL = timedelta(hours=48)
+RESET_TTL = timedelta(hours=1)
+EMAIL_VERIFICATION = "email_verification"
+PASSWORD_RESET = "password_reset"
+_TTL = {EMAIL_VERIFICATION: VERIFICATION_TTL, PASSWORD_RESET: RESET_TTL}
+
+
+def check_password(password: str) -> None:
+    """Refuse a password under `MIN_PASSWORD` characters (or of a single repeated character)."""
+    if len(password) < MIN_PASSWORD or len(set(password)) < 2 or len(password) > MAX_PASSWORD:
+        raise DomainError(
+            TenancyErrorCode.WEAK_PASSWORD,
+            f"Choose a password of at least {MIN_PASSWORD} characters (not one repeated character).",
+        )
+
+
+def slug_from_name(name: str) -> str:
+    """A slug-shaped base from a brand name (`Café Déco!` → `cafe-deco`)."""
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:48].strip("-")
+    return base if len(base) >= 2 else "brand"
+
+
+def unique_slug(session: Session, wanted: str) -> str:
+    """`wanted`, or `wanted-2`, `wanted-3`… the first one no brand uses (one query)."""
+    taken = set(session.execute(select(Brand.slug).where(Brand.slug.like(f"{wanted}%"))).scalars().all())
+    if wanted not in taken:
+        return wanted
+    n = 2
+    while f"{wanted}-{n}" in taken:
+        n += 1
+    return f"{wanted}-{n}"
+
+
+def _brand_slug(session: Session, brand_name: str, slug: str | None) -> str:
+    """The slug asked for (checked by `create_brand`), else one derived from the name, made unique."""
+    if slug and slug.strip():
+        return slug.strip().lower()
+    return unique_slug(session, slug_from_name(brand_name))
+
+
+def _new_user_token(session: Session, user_id: str, purpose: str) -> str:
+    """Issue a token for `purpose` (earlier unused ones of the same purpose are spent); the raw token."""
+    now = utcnow()
+    session.execute(
+        update(UserToken)
+        .where(UserToken.user_id == user_id, UserToken.purpose == purpose, UserToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    raw = new_opaque_token()
+    session.add(
+        UserToken(
+            user_id=user_id, purpose=purpose, token_hash=sha256_hex(raw), expires_at=now + _TTL[purpose]
+        )
+    )
+    session.flush()
+    return raw
+
+
+def _spend_user_token(session: Session, raw: str, purpose: str) -> UserToken:
+    """The live token `raw` of `purpose`, marked used (404 unknown or used, 410 expired)."""
+    token = (
+        session.execute(
+            select(UserToken)
+            .where(UserToken.token_hash == sha256_hex(raw), UserToken.purpose == purpose)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if 16 <= len(raw) <= 200
+        else None
+    )
+    if token is None or token.used_at is not None:
+        raise DomainError(TenancyErrorCode.INVALID_TOKEN, "This link is not valid or was already used.")
+    if as_utc(token.expires_at) <= utcnow():
+        raise DomainError(TenancyErrorCode.TOKEN_EXPIRED, "This link has expired: ask for a new one.")
+    token.used_at = utcnow()
+    return token
+
+
+def _link(settings: Settings, path: str, raw: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}{path}?token={raw}"
+
+
+def send_verification(
+    session: Session, settings: Settings, user_id: str, *, brand_id: str | None = None, lang: str = "en"
+) -> bool:
+    """Email `user_id` a fresh verification link (through `brand_id`'s outbox, else their first
+    brand's); False when already verified or the person has no brand to send from."""
+    user = session.get(User, user_id)
+    if user is None or user.email_verified_at is not None:
+        return False
+    brand_id = brand_id or _default_brand(session, user_id)
+    if brand_id is None:
+        return False
+    raw = _new_user_token(session, user.id, EMAIL_VERIFICATION)
+    from luneo.notifications.public import queue_email
+
+    queue_email(
+        session,
+        brand_id,
+        user.email,
+        "email_verification",
+        {
+            "verify_url": _link(settings, "/dashboard/verify", raw),
+            "hours": int(VERIFICATION_TTL.total_seconds() // 3600),
+            "lang": lang,
+        },
+    )
+    return True
+
+
+def sign_up(
+    session: Session,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    brand_name: str,
+    slug: str | None = None,
+    lang: str = "en",
+) -> tuple[User, Brand, tuple[str, str]]:
+    """A new brand with its owner, in the caller's one transaction: (user, brand, (access, refresh)).
+
+    The brand's `brand.created` event grants the signup credits (billing, idempotent on
+    `grant:signup:<brand_id>`), and the owner is emailed a verification link."""
+    bind_system(session)
+    check_password(password)
+    brand_name = " ".join(brand_name.split())
+    if not brand_name:
+        raise DomainError(TenancyErrorCode.INVALID_SLUG, "Give your brand a name.")
+    user = create_user(session, email=email, password=password)
+    brand_slug = _brand_slug(session, brand_name, slug)
+    brand = create_brand(session, slug=brand_slug, name=brand_name[:200])
+    brand.production_email = user.email
+    bind_tenant(session, brand.id)
+    membership = add_member(session, brand_id=brand.id, user_id=user.id, role=OWNER)
+    audit(session, brand.id, user.id, "brand.signed_up", "membership", membership.id, {"slug": brand.slug})
+    bind_system(session)
+    send_verification(session, settings, user.id, brand_id=brand.id, lang=lang)
+    access, refresh_raw, _ = _issue_tokens(session, settings, user, brand.id)
+    return user, brand, (access, refresh_raw)
+
+
+def create_brand_for(
+    session: Session, settings: Settings, user_id: str, *, brand_name: str, slug: str | None = None
+) -> tuple[Brand, tuple[str, str]]:
+    """A signed-in person without a brand creates one and becomes its owner: (brand, new tokens)."""
+    bind_system(session)
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise DomainError(TenancyErrorCode.INVALID_CREDENTIALS, "Sign in again.")
+    brand_name = " ".join(brand_name.split())
+    if not brand_name:
+        raise DomainError(TenancyErrorCode.INVALID_SLUG, "Give your brand a name.")
+    brand_slug = _brand_slug(session, brand_name, slug)
+    brand = create_brand(session, slug=brand_slug, name=brand_name[:200])
+    bind_tenant(session, brand.id)
+    membership = add_member(session, brand_id=brand.id, user_id=user.id, role=OWNER)
+    audit(session, brand.id, user.id, "brand.created", "membership", membership.id, {"slug": brand.slug})
+    bind_system(session)
+    access, refresh_raw, _ = _issue_tokens(session, settings, user, brand.id)
+    return brand, (access, refresh_raw)
+
+
+def verify_email(session: Session, raw: str) -> User:
+    """Spend a verification token: the user's email is verified (once)."""
+    token = _spend_user_token(session, raw, EMAIL_VERIFICATION)
+    user = session.get(User, token.user_id)
+    assert user is not None
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    return user
+
+
+def request_password_reset(session: Session, settings: Settings, email: str, *, lang: str = "en") -> None:
+    """Email a reset link when an active account has this email; answers the same either way
+    (no account enumeration). Sent through the person's first brand's outbox."""
+    user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    if user is None or not user.is_active:
+        return
+    brand_id = _default_brand(session, user.id)
+    if brand_id is None:  # nothing to send from: the outbox belongs to a brand
+        return
+    raw = _new_user_token(session, user.id, PASSWORD_RESET)
+    from luneo.notifications.public import queue_email
+
+    queue_email(
+        session,
+        brand_id,
+        user.email,
+        "password_reset",
+        {
+            "reset_url": _link(settings, "/dashboard/password/reset", raw),
+            "minutes": int(RESET_TTL.total_seconds() // 60),
+            "lang": lang,
+        },
+    )
+
+
+def check_reset_token(session: Session, raw: str) -> None:
+    """Raise unless `raw` is a live password-reset token (nothing is spent)."""
+    token = (
+        session.execute(
+            select(UserToken).where(
+                UserToken.token_hash == sha256_hex(raw), UserToken.purpose == PASSWORD_RESET
+            )
+        ).scalar_one_or_none()
+        if 16 <= len(raw) <= 200
+        else None
+    )
+    if token is None or token.used_at is not None:
+        raise DomainError(TenancyErrorCode.INVALID_TOKEN, "This link is not valid or was already used.")
+    if as_utc(token.expires_at) <= utcnow():
+        raise DomainError(TenancyErrorCode.TOKEN_EXPIRED, "This link has expired: ask for a new one.")
+
+
+def reset_password(session: Session, raw: str, new_password: str) -> User:
+    """Spend a reset token, set the new password and end every session of the person (all
+    refresh-token families revoked, so their access tokens stop at once). Reading the link
+    also proves the address: the email counts as verified."""
+    check_password(new_password)
+    token = _spend_user_token(session, raw, PASSWORD_RESET)
+    user = session.get(User, token.user_id)
+    assert user is not None
+    user.password_hash = hash_password(new_password)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return user

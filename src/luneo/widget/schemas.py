@@ -53,6 +53,18 @@ class WidgetProduct(BaseModel):
     min_image_dpi: int = 150
 
 
+class WidgetSamplePreview(BaseModel):
+    """The preview of the brand's sample personalization, already rendered by the preview
+    pipeline (the render `POST /renders/preview` gives that spec with the widget's options): the
+    widget shows it as soon as the config arrives."""
+
+    spec_hash: str
+    render_id: str
+    url: str  # signed, content-addressed (served `immutable`), stable for a day
+    width_px: int
+    height_px: int
+
+
 class WidgetConfig(BaseModel):
     """Everything the widget needs to draw its form for one product."""
 
@@ -60,6 +72,8 @@ class WidgetConfig(BaseModel):
     zones: list[WidgetZone]
     fonts: list[WidgetFont]
     version: str
+    # null until the sample has been rendered once (the first shopper's first preview renders it)
+    sample_preview: WidgetSamplePreview | None = None
 
 
 class WidgetUploadOut(BaseModel):

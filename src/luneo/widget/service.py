@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from cachetools import LRUCache, TTLCache
@@ -15,8 +18,17 @@ from sqlalchemy.orm import Session, object_session
 from luneo.catalog import public as catalog
 from luneo.catalog.public import Asset, BrandFont
 from luneo.design.fonts import BUNDLED_FONTS
-from luneo.platform.domain_errors import NotFoundError
-from luneo.widget.schemas import WidgetConfig, WidgetFont, WidgetProduct, WidgetSample, WidgetZone
+from luneo.designs import public as designs
+from luneo.platform.domain_errors import DomainError, NotFoundError
+from luneo.rendering import public as rendering
+from luneo.widget.schemas import (
+    WidgetConfig,
+    WidgetFont,
+    WidgetProduct,
+    WidgetSample,
+    WidgetSamplePreview,
+    WidgetZone,
+)
 
 
 def widget_config(session: Session, product_id: str) -> WidgetConfig:
@@ -65,7 +77,10 @@ def widget_config(session: Session, product_id: str) -> WidgetConfig:
         mockup_px=_mockup_px(product.mockup),
         min_image_dpi=product.min_image_dpi,
     )
-    draft = WidgetConfig(product=body, zones=zones, fonts=sorted(fonts, key=lambda f: f.id), version="")
+    sample = sample_preview(session, product.id, zones, body.palette, mockup=body.mockup_px is not None)
+    draft = WidgetConfig(
+        product=body, zones=zones, fonts=sorted(fonts, key=lambda f: f.id), version="", sample_preview=sample
+    )
     digest = hashlib.sha256(json.dumps(draft.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
     return draft.model_copy(update={"version": digest[:32]})
 
@@ -73,6 +88,101 @@ def widget_config(session: Session, product_id: str) -> WidgetConfig:
 def _mockup_px(mockup: dict[str, Any] | None) -> list[int] | None:
     """The product photo's size, when the product has a mockup."""
     return [int(mockup["width_px"]), int(mockup["height_px"])] if mockup else None
+
+
+# --------------------------------------------------------------------------- sample preview
+
+SAMPLE_PREVIEW_WIDTH = 720  # the widget's preview request (luneo-widget.js `preview()`): same render
+SAMPLE_PREVIEW_FORMAT = "png"
+SAMPLE_URL_PERIOD_S = 86_400  # the sample URL's expiry is bucketed: one URL per product a day
+SAMPLE_RECHECK_S = 5.0  # a config without its sample preview yet looks again after this long
+SAMPLES_DIR = Path(__file__).parent / "static" / "samples"
+SAMPLES_PREFIX = "/widget/samples/"
+
+
+def sample_url_expiry(now: float | None = None) -> int:
+    """The sample URL's expiry: the end of the period after the current one (valid ≥ one period)."""
+    period = int((time.time() if now is None else now) // SAMPLE_URL_PERIOD_S)
+    return (period + 2) * SAMPLE_URL_PERIOD_S
+
+
+def sample_inputs(session: Session, zones: list[WidgetZone], palette: list[str]) -> dict[str, Any] | None:
+    """The inputs the widget sends before the shopper touches anything (its `payload()`): each
+    text zone's sample text, each image zone's sample photo (the asset its upload gives), each
+    colour zone's default colour. None when a sample photo is not one of ours or not uploaded yet."""
+    inputs: dict[str, Any] = {}
+    for z in zones:
+        sample = z.sample or WidgetSample()
+        if z.kind == "text":
+            if sample.text:
+                inputs[z.key] = {"kind": "text", "text": sample.text}
+        elif z.kind == "image":
+            if sample.photo_url:
+                asset_id = _sample_asset_id(session, sample.photo_url)
+                if asset_id is None:
+                    return None
+                inputs[z.key] = {"kind": "image", "asset_id": asset_id, "fit": "cover"}
+        elif z.kind == "colour":
+            colors = z.rules.get("allowed_colors") or palette
+            color = z.default_color or (colors[0] if colors else None)
+            if color:
+                inputs[z.key] = {"kind": "colour", "color": color}
+    return inputs
+
+
+@lru_cache(maxsize=32)
+def _sample_file_sha256(path: str, mtime_ns: int) -> str | None:
+    """SHA-256 of a bundled sample photo as the upload checks store it (what the widget uploads)."""
+    data = Path(path).read_bytes()
+    try:
+        checked = catalog.check_upload(data, kind="upload", max_bytes=len(data) + 1)
+    except DomainError:
+        return None
+    return hashlib.sha256(checked.data).hexdigest()
+
+
+def _sample_asset_id(session: Session, photo_url: str) -> str | None:
+    """The brand's asset of a bundled sample photo (`/widget/samples/…`), once a widget uploaded it."""
+    if not photo_url.startswith(SAMPLES_PREFIX):
+        return None  # another host's photo: never fetched by the server
+    path = (SAMPLES_DIR / photo_url.removeprefix(SAMPLES_PREFIX)).resolve()
+    if path.parent != SAMPLES_DIR.resolve() or not path.is_file():
+        return None
+    sha = _sample_file_sha256(str(path), path.stat().st_mtime_ns)
+    if sha is None:
+        return None
+    found = session.execute(select(Asset.id).where(Asset.sha256 == sha)).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def sample_preview(
+    session: Session, product_id: str, zones: list[WidgetZone], palette: list[str], *, mockup: bool
+) -> WidgetSamplePreview | None:
+    """The finished preview of the product's sample design, as the widget would ask it (same
+    spec, same options, so the same render); None until it has been rendered once. Read-only."""
+    inputs = sample_inputs(session, zones, palette)
+    if inputs is None:
+        return None
+    result = designs.check_inputs(session, product_id, inputs)
+    if not result.ok or result.spec_hash is None:
+        return None
+    found = rendering.finished_preview(
+        session,
+        result.spec_hash,
+        width=SAMPLE_PREVIEW_WIDTH,
+        fmt=SAMPLE_PREVIEW_FORMAT,
+        mockup=mockup,
+        expires_at=sample_url_expiry(),
+    )
+    if found is None:
+        return None
+    return WidgetSamplePreview(
+        spec_hash=found.spec_hash,
+        render_id=found.render_id,
+        url=found.url,
+        width_px=found.width_px,
+        height_px=found.height_px,
+    )
 
 
 def upload_photo(session: Session, data: bytes, filename: str | None, actor: str, shopper: str) -> Asset:
@@ -94,6 +204,9 @@ class CachedConfig:
     version: int
     etag: str
     body: bytes
+    # rebuilt after this (time.time()): at the end of the sample URL's day, or soon when the
+    # sample preview was not rendered yet
+    fresh_until: float = float("inf")
 
 
 class ConfigCache:
@@ -115,7 +228,8 @@ class ConfigCache:
         """The config when this process knows the product's current version (no I/O)."""
         with self._lock:
             version = self._current.get((brand_id, product_id))
-            return None if version is None else self._bodies.get((brand_id, product_id, version))
+            found = None if version is None else self._bodies.get((brand_id, product_id, version))
+        return found if found is not None and time.time() < found.fresh_until else None
 
     def get(self, session: Session, brand_id: str, product_id: str) -> CachedConfig:
         """The product's config: its version read through the guarded `session` (a foreign or
@@ -128,10 +242,17 @@ class ConfigCache:
         key = (brand_id, product_id, int(row.version))
         with self._lock:
             found = self._bodies.get(key)
-        if found is None:
+        now = time.time()
+        if found is None or now >= found.fresh_until:
             config = widget_config(session, product_id)
             body = config.model_dump_json().encode()
-            found = CachedConfig(version=key[2], etag=f'"{config.version}"', body=body)
+            fresh_until = (
+                now + SAMPLE_RECHECK_S
+                if config.sample_preview is None
+                else (now // SAMPLE_URL_PERIOD_S + 1) * SAMPLE_URL_PERIOD_S
+            )
+            etag = f'"{config.version}"'
+            found = CachedConfig(version=key[2], etag=etag, body=body, fresh_until=fresh_until)
             with self._lock:
                 self._bodies[key] = found
         with self._lock:

@@ -2,7 +2,9 @@
 
 A human page, server-rendered (Jinja2, autoescaped), in English or French (`?lang=` or the
 browser's `Accept-Language`, negotiated with Babel), with Open Graph tags whose `og:image` is
-the absolute URL of the design's preview. An unknown or revoked token answers a 404 page.
+the absolute URL of the design's preview — the design on the product (the mockup, rendered as
+the widget's mockup view) when the product has one, with its pixel size. An unknown or revoked
+token answers a 404 page.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def _render(request: Request, token: str, view: designs.SharedView | None) -> HT
                 product=view.product_name, texts=texts[:200]
             ),
             "image_url": f"{base}/d/{token}/image.png",
+            "image_size": view.image_size,
             "image_alt": m["image_alt"].format(name=view.name, product=view.product_name),
             "page_url": f"{base}/d/{token}",
             "og_locale": OG_LOCALES[lang],

@@ -23,6 +23,7 @@ function maybeUpsell() {
   const level = badge.dataset.level;
   if ((level === "low" || level === "empty") && !sessionStorage.getItem(UPSELL_KEY) && !dialog.open) {
     dialog.showModal();
+    sessionStorage.setItem(UPSELL_KEY, "1"); // once per browser session, whatever the answer
   }
 }
 document.getElementById("upsell")?.addEventListener("close", () => sessionStorage.setItem(UPSELL_KEY, "1"));

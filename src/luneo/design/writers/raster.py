@@ -11,6 +11,7 @@ same bytes.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import math
 import re
@@ -20,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from luneo.design.bytecache import MIB, ByteLRU
 from luneo.design.scene import Scene
 from luneo.design.writers.svg import canvas_box, write_svg
 
@@ -128,6 +130,28 @@ def _restore_uris(xml: str, uris: list[bytes]) -> str:
     return _URI_REF.sub(lambda m: '"' + uris[int(m.group(1))].decode("ascii") + '"', xml)
 
 
+# Decoded `<image>` data (a product photo, a shopper's photo) by the digest of its data URI:
+# between two keystrokes only the text changes, so the photo is not decoded again. A raster
+# `skia.Image` is immutable; every render still draws it the same way (same bytes out).
+_decoded: ByteLRU[bytes, Any] = ByteLRU(96 * MIB, lambda img: int(img.width() * img.height() * 4) + 256)
+
+
+def _decoded_image(uri: bytes) -> Any:
+    """The raster image of a `data:image/…;base64,` URI (None when skia cannot decode it)."""
+    import skia
+
+    key = hashlib.blake2b(uri, digest_size=20).digest()
+    img = _decoded.get(key)
+    if img is None:
+        # Copy the bytes into skia and decode now: a lazy image would read freed Python memory.
+        img = skia.Image.MakeFromEncoded(skia.Data.MakeWithCopy(base64.b64decode(uri.split(b",", 1)[1])))
+        if img is None:
+            return None
+        img = img.makeRasterImage()
+        _decoded.put(key, img)
+    return img
+
+
 def _render_skia(svg: bytes, width_px: int, height_px: int) -> Image.Image:
     import skia
 
@@ -180,11 +204,9 @@ def _render_skia(svg: bytes, width_px: int, height_px: int) -> Image.Image:
         uri = uris[int(href[4:])]
         if not uri.startswith(b"data:image/") or b";base64," not in uri:
             continue
-        # Copy the bytes into skia and decode now: a lazy image would read freed Python memory.
-        img = skia.Image.MakeFromEncoded(skia.Data.MakeWithCopy(base64.b64decode(uri.split(b",", 1)[1])))
+        img = _decoded_image(uri)
         if img is None:
             continue
-        img = img.makeRasterImage()
         canvas.save()
         canvas.scale(width_px / vw, height_px / vh)
         canvas.translate(-vx, -vy)

@@ -30,7 +30,7 @@ const css = `
 .panel { background: var(--s); border-radius: var(--r); padding: 16px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
 .preview { position: relative; margin: 0 auto; aspect-ratio: var(--ar, 1); width: min(100%, calc(var(--maxh) * var(--ar, 1)));
   background: repeating-conic-gradient(#f1f1f1 0% 25%, #fff 0% 50%) 50% / 20px 20px; border-radius: var(--r); overflow: hidden; }
-.preview img { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; transition: opacity .15s; }
+.preview img { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: cover; transition: opacity .15s; }
 .preview.busy img { opacity: .82; }
 .bar { position: absolute; left: 0; top: 0; height: 3px; width: 30%; background: var(--a); opacity: 0; }
 .busy .bar { opacity: .8; animation: slide 1s linear infinite; }
@@ -228,6 +228,7 @@ class LuneoPersonalizer extends HTMLElement {
     this.config = res.data;
     this.dir = RTL_LANGS.test(lang) ? "rtl" : "ltr";
     this.draw();
+    this.showSample();
     this.emit("luneo:ready", { product_id: this.config.product.id, locale: lang });
     this.track("widget_loaded", performance.now() - this.connectedAt);
     await this.samplePhotos(loading);
@@ -235,6 +236,35 @@ class LuneoPersonalizer extends HTMLElement {
     await pendingDesign(this);  // a saved design to reopen (luneo-designs.js)
     if (loading !== this.loading) return;
     this.schedule(0);
+  }
+
+  // The brand's sample design, already rendered by the server (`sample_preview` of the config: the
+  // preview of the sample spec with the options `preview()` asks, so the very same render), goes on
+  // screen with the config, before any round trip; the first refresh finds that spec and keeps it.
+  get sampleUrl() {
+    const url = this.config?.sample_preview?.url;
+    return url ? new URL(url.startsWith("/") ? this.base + url : url, document.baseURI).href : null;
+  }
+
+  showSample() {
+    const s = this.config.sample_preview;
+    const design = this.getAttribute("design") || new URLSearchParams(location.search).get("luneo_design");
+    if (!s || design || this.pendingDesign) { this.fontsSoon(0); return; }  // a design to reopen: not the sample
+    this.img.width = s.width_px;
+    this.img.height = s.height_px;
+    this.img.addEventListener("load", () => this.fontsSoon(0), { once: true });
+    this.img.addEventListener("error", () => { if (this.img.src === this.sampleUrl) { this.sampleFailed = true; this.img.hidden = true; } }, { once: true });
+    this.img.src = this.sampleUrl;
+    this.img.hidden = false;
+    this.fontsSoon(2500);
+  }
+
+  // The pickers' font files (up to a few hundred KB each) load once the first preview is on screen,
+  // not in competition with it.
+  fontsSoon(delay) {
+    clearTimeout(this.fontTimer);
+    if (!this.config || this.fontsLoaded === this.config) return;
+    this.fontTimer = setTimeout(() => { this.fontsLoaded = this.config; this.fontFaces(this.config.fonts); }, delay);
   }
 
   // Image zones show the brand's sample photo until the shopper uploads one: it is uploaded once
@@ -274,7 +304,6 @@ class LuneoPersonalizer extends HTMLElement {
 
   draw() {
     const { product, zones, fonts } = this.config;
-    this.fontFaces(fonts);
     const money = this.money(product.price_cents, product.currency);
     this.priceLine = el("span", {}, money);
     this.priceNote = el("span", { class: "note" });
@@ -288,7 +317,7 @@ class LuneoPersonalizer extends HTMLElement {
     this.cartLine = el("div", { class: "cart", part: "cart", role: "status" });
     form.append(this.general, el("div", { class: "actions" }, this.cartBtn, this.saveBtn), this.cartLine, designsPanel(this));
 
-    this.img = el("img", { alt: this.t("preview_alt"), part: "preview-image", decoding: "async" });
+    this.img = el("img", { alt: this.t("preview_alt"), part: "preview-image", decoding: "async", fetchpriority: "high" });
     this.img.hidden = true;
     // The box keeps the preview's aspect ratio (the product photo's, or the print's): no layout shift.
     const [aw, ah] = product.mockup_px || [product.width_mm + 2 * (product.bleed_mm || 0), product.height_mm + 2 * (product.bleed_mm || 0)];
@@ -554,18 +583,27 @@ class LuneoPersonalizer extends HTMLElement {
     this.specHash = specHash;
     this.specKey = key;
     this.view3d?.update(specHash);  // the 3D view, when open, follows the design
-    const url = await this.preview(specHash, seq);
+    // The sample spec: its render (the config's `sample_preview`) is already on screen or loading.
+    const isSample = this.config.sample_preview?.spec_hash === specHash && !this.sampleFailed;
+    let url = isSample ? this.sampleUrl : await this.preview(specHash, seq);
     if (seq !== this.seq) return;
     if (!url) { this.setBusy(false); this.status(this.t("err.preview")); return; }
-    const loaded = await this.show(url);
+    let loaded = await this.show(url);
     if (seq !== this.seq) return;
+    if (!loaded && isSample) {  // that file is gone (cleaned up): ask for the render as usual
+      this.sampleFailed = true;
+      url = await this.preview(specHash, seq);
+      if (seq !== this.seq) return;
+      loaded = !!url && await this.show(url);
+      if (seq !== this.seq) return;
+    }
     this.setBusy(false);
     if (!loaded) { this.status(this.t("err.preview")); return; }
     this.img.dataset.specHash = specHash;
     this.shown = { specHash, key, url: this.img.src };
     this.lastPreviewMs = performance.now() - started;
     this.track("preview_ready", this.lastPreviewMs);
-    if (this.firstPreviewMs === undefined) this.firstPreviewMs = performance.now() - this.connectedAt;
+    if (this.firstPreviewMs === undefined) { this.firstPreviewMs = performance.now() - this.connectedAt; this.fontsSoon(0); }
     const sample = Object.values(this.inputs).some(s => !s.touched && (s.sample.text || s.sample.photo_url));
     const photo = Object.values(this.inputs).some(s => s.kind === "image");
     this.status(sample ? this.t(photo ? "sample" : "sample_type") : this.t("updated"));
