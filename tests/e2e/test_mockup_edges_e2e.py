@@ -49,6 +49,9 @@ def test_the_mockup_fills_its_box_to_the_edges(live_server, browser, viewport: t
             page.evaluate(MAGENTA_BOX)
             _settled(page)
             assert page.evaluate(f"() => {W}.querySelector('img[part=preview-image]').naturalWidth") > 0
+            # the image on screen is decoded and painted (not the previous one mid-swap)
+            page.evaluate(f"async () => {{ await {W}.querySelector('img[part=preview-image]').decode(); }}")
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
             box: Any = page.locator("luneo-personalizer").locator("[part=preview]")
             shot = np.asarray(Image.open(io.BytesIO(box.screenshot())).convert("RGB")).astype(int)
             showing[sku] = _box_showing(shot)
