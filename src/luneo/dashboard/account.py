@@ -28,7 +28,7 @@ from luneo.catalog import public as catalog
 from luneo.commerce import public as commerce
 from luneo.credits import public as credits
 from luneo.dashboard import session
-from luneo.dashboard.guard import Page, page_guard, public_page
+from luneo.dashboard.guard import Page, page_dep, public_page
 from luneo.dashboard.pages import router
 from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
@@ -40,8 +40,8 @@ from luneo.platform.tenancy import bind_system
 from luneo.tenancy import public as tenancy
 
 PublicPage = Annotated[Page, Depends(public_page)]
-HomePage = Annotated[Page, Depends(page_guard("brand:read"))]
-ResendPage = Annotated[Page, Depends(page_guard("brand:read", write=True))]
+HomePage = Annotated[Page, page_dep("brand:read")]
+ResendPage = Annotated[Page, page_dep("brand:read", write=True)]
 
 #: Per client IP (sign-up, forgotten password) or per person (resending the verification link).
 SIGNUP_LIMIT = "10/hour"

@@ -14,18 +14,17 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from babel.dates import format_date
-from fastapi import Depends
 from fastapi.responses import Response
 
 from luneo.analytics import public as analytics
 from luneo.commerce import public as commerce
 from luneo.dashboard import i18n
-from luneo.dashboard.guard import Page, page_guard
+from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.platform.domain_errors import DomainError
 from luneo.platform.errors import Problem
 
-AnalyticsRead = Annotated[Page, Depends(page_guard("analytics:read"))]
+AnalyticsRead = Annotated[Page, page_dep("analytics:read")]
 
 DEFAULT_CURRENCY = "EUR"
 # Funnel chart geometry (SVG user units).

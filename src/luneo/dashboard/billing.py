@@ -18,22 +18,22 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Form
+from fastapi import Form
 from fastapi.responses import Response, StreamingResponse
 
 from luneo.billing import public as billing
 from luneo.credits import public as credits
 from luneo.dashboard import session as dashboard_session
-from luneo.dashboard.guard import Page, page_guard
+from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.platform.clock import utcnow
 from luneo.platform.config import get_settings
 from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.errors import Problem
 
-CreditsRead = Annotated[Page, Depends(page_guard("credits:read"))]
-CreditsBuy = Annotated[Page, Depends(page_guard("credits:read", "credits:buy", write=True))]
-BillingManage = Annotated[Page, Depends(page_guard("credits:read", "billing:manage", write=True))]
+CreditsRead = Annotated[Page, page_dep("credits:read")]
+CreditsBuy = Annotated[Page, page_dep("credits:read", "credits:buy", write=True)]
+BillingManage = Annotated[Page, page_dep("credits:read", "billing:manage", write=True)]
 
 PAGE_SIZE = 25
 CSV_CHUNK = 500

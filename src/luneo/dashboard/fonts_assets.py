@@ -6,20 +6,20 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import Depends, File, Form, UploadFile
+from fastapi import File, Form, UploadFile
 from fastapi.responses import Response
 from PIL import Image, ImageDraw, ImageFont
 
 from luneo.catalog import public as catalog
-from luneo.dashboard.guard import Page, page_guard
+from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.dashboard.products import Refused, _attempt, _read, actor
 from luneo.design.fonts import BUNDLED_FONTS
 from luneo.design.fonts import font_bytes as bundled_bytes
 from luneo.platform.errors import Problem
 
-ReadPage = Annotated[Page, Depends(page_guard("catalog:read"))]
-WritePage = Annotated[Page, Depends(page_guard("catalog:write", write=True))]
+ReadPage = Annotated[Page, page_dep("catalog:read")]
+WritePage = Annotated[Page, page_dep("catalog:write", write=True)]
 
 SAMPLE_TEXT = "Aa Éé Œœ Ąą ابج 123"
 ASSET_KINDS = ("upload", "mockup", "model", "derived")

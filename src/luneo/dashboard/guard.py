@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from luneo.dashboard import i18n, session, templating
@@ -185,6 +185,14 @@ def page_guard(*permissions: str, write: bool | None = None) -> Callable[[Reques
             yield Page(request, principal, tenant, locale, email, brands)
 
     return dependency
+
+
+def page_dep(*permissions: str, write: bool | None = None) -> Any:
+    """`Annotated[Page, page_dep("orders:read")]`: the page guard as a dependency whose transaction
+    ends with the route (`scope="function"`), so a write is committed before the browser receives
+    the response and follows its redirect (FastAPI ends yield dependencies after the response by
+    default)."""
+    return Depends(page_guard(*permissions, write=write), scope="function")
 
 
 def page_url(path: str, next_url: str | None = None) -> str:

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Form
+from fastapi import Form
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from luneo.catalog import public as catalog
-from luneo.dashboard.guard import Page, page_guard
+from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.platform.config import get_settings
 from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.errors import problem_from
 from luneo.tenancy import public as tenancy
 
-KeysPage = Annotated[Page, Depends(page_guard("keys:manage"))]
-KeysWrite = Annotated[Page, Depends(page_guard("keys:manage", write=True))]
-BrandWrite = Annotated[Page, Depends(page_guard("brand:manage", write=True))]
+KeysPage = Annotated[Page, page_dep("keys:manage")]
+KeysWrite = Annotated[Page, page_dep("keys:manage", write=True)]
+BrandWrite = Annotated[Page, page_dep("brand:manage", write=True)]
 
 BASE = "/dashboard/integrations"
 

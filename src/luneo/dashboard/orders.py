@@ -13,11 +13,11 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Form
+from fastapi import Form
 from fastapi.responses import Response
 
 from luneo.commerce import public as commerce
-from luneo.dashboard.guard import Page, page_guard
+from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.manufacturing import public as manufacturing
 from luneo.payments import public as payments
@@ -25,9 +25,9 @@ from luneo.platform.domain_errors import DomainError
 from luneo.platform.errors import Problem, problem_from
 from luneo.rendering import public as rendering
 
-OrdersRead = Annotated[Page, Depends(page_guard("orders:read"))]
-OrdersWrite = Annotated[Page, Depends(page_guard("orders:write", write=True))]
-PaymentsWrite = Annotated[Page, Depends(page_guard("orders:read", "payments:write", write=True))]
+OrdersRead = Annotated[Page, page_dep("orders:read")]
+OrdersWrite = Annotated[Page, page_dep("orders:write", write=True)]
+PaymentsWrite = Annotated[Page, page_dep("orders:read", "payments:write", write=True)]
 
 PAGE_SIZE = 25
 #: The proof's preview request (designs' `/snapshots/{id}/proof`): the same render is reused.

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from luneo.credits import public as credits
 from luneo.dashboard import i18n, session
-from luneo.dashboard.guard import Page, page_guard, public_page
+from luneo.dashboard.guard import Page, page_dep, public_page
 from luneo.dashboard.templating import STATIC
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
@@ -27,10 +27,10 @@ from luneo.tenancy import public as tenancy
 router = APIRouter(prefix="/dashboard", include_in_schema=False, dependencies=[Depends(session.check_csrf)])
 
 PublicPage = Annotated[Page, Depends(public_page)]
-BrandPage = Annotated[Page, Depends(page_guard("brand:read"))]
+BrandPage = Annotated[Page, page_dep("brand:read")]
 #: Any member of the brand, whatever their role (the home page, the brand switcher).
-MemberPage = Annotated[Page, Depends(page_guard())]
-CreditsPage = Annotated[Page, Depends(page_guard("credits:read"))]
+MemberPage = Annotated[Page, page_dep()]
+CreditsPage = Annotated[Page, page_dep("credits:read")]
 
 _TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".png": "image/png"}
 #: Files a page may load (listed, never a path from the URL).

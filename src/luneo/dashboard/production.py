@@ -13,19 +13,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, File, Form, Query, UploadFile
+from fastapi import File, Form, Query, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from luneo.catalog import public as catalog
-from luneo.dashboard.guard import Page, page_guard
+from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.manufacturing import public as manufacturing
 from luneo.platform.domain_errors import DomainError
 from luneo.platform.errors import Problem, problem_from
 
-ProductionRead = Annotated[Page, Depends(page_guard("production:read"))]
-ProductionWrite = Annotated[Page, Depends(page_guard("production:write", write=True))]
-ProductionWriteForm = Annotated[Page, Depends(page_guard("production:write"))]
+ProductionRead = Annotated[Page, page_dep("production:read")]
+ProductionWrite = Annotated[Page, page_dep("production:write", write=True)]
+ProductionWriteForm = Annotated[Page, page_dep("production:write")]
 
 PAGE_SIZE = 30
 BULK_MOVES = ("in_production", "done")

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
 from luneo.catalog import public as catalog
-from luneo.dashboard.guard import Page, page_guard
+from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.design.fonts import BUNDLED_FONTS
 from luneo.design.model import TextInput
@@ -30,9 +30,9 @@ from luneo.platform.config import get_settings
 from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.rendering import public as rendering
 
-ReadPage = Annotated[Page, Depends(page_guard("catalog:read"))]
-WritePage = Annotated[Page, Depends(page_guard("catalog:write", write=True))]
-FormPage = Annotated[Page, Depends(page_guard("catalog:write", write=False))]
+ReadPage = Annotated[Page, page_dep("catalog:read")]
+WritePage = Annotated[Page, page_dep("catalog:write", write=True)]
+FormPage = Annotated[Page, page_dep("catalog:write", write=False)]
 
 METHODS = ("print", "engrave", "laser_cut", "embroider")
 STATUSES = catalog.PRODUCT_STATUSES

@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Form
+from fastapi import Form
 from fastapi.responses import Response
 
 from luneo.dashboard import session
-from luneo.dashboard.guard import Page, page_guard, page_url
+from luneo.dashboard.guard import Page, page_dep, page_url
 from luneo.dashboard.pages import PublicPage, router
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
@@ -24,8 +24,8 @@ from luneo.platform.errors import problem_from
 from luneo.platform.tenancy import bind_system
 from luneo.tenancy import public as tenancy
 
-TeamPage = Annotated[Page, Depends(page_guard("members:manage"))]
-TeamWrite = Annotated[Page, Depends(page_guard("members:manage", write=True))]
+TeamPage = Annotated[Page, page_dep("members:manage")]
+TeamWrite = Annotated[Page, page_dep("members:manage", write=True)]
 
 BASE = "/dashboard/team"
 AUDIT_PER_PAGE = 25

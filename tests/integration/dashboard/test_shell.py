@@ -175,3 +175,28 @@ def test_the_badge_shows_the_balance(client: Any, brand_a: Any) -> None:
     r = client.get("/dashboard/partials/credits")
     assert r.status_code == 200 and 'data-level="ok"' in r.text
     assert "1,050" in r.text  # 50 signup credits + 1 000
+
+
+def test_every_page_commits_before_its_response_is_sent() -> None:
+    """A form's write must be committed before the browser follows its redirect (the dev checkout
+    read the purchase a dashboard POST had not committed yet): page sessions end with the route
+    (`scope="function"`), not after the response is sent (FastAPI's default for yield deps)."""
+    from fastapi.routing import APIRoute
+
+    def guards(dependant: Any) -> list[Any]:
+        found = []
+        for dep in dependant.dependencies:
+            if "page_guard" in getattr(dep.call, "__qualname__", ""):
+                found.append(dep)
+            found.extend(guards(dep))
+        return found
+
+    from luneo.dashboard.pages import router
+
+    checked = 0
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            for dep in guards(route.dependant):
+                assert dep.scope == "function", f"{route.path}: page session ends after the response"
+                checked += 1
+    assert checked > 40
