@@ -13,13 +13,14 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from babel.core import negotiate_locale
 from babel.dates import format_datetime as babel_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 from babel.support import NullTranslations, Translations
 from fastapi import Request
+
+from luneo.platform.languages import best_language
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES: tuple[tuple[str, str], ...] = (("en", "English"), ("fr", "Français"))
@@ -58,17 +59,7 @@ def negotiate(request: Request) -> str:
     for asked in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
         if asked in SUPPORTED:
             return asked
-    preferred: list[tuple[float, str]] = []
-    for part in (request.headers.get("accept-language") or "")[:500].split(","):
-        tag, _, q = part.strip().partition(";q=")
-        try:
-            weight = float(q) if q else 1.0
-        except ValueError:
-            continue
-        if tag and weight > 0:
-            preferred.append((weight, tag.replace("-", "_")))
-    ordered = [tag for _, tag in sorted(preferred, key=lambda p: -p[0])]
-    return negotiate_locale(ordered, list(SUPPORTED)) or "en"
+    return best_language(request.headers.get("accept-language"), SUPPORTED)
 
 
 def money(amount_minor: int | None, currency: str, locale: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.core import negotiate_locale
 from babel.dates import format_date
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from luneo.designs import public as designs
 from luneo.platform.config import get_settings
 from luneo.platform.domain_errors import NotFoundError
+from luneo.platform.languages import best_language
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -65,17 +65,7 @@ def page_locale(request: Request) -> str:
     asked = request.query_params.get("lang", "")
     if asked in MESSAGES:
         return asked
-    preferred = []
-    for part in (request.headers.get("accept-language") or "")[:500].split(","):
-        tag, _, q = part.strip().partition(";q=")
-        try:
-            weight = float(q) if q else 1.0
-        except ValueError:
-            continue
-        if tag and weight > 0:
-            preferred.append((weight, tag.replace("-", "_")))
-    ordered = [tag for _, tag in sorted(preferred, key=lambda p: -p[0])]
-    return negotiate_locale(ordered, list(MESSAGES)) or "en"
+    return best_language(request.headers.get("accept-language"), MESSAGES)
 
 
 def _render(request: Request, token: str, view: designs.SharedView | None) -> HTMLResponse:
