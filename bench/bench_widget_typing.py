@@ -5,7 +5,7 @@ demo storefront in the system Chromium (Playwright). Per demo product, `BENCH_KE
 times: the first text zone is filled with a fresh random prefix (not timed, so every timed text is
 new to the server: a cold render, never a cached one), then one key is typed; the time runs from
 that key's `keydown` in the page to the `luneo:change` event the widget fires once the new
-preview is decoded and on screen (the 150 ms debounce included). "First preview" is the time from
+preview is decoded and on screen (the 80 ms debounce included). "First preview" is the time from
 the element's `connectedCallback` to its first preview on screen (the brand's sample design, the
 sample photo uploaded as the shopper's). Target (issue 13): p95 ≤ 300 ms; first preview ≤ 1.5 s.
 """

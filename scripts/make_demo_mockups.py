@@ -288,7 +288,12 @@ def make_phone(out: Path) -> dict[str, Any]:
         (800, 1000),
         rot=rot,
         cam=cam,
-        colours={"print": (0.96, 0.96, 0.95), "case": (0.08, 0.08, 0.09)},
+        colours={
+            "print": (0.96, 0.96, 0.95),
+            "case": (0.08, 0.08, 0.09),
+            "camera": (0.05, 0.05, 0.06),
+            "lens": (0.01, 0.01, 0.015),
+        },
         metal=set(),
         print_corners_mm=True,
         fill=0.8,

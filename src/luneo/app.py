@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from luneo import __version__, domains
-from luneo.platform.auth import register_credential_store
+from luneo.platform.auth import register_credential_store, register_dependent_cache
 from luneo.platform.config import Settings, check_production_settings, get_settings
 from luneo.platform.database import get_db
 from luneo.platform.error_reporting import init_sentry
@@ -37,19 +37,29 @@ API_PREFIX = "/api/v1"
 
 
 class _OriginCache:
-    """Origins any brand allows (refreshed every 10 s) for CORS preflights."""
+    """Origins any brand allows for CORS preflights: refreshed every 10 s, and at once in this
+    process when a brand's or a key's origins change (`clear_auth_caches`)."""
 
     def __init__(self) -> None:
         self._origins: frozenset[str] = frozenset()
-        self._at = 0.0
+        self._at = float("-inf")
+        self._generation = 0  # bumped by `invalidate`: a load that overlapped it is not trusted
         self._lock = threading.Lock()
+        register_dependent_cache(self)
+
+    def invalidate(self) -> None:
+        """Reload on the next preflight."""
+        self._generation += 1
+        self._at = float("-inf")
 
     def __call__(self, origin: str) -> bool:
         if time.monotonic() - self._at > 10:
             with self._lock:
                 if time.monotonic() - self._at > 10:
+                    generation = self._generation
                     self._origins = self._load()
-                    self._at = time.monotonic()
+                    if generation == self._generation:
+                        self._at = time.monotonic()
         return origin in self._origins
 
     def _load(self) -> frozenset[str]:

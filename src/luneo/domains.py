@@ -61,6 +61,7 @@ DOMAINS: tuple[Domain, ...] = (
         models="luneo.notifications.models",
         handlers="luneo.notifications.handlers",
         tasks="luneo.notifications.tasks",
+        root_routers=("luneo.notifications.api",),  # one-click unsubscribe (RFC 8058)
     ),
     Domain(
         "catalog",
@@ -115,6 +116,28 @@ DOMAINS: tuple[Domain, ...] = (
         root_routers=("luneo.widget.pages:router", "luneo.widget.share_page:router"),
     ),
     Domain("analytics", models="luneo.analytics.models", routers=("luneo.analytics.api",)),
+    Domain(
+        "integrations",
+        models="luneo.integrations.shopify.models",
+        handlers="luneo.integrations.shopify.handlers",
+        tasks="luneo.integrations.shopify.tasks",
+        root_routers=("luneo.integrations.shopify.api:router",),
+    ),
+    Domain(
+        "webhooks",
+        models="luneo.webhooks.models",
+        handlers="luneo.webhooks.handlers",
+        tasks="luneo.webhooks.tasks",
+        routers=("luneo.webhooks.api",),
+    ),
+    Domain(
+        "fulfilment",
+        models="luneo.fulfilment.models",
+        handlers="luneo.fulfilment.handlers",
+        tasks="luneo.fulfilment.tasks",
+        routers=("luneo.fulfilment.api",),
+        root_routers=("luneo.fulfilment.api:hooks_router",),
+    ),
     Domain(
         "dashboard",
         root_routers=("luneo.dashboard.pages:router",),

@@ -93,3 +93,12 @@ def browser() -> Iterator[Any]:
         )
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def owner(browser: Any, live_server: str, live_data_dir: Path) -> Any:
+    """The demo owner signed in through the form once (again when the cookies near expiry) for
+    every dashboard test that is not about signing in (tests/e2e/dashboard.py `OwnerSession`)."""
+    from .dashboard import OwnerSession
+
+    return OwnerSession(browser, live_server, live_data_dir)

@@ -3,33 +3,13 @@ the checklist, forgot-password; axe and screenshots on each page at desktop and 
 
 from __future__ import annotations
 
-import email
-import re
-import time
-from email import policy
 from pathlib import Path
 from typing import Any
 
-from .dashboard import VIEWPORTS, axe_violations, shot
+from .dashboard import VIEWPORTS, axe_violations, emailed_link, shot
 
 EMAIL = "founder@e2e-shop.example"
 PASSWORD = "a long e2e password"
-
-
-def _verification_link(outbox: Path, to: str, timeout_s: float = 30.0) -> str:
-    """The verification URL of the email sent to `to` (the outbox sender writes `.eml` files)."""
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        for path in sorted(outbox.glob("*.eml")) if outbox.exists() else []:
-            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-            if message["To"] != to:
-                continue
-            text = message.get_body(preferencelist=("plain",))
-            found = re.search(r"https?://\S+/dashboard/verify\?token=\S+", text.get_content() if text else "")
-            if found:
-                return found.group(0)
-        time.sleep(0.3)
-    raise AssertionError(f"no verification email for {to} in {outbox}")
 
 
 def _audit(page: Any, name: str, viewport: str) -> None:
@@ -67,7 +47,7 @@ def test_sign_up_verify_and_see_the_checklist(live_server: str, live_data_dir: P
     assert page.locator("[data-figure=credits]").inner_text() == "50"
     _audit(page, "home", "desktop")
 
-    link = _verification_link(live_data_dir / "outbox", EMAIL)
+    link = emailed_link(live_data_dir / "outbox", EMAIL, "/dashboard/verify")
     page.goto(link)
     assert "Your email address is verified." in page.locator("main").inner_text()
     _audit(page, "verify", "desktop")

@@ -14,7 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from .dashboard import axe_violations, demo_owner, shot, signed_in
+from .dashboard import OwnerSession, axe_violations, shot
+
+# The credits badge has been swapped in by HTMX and the swap has settled (its handlers have run).
+SWAP_DONE = """() => { const c = document.getElementById('credits-badge');
+  return !!c && !!c.querySelector('.credits-badge')
+    && !['htmx-request', 'htmx-swapping', 'htmx-settling'].some(k => c.classList.contains(k)); }"""
 
 
 def _creds(live_data_dir: Path) -> dict[str, Any]:
@@ -41,10 +46,8 @@ def _start_buy(page: Any, pack: str = "pack_100") -> str:
     return found.group(1)
 
 
-def test_buy_credits_and_see_the_badge_update(live_server: str, live_data_dir: Path, browser: Any) -> None:
-    email, password = demo_owner(live_data_dir)
-    context, page = signed_in(browser, live_server, email, password)
-    page.goto(live_server + "/dashboard/billing")
+def test_buy_credits_and_see_the_badge_update(live_server: str, owner: OwnerSession) -> None:
+    context, page = owner.page("/dashboard/billing")
     before = _badge(page)
     _start_buy(page)
     page.click("button.pay")
@@ -71,13 +74,11 @@ def test_buy_credits_and_see_the_badge_update(live_server: str, live_data_dir: P
 
 
 def test_the_upsell_opens_once_per_session_under_a_fifth_of_the_last_top_up(
-    live_server: str, live_data_dir: Path, browser: Any
+    live_server: str, live_data_dir: Path, owner: OwnerSession
 ) -> None:
-    email, password = demo_owner(live_data_dir)
     creds = _creds(live_data_dir)
     sk = {"Authorization": f"Bearer {creds['secret_key']}"}
-    context, page = signed_in(browser, live_server, email, password)
-    page.goto(live_server + "/dashboard/billing")
+    context, page = owner.page("/dashboard/billing")
     before = _badge(page)
     _start_buy(page)  # a purchase of 100 sets the baseline: low under 20
     page.click("button.pay")
@@ -101,10 +102,10 @@ def test_the_upsell_opens_once_per_session_under_a_fifth_of_the_last_top_up(
     assert not page.locator("#upsell").evaluate("d => d.open")
     page.goto(live_server + "/dashboard/billing")
     page.wait_for_selector('#credits-badge .credits-badge[data-level="low"]')
-    page.wait_for_timeout(500)
+    page.wait_for_function(SWAP_DONE)  # the upsell check runs on the badge's swap
     assert not page.locator("#upsell").evaluate("d => d.open")  # once per session
     # a new session (another browser context) sees it again
-    context2, page2 = signed_in(browser, live_server, email, password)
+    context2, page2 = owner.page()
     page2.wait_for_selector("#upsell[open]")
     context2.close()
     # top up again so the other tests start from an ok balance
@@ -144,13 +145,12 @@ def _seed_events(live_server: str, creds: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("viewport", ["desktop", "mobile"])
 def test_billing_and_analytics_pages_pass_axe(
-    live_server: str, live_data_dir: Path, browser: Any, viewport: str
+    live_server: str, live_data_dir: Path, owner: OwnerSession, viewport: str
 ) -> None:
-    email, password = demo_owner(live_data_dir)
     _seed_events(live_server, _creds(live_data_dir))
-    context, page = signed_in(browser, live_server, email, password, viewport)
-    page.evaluate("sessionStorage.setItem('luneo:upsell-dismissed', '1')")
-    page.goto(live_server + "/dashboard/billing")
+    context, page = owner.page(
+        "/dashboard/billing", viewport, init="sessionStorage.setItem('luneo:upsell-dismissed', '1')"
+    )
     _badge(page)
     assert page.locator("li[data-pack]").count() >= 1
     assert axe_violations(page) == []

@@ -4,38 +4,17 @@ context; axe on each page at desktop and mobile size; screenshots."""
 
 from __future__ import annotations
 
-import email
 import re
-import time
-from email import policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .dashboard import VIEWPORTS, axe_violations, demo_owner, shot, signed_in
+from .dashboard import VIEWPORTS, OwnerSession, axe_violations, emailed_link, shot
 
 pytestmark = pytest.mark.e2e
 
 INVITEE = "teammate@e2e-team.example"
-
-
-def _invitation_link(outbox: Path, to: str, timeout_s: float = 30.0) -> str:
-    """The accept URL of the invitation emailed to `to` (the outbox sender writes `.eml` files)."""
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        for path in sorted(outbox.glob("*.eml")) if outbox.exists() else []:
-            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-            if message["To"] != to:
-                continue
-            body = message.get_body(preferencelist=("plain",))
-            found = re.search(
-                r"https?://\S+/dashboard/invitations/accept\?token=\S+", body.get_content() if body else ""
-            )
-            if found:
-                return found.group(0)
-        time.sleep(0.3)
-    raise AssertionError(f"no invitation email for {to} in {outbox}")
 
 
 def _audit(page: Any, name: str, viewport: str) -> None:
@@ -44,14 +23,12 @@ def _audit(page: Any, name: str, viewport: str) -> None:
 
 
 def test_key_shown_once_live_preview_and_an_invitation_accepted(
-    live_server: str, live_data_dir: Path, browser: Any
+    live_server: str, live_data_dir: Path, browser: Any, owner: OwnerSession
 ) -> None:
-    owner, password = demo_owner(live_data_dir)
-    context, page = signed_in(browser, live_server, owner, password)
+    context, page = owner.page("/dashboard/integrations")
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
 
     # 1. a publishable key: full value once, copied, then only its prefix
-    page.goto(live_server + "/dashboard/integrations")
     page.fill("#f-name", "E2E storefront")
     page.check("input[name=kind][value=publishable]")
     with page.expect_navigation():
@@ -98,7 +75,7 @@ def test_key_shown_once_live_preview_and_an_invitation_accepted(
     page.click("form[action='/dashboard/team/invitations'] button[type=submit]")
     page.get_by_text("Invitation sent.").wait_for()
     _audit(page, "team", "desktop")
-    link = _invitation_link(live_data_dir / "outbox", INVITEE)
+    link = emailed_link(live_data_dir / "outbox", INVITEE, "/dashboard/invitations/accept")
     guest = browser.new_context(viewport=VIEWPORTS["desktop"], locale="en-US")
     other = guest.new_page()
     other.goto(link)
@@ -117,15 +94,15 @@ def test_key_shown_once_live_preview_and_an_invitation_accepted(
 
 
 @pytest.mark.parametrize("viewport", ["mobile"])
-def test_the_pages_on_a_phone(live_server: str, live_data_dir: Path, browser: Any, viewport: str) -> None:
-    owner, password = demo_owner(live_data_dir)
-    context, page = signed_in(browser, live_server, owner, password, viewport)
+def test_the_pages_on_a_phone(live_server: str, browser: Any, owner: OwnerSession, viewport: str) -> None:
+    context, page = owner.page("/dashboard/integrations", viewport)
     for path, name in (
         ("/dashboard/integrations", "integrations"),
         ("/dashboard/team", "team"),
         ("/dashboard/team/audit", "team-audit"),
     ):
-        page.goto(live_server + path)
+        if page.url != live_server + path:
+            page.goto(live_server + path)
         _audit(page, name, viewport)
     keys = page.goto(live_server + "/dashboard/integrations")
     assert keys is not None and keys.status == 200

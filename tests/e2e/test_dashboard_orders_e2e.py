@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from .dashboard import axe_violations, demo_owner, shot, signed_in
+from .dashboard import OwnerSession, axe_violations, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -85,16 +85,15 @@ def placed(live_server: str, live_data_dir: Path) -> dict[str, Any]:
 
 @pytest.mark.parametrize("viewport", ["desktop", "mobile"])
 def test_find_the_paid_order_see_its_work_order_and_download_the_pack(
-    live_server: str, live_data_dir: Path, browser: Any, placed: dict[str, Any], viewport: str
+    live_server: str, owner: OwnerSession, placed: dict[str, Any], viewport: str
 ) -> None:
     order, wo = placed["order"], placed["work_order"]
     spec_hash = order["items"][0]["snapshot"]["spec_hash"]
     assert wo["spec_hash"] == spec_hash
-    email, password = demo_owner(live_data_dir)
-    context, page = signed_in(browser, live_server, email, password, viewport)
-    context.add_init_script("sessionStorage.setItem('luneo:upsell-dismissed', '1')")
+    context, page = owner.page(
+        "/dashboard/orders", viewport, init="sessionStorage.setItem('luneo:upsell-dismissed', '1')"
+    )
 
-    page.goto(live_server + "/dashboard/orders")
     page.fill("#f-q", order["customer"]["email"])
     page.click("form.filters button[type=submit]")
     page.wait_for_url(re.compile(r".*/dashboard/orders\?.*q=.*"))

@@ -1,15 +1,19 @@
 """Products in Chromium: create a product, draw two zones with the mouse, nudge one with the keyboard,
-set rules, watch the live preview change, save; axe and screenshots of list, form and editor."""
+set rules, watch the live preview change, save; place the print area on a mockup photo with the
+mouse and the keyboard and see the rendered mockup; axe and screenshots of list, form and editors."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image, ImageDraw
 
-from .dashboard import axe_violations, demo_owner, shot, signed_in
+from .dashboard import OwnerSession, axe_violations, shot
 
 
 def _drag(page: Any, start: tuple[float, float], end: tuple[float, float]) -> None:
@@ -34,11 +38,8 @@ def _preview_src(page: Any) -> str:
     return img.get_attribute("src") or ""
 
 
-def test_create_a_product_draw_zones_preview_and_save(
-    live_server: str, live_data_dir: Any, browser: Any
-) -> None:
-    email, password = demo_owner(live_data_dir)
-    context, page = signed_in(browser, live_server, email, password)
+def test_create_a_product_draw_zones_preview_and_save(live_server: str, owner: OwnerSession) -> None:
+    context, page = owner.page()
     sku = f"E2E-{int(time.time() * 1000)}"
     page.goto(live_server + "/dashboard/products/new")
     assert axe_violations(page) == []
@@ -116,11 +117,8 @@ def test_create_a_product_draw_zones_preview_and_save(
     "path,name",
     [("/dashboard/products", "list"), ("/dashboard/fonts", "fonts"), ("/dashboard/assets", "assets")],
 )
-def test_pages_pass_axe_on_mobile(
-    live_server: str, live_data_dir: Any, browser: Any, path: str, name: str
-) -> None:
-    email, password = demo_owner(live_data_dir)
-    context, page = signed_in(browser, live_server, email, password, "mobile")
+def test_pages_pass_axe_on_mobile(live_server: str, owner: OwnerSession, path: str, name: str) -> None:
+    context, page = owner.page(viewport="mobile")
     page.goto(live_server + path)
     assert axe_violations(page) == []
     shot(page, f"dashboard-products-{name}-mobile")
@@ -136,11 +134,147 @@ def test_pages_pass_axe_on_mobile(
     context.close()
 
 
-def test_fonts_and_assets_desktop(live_server: str, live_data_dir: Any, browser: Any) -> None:
-    email, password = demo_owner(live_data_dir)
-    context, page = signed_in(browser, live_server, email, password)
+def test_fonts_and_assets_desktop(live_server: str, owner: OwnerSession) -> None:
+    context, page = owner.page()
     for path, name in (("/dashboard/fonts", "fonts"), ("/dashboard/assets", "assets")):
         page.goto(live_server + path)
         assert axe_violations(page) == []
         shot(page, f"dashboard-products-{name}-desktop")
+    context.close()
+
+
+def _photo(path: Path) -> Path:
+    """A product photo: a light card on a darker table (800 × 500 px)."""
+    img = Image.new("RGB", (800, 500), "#6b5d4f")
+    ImageDraw.Draw(img).polygon([(150, 110), (650, 80), (690, 400), (120, 420)], fill="#f4f1ea")
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def _corner(page: Any, i: int) -> tuple[float, float]:
+    return float(page.input_value(f"#f-corner_{i}_x")), float(page.input_value(f"#f-corner_{i}_y"))
+
+
+def test_place_the_print_area_on_the_mockup_photo(
+    live_server: str, owner: OwnerSession, tmp_path: Path
+) -> None:
+    context, page = owner.page()
+    page.goto(live_server + "/dashboard/products/new")
+    page.fill("#f-name", "E2E mockup card")
+    page.fill("#f-sku", f"E2E-MK-{int(time.time() * 1000)}")
+    page.fill("#f-width_mm", "100")
+    page.fill("#f-height_mm", "70")
+    page.click("form.product-form button[type=submit]")
+    page.wait_for_url("**/zones")
+    page.click("[data-action=add-text]")
+    page.click("#zones-save")
+    page.wait_for_url("**/zones?saved=1")
+    product_url = page.url.split("/zones")[0]
+
+    page.goto(product_url)
+    page.set_input_files("#f-mockup-file", str(_photo(tmp_path / "card.png")))
+    page.click("form[action$='/mockup'] button[type=submit]")
+    page.wait_for_url("**/mockup?uploaded=1")
+    assert _corner(page, 0) == (0, 0) and _corner(page, 2) == (800, 500)
+
+    # Mouse: drag the top-left handle onto the card's corner (150, 110 in the photo).
+    handle = page.locator(".mockup-handle[data-corner='0']")
+    stage = page.locator("#mockup-stage").bounding_box()
+    scale = stage["width"] / 800
+    box = handle.bounding_box()
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 75 * scale, y0 + 55 * scale, steps=5)
+    page.mouse.move(x0 + 150 * scale, y0 + 110 * scale, steps=5)
+    page.mouse.up()
+    x, y = _corner(page, 0)
+    assert x == pytest.approx(150, abs=2) and y == pytest.approx(110, abs=2)
+    assert "px" in page.locator("#mockup-coords").inner_text()
+
+    # Keyboard: the top-right handle moves 1 px left, then 10 px down.
+    page.locator(".mockup-handle[data-corner='1']").focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Shift+ArrowDown")
+    assert _corner(page, 1) == (799, 10)
+    assert "799, 10 px" in (page.locator(".mockup-handle[data-corner='1']").get_attribute("aria-label") or "")
+    # Wrap mode: its fields replace the corners' and two handles drive its rectangle.
+    page.check("input[name=placement][value=wrap]")
+    assert page.locator("#f-left_px").is_visible() and not page.locator("#f-corner_0_x").is_visible()
+    assert page.locator(".mockup-handle[data-corner='1']").is_hidden()
+    left = float(page.input_value("#f-left_px"))
+    page.locator(".mockup-handle[data-corner='0']").focus()
+    page.keyboard.press("Shift+ArrowRight")
+    assert float(page.input_value("#f-left_px")) == left + 10
+    page.check("input[name=placement][value=corners]")
+    assert page.locator("#f-corner_0_x").is_visible() and not page.locator("#f-left_px").is_visible()
+    for i, (cx, cy) in ((1, (650, 80)), (2, (690, 400)), (3, (120, 420))):
+        page.fill(f"#f-corner_{i}_x", str(cx))
+        page.fill(f"#f-corner_{i}_y", str(cy))
+    assert axe_violations(page) == []
+
+    # A crossed quadrilateral is refused with the message next to the corners, nothing saved.
+    page.fill("#f-corner_1_x", "100")
+    page.fill("#f-corner_1_y", "450")
+    assert page.locator("#mockup-warning").is_visible()  # told before saving
+    page.click("#mockup-save")
+    page.locator("#f-corners-error").wait_for()
+    assert "convex" in page.locator("#f-corners-error").inner_text()
+    page.fill("#f-corner_1_x", "650")
+    page.fill("#f-corner_1_y", "80")
+    assert page.locator("#mockup-warning").is_hidden()
+
+    page.click("#mockup-save")
+    page.wait_for_url("**/mockup?saved=1")
+    assert [_corner(page, i) for i in range(4)] == [
+        (pytest.approx(150, abs=2), pytest.approx(110, abs=2)),
+        (650, 80),
+        (690, 400),
+        (120, 420),
+    ]
+    preview = page.locator("#mockup-preview img")
+    preview.wait_for(timeout=30_000)
+    assert (preview.get_attribute("src") or "").startswith("data:image/png")
+    assert axe_violations(page) == []
+    shot(page, "dashboard-products-mockup-desktop")
+    mockup_url = page.url.split("?")[0]
+    x0, y0 = _corner(page, 0)
+
+    # The zone editor now shows the placed print area of the photo behind the zones: the card's
+    # placed top-left corner lands on the trim box's top-left corner (0, 0 mm).
+    page.click("a[href$='/zones']")
+    image = page.locator("#zone-canvas image[data-placed]")
+    image.wait_for(state="attached")
+    origin = page.evaluate(
+        """p => { const i = document.querySelector('#zone-canvas image[data-placed]');
+        const m = i.transform.baseVal.consolidate().matrix; const [x, y] = p;
+        return [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f]; }""",
+        [x0, y0],
+    )
+    assert origin[0] == pytest.approx(0, abs=0.01) and origin[1] == pytest.approx(0, abs=0.01)
+    shot(page, "dashboard-products-zones-placed-desktop")
+
+    # The demo mug's wrap region, drawn over its photo with its curvature (looked at, not saved).
+    page.goto(live_server + "/dashboard/products?q=DEMO-MUG")
+    page.locator("table a[href*='/dashboard/products/prd_']").first.click()
+    page.wait_for_selector("form.product-form")
+    page.click("a[href$='/mockup']")
+    assert page.locator("input[name=placement][value=wrap]").is_checked()
+    assert page.input_value("#f-arc_deg") == "279.492"
+    assert page.locator("#mockup-area").get_attribute("d").count("A ") == 2  # type: ignore[union-attr]
+    page.locator("#mockup-preview img").wait_for(timeout=30_000)
+    assert axe_violations(page) == []
+    shot(page, "dashboard-products-mockup-wrap-desktop")
+    context.close()
+
+    context, page = owner.page(viewport="mobile")
+    page.goto(mockup_url)
+    page.locator("#mockup-preview img").wait_for(timeout=30_000)
+    # Touch-sized handles, and the page fits the phone's width.
+    assert page.locator(".mockup-handle[data-corner='0']").bounding_box()["width"] >= 44
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert axe_violations(page) == []
+    shot(page, "dashboard-products-mockup-mobile")
     context.close()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .dashboard import axe_violations, demo_owner, shot, signed_in
+from .dashboard import OwnerSession, axe_violations, demo_owner, shot, signed_in
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "mobile"])
@@ -35,9 +35,8 @@ def test_sign_in_then_home_with_the_credits_badge(
     context.close()
 
 
-def test_the_dashboard_speaks_french(live_server: str, live_data_dir: Any, browser: Any) -> None:
-    email, password = demo_owner(live_data_dir)
-    context, page = signed_in(browser, live_server, email, password)
+def test_the_dashboard_speaks_french(owner: OwnerSession) -> None:
+    context, page = owner.page()
     page.select_option("#lang-switch", "fr")
     page.wait_for_selector("html[lang=fr]")
     assert page.locator(".sidenav").get_by_text("Commandes").is_visible()

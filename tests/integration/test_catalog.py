@@ -479,4 +479,4 @@ def test_seed_demo_is_idempotent(client, db, settings):
         shapes = {
             service.product_def(s, p.id).model3d.shape for p in s.execute(select(P)).scalars() if p.model3d
         }
-        assert shapes == {"mug", "pendant", "phone_case", "business_card"}
+        assert shapes == {"mug", "pendant", "phone_case", "business_card", "sign"}

@@ -51,7 +51,7 @@ def _debit(db: Any, brand_id: str, amount: int, ref: str) -> None:
 def test_low_balance_event_is_handled_by_notifications(db: Any) -> None:
     _load_domains()
     modules = {h.__module__ for h in handlers_for("credits.low_balance")}
-    assert modules == {"luneo.notifications.handlers"}
+    assert modules == {"luneo.notifications.handlers", "luneo.webhooks.handlers"}  # email + webhook
 
 
 def test_owners_and_admins_get_one_email_per_crossing(db: Any, brand_a: Any) -> None:

@@ -238,7 +238,7 @@ def test_order_bundle_signed_url_works_expires_and_is_tenant_scoped(
     got = fetch(client, out["url"])
     assert got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == out["sha256"]
     files = unzip(got.content)
-    assert set(files) == {"manifest.json", "items/oi_b1.zip", "items/oi_b2.zip"}
+    assert set(files) == {"manifest.json", "ticket.pdf", "items/oi_b1.zip", "items/oi_b2.zip"}
     manifest = json.loads(files["manifest.json"])
     assert manifest["meta"]["order_id"] == "ord_bundle" and len(manifest["items"]) == 2
     inner = json.loads(unzip(files["items/oi_b2.zip"])["manifest.json"])
@@ -269,7 +269,7 @@ def test_export_cli_writes_each_pack_and_the_bundle(client, brand_a, cat_a, tmp_
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "oi_c1.zip").is_file()
     bundle = unzip((tmp_path / "out" / "ord_cli-bundle.zip").read_bytes())
-    assert set(bundle) == {"manifest.json", "items/oi_c1.zip"}
+    assert set(bundle) == {"manifest.json", "ticket.pdf", "items/oi_c1.zip"}
     assert bundle["items/oi_c1.zip"] == (tmp_path / "out" / "oi_c1.zip").read_bytes()
     missing = CliRunner().invoke(app, ["export", "--order", "ord_none", "--out", str(tmp_path / "x")])
     assert missing.exit_code == 2

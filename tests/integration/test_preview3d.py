@@ -205,12 +205,12 @@ def test_every_3d_demo_product_previews(client, brand_a, cat_a, sku, tmp_path):
 
 
 def test_product_without_3d_model_is_409(client, brand_a, cat_a):
-    spec_hash = shopper_spec(client, brand_a, cat_a["DEMO-SIGN"], {"title": {"text": "Chez Nous"}})
+    spec_hash = shopper_spec(client, brand_a, cat_a["DEMO-TSHIRT"], {"slogan": {"text": "Bonjour"}})
     before = misses()
     r = client.post(ROUTE, json={"spec_hash": spec_hash}, headers=pk(brand_a))
     assert r.status_code == 409, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.json()["code"] == "no_3d_model" and r.json()["product_id"] == cat_a["DEMO-SIGN"]
+    assert r.json()["code"] == "no_3d_model" and r.json()["product_id"] == cat_a["DEMO-TSHIRT"]
     assert misses() == before
 
 

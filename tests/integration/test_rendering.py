@@ -237,7 +237,7 @@ def test_every_demo_product_renders_preview_and_final(client, brand_a, cat_a, db
         img = client.get(f"/api/v1/renders/{rid}/preview", headers=brand_a.h())
         assert img.status_code == 200, (sku, img.text)
         assert len(img.content) > 500 and Image.open(io.BytesIO(img.content)).size[0] == 256, sku
-    assert set(finals) == {"DEMO-PENDANT", "DEMO-MUG", "DEMO-PHONE", "DEMO-CARD"}
+    assert set(finals) == {"DEMO-PENDANT", "DEMO-MUG", "DEMO-PHONE", "DEMO-CARD", "DEMO-SIGN"}
     for sku, rid in finals.items():
         st = client.get(f"/api/v1/renders/{rid}/status", headers=brand_a.h()).json()
         assert st["status"] == "success", (sku, st)

@@ -7,7 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from luneo.catalog import service, shoppers
-from luneo.catalog.models import Asset, BrandFont, Product, ProductZone
+from luneo.catalog import templates as product_templates
+from luneo.catalog.models import Asset, BrandFont, Product, ProductTemplate, ProductZone
 from luneo.catalog.schemas import (
     AssetOut,
     FontOut,
@@ -15,6 +16,10 @@ from luneo.catalog.schemas import (
     ProductIn,
     ProductOut,
     ProductPatch,
+    TemplateIn,
+    TemplateList,
+    TemplateOut,
+    TemplatePatch,
     ZoneIn,
     ZoneList,
     ZoneOut,
@@ -119,6 +124,52 @@ def patch_zone(product_id: str, zone_id: str, body: ZonePatch, t: CatalogWriteDe
 @router.delete("/products/{product_id}/zones/{zone_id}", status_code=204)
 def delete_zone(product_id: str, zone_id: str, t: CatalogWriteDep) -> Response:
     service.delete_zone(t.session, product_id, zone_id)
+    return Response(status_code=204)
+
+
+# --------------------------------------------------------------------------- templates
+
+_TEMPLATE_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"description": "not_found: no such product or template in this brand"},
+    422: {"description": "invalid_template: the inputs break the product's rules (`errors` per field)"},
+}
+
+
+@router.get("/products/{product_id}/templates", response_model=TemplateList, responses=_TEMPLATE_ERRORS)
+def list_templates(product_id: str, t: CatalogReadDep) -> TemplateList:
+    """The product's templates (preset designs a shopper can start from), in display order."""
+    shoppers.forbid_widget(t, "list every template")  # a widget reads the active ones (widget route)
+    rows = product_templates.list_templates(t.session, product_id)
+    return TemplateList(data=[TemplateOut.model_validate(r) for r in rows])
+
+
+@router.post(
+    "/products/{product_id}/templates",
+    response_model=TemplateOut,
+    status_code=201,
+    responses={**_TEMPLATE_ERRORS, 409: {"description": "too_many_templates: 24 already"}},
+)
+def create_template(product_id: str, body: TemplateIn, t: CatalogWriteDep) -> ProductTemplate:
+    """Add a template: `inputs` as the widget sends them, checked against the zones' rules."""
+    shoppers.forbid_widget(t, "manage templates")
+    return product_templates.create_template(t.session, product_id, body)
+
+
+@router.patch(
+    "/products/{product_id}/templates/{template_id}", response_model=TemplateOut, responses=_TEMPLATE_ERRORS
+)
+def patch_template(
+    product_id: str, template_id: str, body: TemplatePatch, t: CatalogWriteDep
+) -> ProductTemplate:
+    """Rename, change the inputs, (de)activate, or move to `position` (the others close up)."""
+    shoppers.forbid_widget(t, "manage templates")
+    return product_templates.update_template(t.session, product_id, template_id, body)
+
+
+@router.delete("/products/{product_id}/templates/{template_id}", status_code=204, responses=_TEMPLATE_ERRORS)
+def delete_template(product_id: str, template_id: str, t: CatalogWriteDep) -> Response:
+    shoppers.forbid_widget(t, "manage templates")
+    product_templates.delete_template(t.session, product_id, template_id)
     return Response(status_code=204)
 
 

@@ -74,6 +74,7 @@ def product_def(product: Product, zones: list[ProductZone], asset_sha256: Mappin
         bleed_mm=product.bleed_mm,
         crop_marks=product.crop_marks,
         color_mode=product.color_mode,  # type: ignore[arg-type]
+        cmyk_profile=product.cmyk_profile or "coated",  # type: ignore[arg-type]
         output_dpi=product.output_dpi,
         min_image_dpi=product.min_image_dpi,
         min_stroke_mm=product.min_stroke_mm,

@@ -37,6 +37,9 @@ class CatalogErrorCode(StrEnum):
     FONT_TOO_LARGE = "font_too_large"
     FONT_BUNDLED = "font_bundled"
     FONT_IN_USE = "font_in_use"
+    # templates
+    INVALID_TEMPLATE = "invalid_template"
+    TOO_MANY_TEMPLATES = "too_many_templates"
 
 
 HTTP_STATUS: dict[CatalogErrorCode, int] = {
@@ -65,6 +68,8 @@ HTTP_STATUS: dict[CatalogErrorCode, int] = {
     CatalogErrorCode.FONT_TOO_LARGE: 413,
     CatalogErrorCode.FONT_BUNDLED: 409,
     CatalogErrorCode.FONT_IN_USE: 409,
+    CatalogErrorCode.INVALID_TEMPLATE: 422,
+    CatalogErrorCode.TOO_MANY_TEMPLATES: 409,
 }
 
 register_http_statuses(CatalogErrorCode, HTTP_STATUS)

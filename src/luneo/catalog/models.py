@@ -36,6 +36,7 @@ class Product(TimestampMixin, TenantMixin, Base):
     bleed_mm: Mapped[float] = mapped_column(sa.Float, default=0.0)
     crop_marks: Mapped[bool] = mapped_column(default=False)
     color_mode: Mapped[str] = mapped_column(sa.String(8), default="rgb")
+    cmyk_profile: Mapped[str] = mapped_column(sa.String(12), default="coated")  # coated | uncoated
     output_dpi: Mapped[int] = mapped_column(sa.Integer, default=300)
     min_image_dpi: Mapped[int] = mapped_column(sa.Integer, default=150)
     min_stroke_mm: Mapped[float] = mapped_column(sa.Float, default=0.0)
@@ -171,3 +172,22 @@ class ShopperGrant(TenantMixin, Base):
         sa.UniqueConstraint("brand_id", "shopper", "object_type", "object_id"),
         sa.CheckConstraint("object_type in ('asset','spec','snapshot','render')", name="object_type"),
     )
+
+
+class ProductTemplate(TimestampMixin, TenantMixin, Base):
+    """A brand's preset design of a product: the per-zone `inputs` a shopper can start from.
+
+    `inputs` has exactly the shape the widget sends for a design (`{zone_key: {"kind": "text",
+    "text": …, "font": …}}`); it is checked against the product's zone rules when saved.
+    """
+
+    __tablename__ = "product_templates"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("tpl"))
+    product_id: Mapped[str] = mapped_column(
+        sa.String(40), sa.ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(80))
+    inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)

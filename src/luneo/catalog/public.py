@@ -11,9 +11,19 @@ from sqlalchemy.orm import Session
 
 from luneo.catalog import shoppers
 from luneo.catalog.assets import check_upload
+from luneo.catalog.events import PRODUCT_CHANGED
 from luneo.catalog.fonts import COVERAGE_BLOCKS, block_coverage
-from luneo.catalog.models import PRODUCT_STATUSES, Asset, BrandFont, Product
-from luneo.catalog.schemas import MockupIn, Model3DIn, ProductIn, ProductPatch, ZoneIn
+from luneo.catalog.models import PRODUCT_STATUSES, Asset, BrandFont, Product, ProductTemplate
+from luneo.catalog.schemas import (
+    MAX_TEMPLATES,
+    MockupIn,
+    Model3DIn,
+    ProductIn,
+    ProductPatch,
+    TemplateIn,
+    TemplatePatch,
+    ZoneIn,
+)
 from luneo.catalog.service import (
     asset_bytes,
     asset_url,
@@ -41,10 +51,22 @@ from luneo.catalog.service import (
     store_derived_asset,
     update_product,
 )
-from luneo.catalog.upload_limits import limit_uploads
+from luneo.catalog.templates import (
+    check_template_inputs,
+    create_template,
+    delete_template,
+    get_template,
+    list_templates,
+    move_template,
+    reorder_templates,
+    update_template,
+)
+from luneo.catalog.upload_limits import limit_uploads, window_wait
 
 __all__ = [
     "COVERAGE_BLOCKS",
+    "MAX_TEMPLATES",
+    "PRODUCT_CHANGED",
     "PRODUCT_STATUSES",
     "Asset",
     "BrandFont",
@@ -53,36 +75,48 @@ __all__ = [
     "Product",
     "ProductIn",
     "ProductPatch",
+    "ProductTemplate",
+    "TemplateIn",
+    "TemplatePatch",
     "ZoneIn",
     "asset_bytes",
     "asset_url",
     "assets_by_id",
     "block_coverage",
     "brand_font_coverage",
+    "check_template_inputs",
     "check_upload",
     "create_asset",
     "create_font",
     "create_product",
     "create_shopper_upload",
+    "create_template",
     "delete_asset",
+    "delete_template",
     "draft_product_def",
     "duplicate_product",
     "font_data",
     "get_asset",
     "get_brand_font",
     "get_product",
+    "get_template",
     "is_asset_referenced",
     "limit_uploads",
     "list_assets",
     "list_brand_fonts",
     "list_products",
+    "list_templates",
+    "move_template",
     "product_def",
     "product_def_of",
     "register_asset_reference_checker",
+    "reorder_templates",
     "replace_zones",
     "shoppers",
     "store_derived_asset",
     "update_product",
+    "update_template",
+    "window_wait",
 ]
 
 

@@ -66,7 +66,7 @@ class Model3DIn(StrictIn):
     """A procedural demo shape, or an uploaded GLB asset, and its print material's name."""
 
     kind: Literal["procedural", "glb"]
-    shape: Literal["mug", "pendant", "phone_case", "business_card"] | None = None
+    shape: Literal["mug", "pendant", "phone_case", "business_card", "sign"] | None = None
     asset_id: str | None = Field(default=None, max_length=40)
     print_material: str = Field(default="print", min_length=1, max_length=64)
 
@@ -94,6 +94,7 @@ class _ProductFields(StrictIn):
     bleed_mm: float | None = Field(default=None, ge=0, le=50)
     crop_marks: bool | None = None
     color_mode: Literal["rgb", "cmyk"] | None = None
+    cmyk_profile: Literal["coated", "uncoated"] | None = None
     output_dpi: int | None = Field(default=None, ge=72, le=2400)
     min_image_dpi: int | None = Field(default=None, ge=1, le=2400)
     min_stroke_mm: float | None = Field(default=None, ge=0, le=100)
@@ -164,6 +165,7 @@ class ProductIn(_ProductFields):
     bleed_mm: float = Field(default=0.0, ge=0, le=50)
     crop_marks: bool = False
     color_mode: Literal["rgb", "cmyk"] = "rgb"
+    cmyk_profile: Literal["coated", "uncoated"] = "coated"  # CMYK output profile (FOGRA39 / FOGRA29)
     output_dpi: int = Field(default=300, ge=72, le=2400)
     min_image_dpi: int = Field(default=150, ge=1, le=2400)
     min_stroke_mm: float = Field(default=0.0, ge=0, le=100)
@@ -240,6 +242,7 @@ class ProductOut(BaseModel):
     bleed_mm: float
     crop_marks: bool
     color_mode: Literal["rgb", "cmyk"]
+    cmyk_profile: str = "coated"
     output_dpi: int
     min_image_dpi: int
     min_stroke_mm: float
@@ -303,3 +306,58 @@ class AssetOut(BaseModel):
 def dump(model: BaseModel) -> dict[str, Any]:
     """Fields the client actually sent (PATCH semantics)."""
     return model.model_dump(exclude_unset=True)
+
+
+# --------------------------------------------------------------------------- templates
+
+MAX_TEMPLATES = 24  # per product
+TemplateName = Annotated[str, Field(min_length=1, max_length=80)]
+TemplateInputs = Annotated[
+    dict[str, dict[str, Any]],
+    Field(
+        max_length=64,
+        description="Per-zone inputs exactly as the widget sends them for a design, e.g. "
+        '`{"front": {"kind": "text", "text": "Emma", "font": "fnt_serif"}, '
+        '"ink": {"kind": "colour", "color": "#1f3a5f"}}`. Image zones are not part of templates.',
+    ),
+]
+
+
+class TemplateIn(BaseModel):
+    """A new preset design of a product (checked against its zone rules: 422 `invalid_template`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: TemplateName
+    inputs: TemplateInputs
+    active: bool = True
+
+
+class TemplatePatch(BaseModel):
+    """Rename, change the inputs, (de)activate, or move a template to `position` (0 = first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: TemplateName | None = None
+    inputs: TemplateInputs | None = None
+    active: bool | None = None
+    position: int | None = Field(default=None, ge=0, le=MAX_TEMPLATES - 1)
+
+
+class TemplateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    product_id: str
+    name: str
+    inputs: dict[str, dict[str, Any]]
+    position: int
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplateList(BaseModel):
+    """A product's templates in display order (all of them: at most 24)."""
+
+    data: list[TemplateOut]

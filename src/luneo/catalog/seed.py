@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from luneo.catalog import service
-from luneo.catalog.models import Product
-from luneo.catalog.schemas import MockupIn, ProductIn, ProductPatch
+from luneo.catalog import templates as product_templates
+from luneo.catalog.models import Product, ProductTemplate
+from luneo.catalog.schemas import MockupIn, ProductIn, ProductPatch, TemplateIn
 
 GOLD, SILVER, NAVY, BLACK, WHITE = "#c9a227", "#c0c0c0", "#1f3a5f", "#000000", "#ffffff"
 ROSE, FOREST, SKY = "#c2185b", "#2e7d32", "#4aa3df"
@@ -188,6 +189,7 @@ DEMO_PRODUCTS: list[dict[str, Any]] = [
         "production_method": "laser_cut",
         "min_stroke_mm": 0.2,
         "background_color": "#d7b98e",
+        "model3d": {"kind": "procedural", "shape": "sign", "print_material": "engrave"},
         "zones": [
             {
                 "key": "title",
@@ -388,6 +390,54 @@ def _attach_demo_mockups(session: Session) -> None:
                 service.update_product(session, product.id, ProductPatch(mockup=mockup))
 
 
+# Preset designs a shopper can start from (matched by product SKU and template name).
+DEMO_TEMPLATES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "DEMO-PENDANT",
+        "Classic",
+        {
+            "arc_text": {"kind": "text", "text": "Forever", "font": "fnt_serif"},
+            "initial": {"kind": "text", "text": "L", "font": "fnt_script"},
+        },
+    ),
+    (
+        "DEMO-PENDANT",
+        "Modern",
+        {
+            "arc_text": {"kind": "text", "text": "Always", "font": "fnt_sans"},
+            "initial": {"kind": "text", "text": "M", "font": "fnt_sans"},
+        },
+    ),
+    (
+        "DEMO-CARD",
+        "Studio",
+        {
+            "name": {"kind": "text", "text": "Camille Martin", "color": NAVY},
+            "title": {"kind": "text", "text": "Designer", "color": GOLD},
+        },
+    ),
+    (
+        "DEMO-CARD",
+        "Atelier",
+        {
+            "name": {"kind": "text", "text": "Louis Bernard", "color": BLACK},
+            "title": {"kind": "text", "text": "Founder", "color": BLACK},
+        },
+    ),
+]
+
+
+def _seed_templates(session: Session) -> None:
+    """The demo templates a product does not have yet (by name)."""
+    products = {p.sku: p for p in session.execute(select(Product)).scalars()}
+    have = {(t.product_id, t.name) for t in session.execute(select(ProductTemplate)).scalars()}
+    for sku, name, inputs in DEMO_TEMPLATES:
+        product = products.get(sku)
+        if product is None or (product.id, name) in have:
+            continue
+        product_templates.create_template(session, product.id, TemplateIn(name=name, inputs=inputs))
+
+
 def seed_demo(session: Session, brand: Any) -> None:
     """Create the demo products that do not exist yet (matched by SKU) in `brand`; give the
     zones of existing demo products their sample personalization when they have none."""
@@ -405,3 +455,4 @@ def seed_demo(session: Session, brand: Any) -> None:
                 product.version += 1  # a new widget config version
     session.flush()
     _attach_demo_mockups(session)
+    _seed_templates(session)

@@ -27,6 +27,7 @@ from luneo.catalog import assets as upload_checks
 from luneo.catalog import convert, shoppers
 from luneo.catalog import fonts as font_checks
 from luneo.catalog.error_codes import CatalogErrorCode
+from luneo.catalog.events import PRODUCT_CHANGED
 from luneo.catalog.models import Asset, BrandFont, Product, ProductMapping, ProductZone, ShopperGrant
 from luneo.catalog.schemas import MAX_ZONES, MockupIn, Model3DIn, ProductIn, ProductPatch, ZoneIn, ZonePatch
 from luneo.design.fonts import BUNDLED_FONTS
@@ -197,6 +198,12 @@ def _validate(session: Session, product: Product) -> ProductDef:
 
 def _touch(product: Product) -> None:
     product.version = (product.version or 1) + 1
+
+
+def _changed(session: Session, product: Product) -> None:
+    """Publish `catalog.product_changed` in this transaction (see `luneo.catalog.events`)."""
+    payload = {"brand_id": product.brand_id, "product_id": product.id, "version": product.version}
+    publish(session, PRODUCT_CHANGED, payload)
 
 
 # --------------------------------------------------------------------------- mockups, models, mappings
@@ -405,6 +412,7 @@ _SIMPLE_FIELDS = (
     "bleed_mm",
     "crop_marks",
     "color_mode",
+    "cmyk_profile",
     "output_dpi",
     "min_image_dpi",
     "min_stroke_mm",
@@ -476,6 +484,7 @@ def update_product(session: Session, product_id: str, data: ProductPatch) -> Pro
         _sync_mappings(session, product, data.external_ids or {})
     if _snapshot(product) != before:
         _touch(product)
+        _changed(session, product)
     session.flush()
     return product
 
@@ -653,6 +662,7 @@ def create_zone(session: Session, product_id: str, data: ZoneIn) -> ProductZone:
         _touch(product)
         _validate(session, product)
     _flush_unique(session, CatalogErrorCode.ZONE_KEY_TAKEN, f"The product already has a zone {data.key!r}.")
+    _changed(session, product)
     return zone
 
 
@@ -690,6 +700,7 @@ def update_zone(session: Session, product_id: str, zone_id: str, data: ZonePatch
         _touch(product)
         _validate(session, product)
     _flush_unique(session, CatalogErrorCode.ZONE_KEY_TAKEN, "The product already has a zone with this key.")
+    _changed(session, product)
     return zone
 
 
@@ -699,6 +710,7 @@ def delete_zone(session: Session, product_id: str, zone_id: str) -> None:
     product.zones.remove(zone)
     _touch(product)
     session.flush()
+    _changed(session, product)
 
 
 # --------------------------------------------------------------------------- storage helpers
@@ -1068,6 +1080,7 @@ def replace_zones(session: Session, product_id: str, zones: list[ZoneIn]) -> Pro
             row.sample = z.sample.model_dump(mode="json", exclude_none=True) if z.sample else None
         _touch(product)
     session.flush()
+    _changed(session, product)
     return product
 
 

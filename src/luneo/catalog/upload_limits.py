@@ -38,26 +38,29 @@ def _limiter(url: str, name: str | None = None) -> FixedWindowRateLimiter:
         return _limiters[key]
 
 
-def _hit(limiter: FixedWindowRateLimiter, item: RateLimitItem, ip: str) -> float | None:
-    if limiter.hit(item, "upload-ip", ip):
+def _hit(limiter: FixedWindowRateLimiter, item: RateLimitItem, keys: tuple[str, ...]) -> float | None:
+    if limiter.hit(item, *keys):
         return None
-    stats = limiter.get_window_stats(item, "upload-ip", ip)
+    stats = limiter.get_window_stats(item, *keys)
     return max(1.0, stats.reset_time - time.time())
 
 
-def limit_uploads(request: Request) -> None:
-    """Route dependency: 429 `rate_limited` with `Retry-After` past the per-IP upload limit.
-
-    In-memory counters belong to the application instance (a fresh app starts afresh)."""
-    settings = get_settings()
-    item = parse(settings.rate_limit_upload_ip)
-    ip = client_ip(request.scope)
+def window_wait(request: Request, rate: str, *keys: str) -> float | None:
+    """Count one hit of `keys` (a namespace, then identifiers) against `rate` ("10/hour"): None
+    when allowed, else the seconds until the window resets. In Redis when configured (this
+    process's memory while Redis is down, logged once per outage), else in memory; in-memory
+    counters belong to the application instance (a fresh app starts afresh)."""
+    item = parse(rate)
     memory = _limiter("memory://", f"memory:{id(request.app)}")
-    url = settings.redis_url
-    if url:  # Redis unreachable: count in this process instead (logged once per outage)
-        wait = redis_state.run(lambda: _hit(_limiter(url), item, ip), lambda: _hit(memory, item, ip))
-    else:
-        wait = _hit(memory, item, ip)
+    url = get_settings().redis_url
+    if url:
+        return redis_state.run(lambda: _hit(_limiter(url), item, keys), lambda: _hit(memory, item, keys))
+    return _hit(memory, item, keys)
+
+
+def limit_uploads(request: Request) -> None:
+    """Route dependency: 429 `rate_limited` with `Retry-After` past the per-IP upload limit."""
+    wait = window_wait(request, get_settings().rate_limit_upload_ip, "upload-ip", client_ip(request.scope))
     if wait is not None:
         seconds = math.ceil(wait)
         raise DomainError(

@@ -22,18 +22,31 @@ from luneo.commerce.reports import (  # noqa: F401 (the dashboard's analytics)
     revenue_per_day,
 )
 from luneo.commerce.schemas import MAX_QUANTITY
-from luneo.commerce.service import get_order, item_approvals, list_orders, transition
+from luneo.commerce.service import (
+    Customer,
+    LineRequest,
+    create_order,
+    get_order,
+    item_approvals,
+    list_orders,
+    mark_paid,
+    transition,
+)
 from luneo.commerce.status import STATUSES, can_transition
 
 __all__ = [
     "MAX_QUANTITY",
     "STATUSES",
     "AddOn",
+    "Customer",
+    "LineRequest",
     "Order",
     "can_transition",
+    "create_order",
     "get_order",
     "item_approvals",
     "list_orders",
+    "mark_paid",
     "transition",
     "unit_price",
     "zone_add_ons",

@@ -39,6 +39,9 @@ MAX_QUANTITY = 1000
 FIRST_ORDER_NUMBER = 1001
 ORDER_PAID = "order.paid"
 ORDER_REFUNDED = "order.refunded"
+ORDER_CREATED = "order.created"
+ORDER_CANCELLED = "order.cancelled"
+ORDER_SHIPPED = "order.shipped"
 
 
 # --- pricing a product (+ snapshot) ----------------------------------------------------------
@@ -531,6 +534,7 @@ def create_order(
         )
     session.add(order)
     session.flush()
+    publish(session, ORDER_CREATED, {"order_id": order.id, "brand_id": order.brand_id})
     return order
 
 
@@ -685,8 +689,12 @@ def _money(cents: int, currency: str) -> str:
 
 
 def email_context(order: Order) -> dict[str, Any]:
+    """The order emails' context; `lang` is the shopper's locale when the order carries one
+    (`metadata.locale`), else the brand's language is used."""
     cur = order.currency
+    meta = order.metadata_ or {}
     return {
+        "lang": meta.get("locale") or meta.get("language"),
         "order_number": order.number,
         "order_id": order.id,
         "customer_name": order.customer_name,
@@ -718,8 +726,10 @@ def mark_paid(
     payment_ref: str | None = None,
     actor: str | None = None,
     note: str | None = None,
+    notify: bool = True,
 ) -> bool:
-    """pending → paid with its effects (confirmation email, `order.paid`); False when not pending."""
+    """pending → paid with its effects (confirmation email unless `notify` is False — a sales channel
+    that emails its own buyers —, `order.paid`); False when not pending."""
     if order.status != "pending":
         return False
     from luneo.notifications.public import queue_email
@@ -731,7 +741,8 @@ def mark_paid(
     if payment_ref:
         order.payment_ref = payment_ref
     session.flush()
-    queue_email(session, order.brand_id, order.customer_email, "order_confirmation", email_context(order))
+    if notify:
+        queue_email(session, order.brand_id, order.customer_email, "order_confirmation", email_context(order))
     publish(session, ORDER_PAID, paid_payload(order))
     return True
 
@@ -833,6 +844,7 @@ def transition(
             coupon_rules.release(session, order.coupon_id)
         if was_paid:
             _refund_payment(session, order)
+        publish(session, ORDER_CANCELLED, {"order_id": order.id, "brand_id": order.brand_id})
         return order
     _stamp(order, to, actor, note=note, tracking_number=tracking_number, carrier=carrier)
     if to == "shipped":
@@ -840,6 +852,8 @@ def transition(
 
         ctx = {**email_context(order), "tracking_number": tracking_number, "carrier": carrier}
         queue_email(session, order.brand_id, order.customer_email, "order_shipped", ctx)
+        shipped = {"tracking_number": tracking_number, "carrier": carrier}
+        publish(session, ORDER_SHIPPED, {"order_id": order.id, "brand_id": order.brand_id, **shipped})
     return order
 
 

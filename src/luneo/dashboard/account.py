@@ -11,16 +11,11 @@ whether or not the address has an account.
 from __future__ import annotations
 
 import math
-import threading
-import time
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Form
 from fastapi.responses import Response
-from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.exc import IntegrityError
 
 from luneo.analytics import public as analytics
@@ -35,7 +30,6 @@ from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
 from luneo.platform.domain_errors import DomainError
 from luneo.platform.middleware import client_ip
-from luneo.platform.redis_fallback import RedisFallback
 from luneo.platform.tenancy import bind_system
 from luneo.tenancy import public as tenancy
 
@@ -50,39 +44,13 @@ RESEND_LIMIT = "3/hour"
 
 # --- rate limits ---------------------------------------------------------------------------------
 
-_redis_state = RedisFallback("account_rate_limit")
-_lock = threading.Lock()
-_limiters: dict[str, FixedWindowRateLimiter] = {}
-
-
-def _limiter(url: str, name: str | None = None) -> FixedWindowRateLimiter:
-    key = name or url
-    with _lock:
-        if key not in _limiters:
-            _limiters[key] = FixedWindowRateLimiter(storage_from_string(url))
-        return _limiters[key]
-
-
-def _hit(limiter: FixedWindowRateLimiter, item: RateLimitItem, bucket: str, ident: str) -> int | None:
-    if limiter.hit(item, "dashboard-account", bucket, ident):
-        return None
-    stats = limiter.get_window_stats(item, "dashboard-account", bucket, ident)
-    return math.ceil(max(1.0, stats.reset_time - time.time()))
-
 
 def retry_after(page: Page, bucket: str, rate: str, ident: str | None = None) -> int | None:
     """Count one `bucket` attempt for `ident` (default: the client IP); the seconds to wait when
-    over `rate`, else None. In-memory counters belong to the application instance."""
-    item = parse(rate)
+    over `rate`, else None (the catalog's windowed counter: Redis, or this application's memory)."""
     ident = ident or client_ip(page.request.scope)
-    memory = _limiter("memory://", f"memory:{id(page.request.app)}")
-    url = get_settings().redis_url
-    if url:
-        return _redis_state.run(
-            lambda: _hit(_limiter(url), item, bucket, ident),
-            lambda: _hit(memory, item, bucket, ident),
-        )
-    return _hit(memory, item, bucket, ident)
+    wait = catalog.window_wait(page.request, rate, "dashboard-account", bucket, ident)
+    return None if wait is None else math.ceil(wait)
 
 
 def _too_many(page: Page, template: str, wait: int, **ctx: Any) -> Response:
@@ -329,6 +297,14 @@ def welcome(
 # --- the home page -------------------------------------------------------------------------------
 
 
+#: The permission each checklist link's page needs (a step the role cannot open is not a link).
+_LINK_NEEDS = {
+    "/dashboard/products": "catalog:read",
+    "/dashboard/integrations": "keys:manage",
+    "/dashboard/orders": "orders:read",
+}
+
+
 def checklist(page: Page) -> list[dict[str, Any]]:
     """The onboarding steps, each ticked from the brand's real data (a handful of queries)."""
     s, brand_id = page.session, page.brand_id
@@ -357,7 +333,10 @@ def checklist(page: Page) -> list[dict[str, Any]]:
         ("order", g("Place and pay a first test order"), figures["paid"] > 0, "/dashboard/orders"),
     ]
     page.request.state.order_figures = figures
-    return [{"key": k, "label": label, "done": done, "href": href} for k, label, done, href in steps]
+    return [
+        {"key": k, "label": label, "done": done, "href": href if page.can(_LINK_NEEDS[href]) else None}
+        for k, label, done, href in steps
+    ]
 
 
 def home_context(page: Page) -> dict[str, Any]:

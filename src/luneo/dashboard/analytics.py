@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from luneo.analytics import public as analytics
 from luneo.commerce import public as commerce
 from luneo.dashboard import i18n
+from luneo.dashboard.forms import parse_day
 from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.platform.domain_errors import DomainError
@@ -149,16 +150,6 @@ def _revenue(page: Page, date_from: date, date_to: date) -> dict[str, Any]:
     }
 
 
-def _day_arg(value: str, name: str, page: Page, errors: dict[str, str]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = page.gettext("Use a date like 2026-01-31.")
-        return None
-
-
 @router.get("/analytics")
 def analytics_page(
     page: AnalyticsRead, product_id: str = "", date_from: str = "", date_to: str = ""
@@ -168,8 +159,8 @@ def analytics_page(
     if product_id and product_id not in {pid for pid, _ in products}:
         raise Problem(404, "not_found", "No such product.")
     errors: dict[str, str] = {}
-    start = _day_arg(date_from, "date_from", page, errors)
-    end = _day_arg(date_to, "date_to", page, errors)
+    start = parse_day(page, date_from, "date_from", errors)
+    end = parse_day(page, date_to, "date_to", errors)
     context: dict[str, Any] = {
         "products": products,
         "names": dict(products),

@@ -14,16 +14,17 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Form
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from luneo.billing import public as billing
 from luneo.credits import public as credits
 from luneo.dashboard import session as dashboard_session
+from luneo.dashboard.forms import parse_day
 from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.platform.clock import utcnow
@@ -46,14 +47,13 @@ def _return_url() -> str:
     return get_settings().public_base_url.rstrip("/") + "/dashboard/billing"
 
 
-def _day(value: str, name: str, page: Page, errors: dict[str, str]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = page.gettext("Use a date like 2026-01-31.")
-        return None
+def _checkout(page: Page, url: str) -> Response:
+    """Go to a provider's checkout or portal. Embedded (Shopify admin), the form posted into a new
+    top-level window (Stripe refuses to run in a frame): a plain 303 there, never an `HX-Redirect`
+    that would take the frame itself to the provider; elsewhere as any form."""
+    if dashboard_session.embedded(page.request):
+        return dashboard_session.apply_cookies(page.request, RedirectResponse(url, status_code=303))
+    return page.redirect(url)
 
 
 def _ledger_filter(
@@ -63,8 +63,8 @@ def _ledger_filter(
     errors: dict[str, str] = {}
     if type and type not in credits.TRANSACTION_TYPES:
         errors["type"] = page.gettext("Unknown type.")
-    start = _day(date_from, "date_from", page, errors)
-    end = _day(date_to, "date_to", page, errors)
+    start = parse_day(page, date_from, "date_from", errors)
+    end = parse_day(page, date_to, "date_to", errors)
     if start and end and start > end:
         errors["date_to"] = page.gettext("The end date is before the start date.")
     f = credits.LedgerFilter(
@@ -203,7 +203,7 @@ def buy(page: CreditsBuy, pack_id: Annotated[str, Form(max_length=40)] = "") -> 
         return _render(page, 422, error=page.gettext("This pack is not on sale."))
     except DomainError as exc:
         return _render(page, 422, error=exc.detail)
-    return page.redirect(started.checkout_url)
+    return _checkout(page, started.checkout_url)
 
 
 @router.post("/billing/plan")
@@ -219,7 +219,7 @@ def change_plan(page: BillingManage, plan: Annotated[str, Form(max_length=32)] =
         )
     except DomainError as exc:
         return _render(page, 422, error=exc.detail)
-    return page.redirect(url)
+    return _checkout(page, url)
 
 
 @router.post("/billing/portal")
@@ -235,7 +235,17 @@ def manage_billing(page: BillingManage) -> Response:
         url = billing.portal_url(page.session, page.brand_id)
     except DomainError as exc:
         return _render(page, 422, error=exc.detail)
-    return page.redirect(url)
+    return _checkout(page, url)
+
+
+@router.get("/billing/balance")
+def balance_partial(page: CreditsRead) -> Response:
+    """The balance figure (an embedded page fetches it when the checkout window closes), with
+    `HX-Trigger: luneo:credits` so the header's badge refreshes too."""
+    view = credits.balance_view(page.session, page.brand_id, use_cache=False)
+    response = page.render("billing/_balance.html", balance=int(view["balance"]))
+    response.headers["HX-Trigger"] = CREDITS_EVENT
+    return response
 
 
 @router.get("/billing/ledger/{transaction_id}")

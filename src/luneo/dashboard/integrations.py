@@ -16,16 +16,23 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from luneo.catalog import public as catalog
+from luneo.dashboard.forms import submit
 from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
+from luneo.design import pack
 from luneo.platform.config import get_settings
-from luneo.platform.domain_errors import DomainError, NotFoundError
-from luneo.platform.errors import problem_from
+from luneo.platform.domain_errors import NotFoundError
 from luneo.tenancy import public as tenancy
 
 KeysPage = Annotated[Page, page_dep("keys:manage")]
 KeysWrite = Annotated[Page, page_dep("keys:manage", write=True)]
 BrandWrite = Annotated[Page, page_dep("brand:manage", write=True)]
+BrandRead = Annotated[Page, page_dep("brand:manage")]
+
+#: The brand setting of the production files' name pattern (`PATCH /brand` `settings`).
+FILE_NAME_SETTING = "file_name_pattern"
+#: The order item the file-name example is made for (as `luneo.design.pack.NameContext`).
+EXAMPLE_ITEM = pack.NameContext(order="1042", item=1, sku="MUG-11", text="Zoé", qty=1, product="Mug")
 
 BASE = "/dashboard/integrations"
 
@@ -92,9 +99,12 @@ def _render(page: Page, status_code: int = 200, *, product: str | None = None, *
         "origins_value": "\n".join(brand.allowed_origins or []),
         "origins_error": None,
         "settings_error": None,
+        "file_name_pattern": brand_settings.get(FILE_NAME_SETTING) or "",
+        "file_name_error": None,
         "notice": None,
     }
     ctx.update(extra)
+    ctx["file_names"] = file_name_example(str(ctx["file_name_pattern"]))
     return page.render("integrations/index.html", status_code=status_code, **ctx)
 
 
@@ -102,6 +112,7 @@ _NOTICES = {
     "revoked": "The key was revoked: it stops working at once.",
     "origins": "Allowed origins saved.",
     "settings": "Widget settings saved.",
+    "file-names": "Production file names saved.",
     "widget-key": "The widget key is ready: the snippet and the live preview use it.",
 }
 
@@ -122,9 +133,10 @@ def create_key(
 ) -> Response:
     """Create a key; the page answering this form is the only place its full value appears."""
     form = {"kind": kind, "name": name, "origins": origins, "error": None}
-    try:
+
+    def create() -> tuple[Any, str]:
         allowed = tenancy.normalize_origins(_lines(origins)) if kind == "publishable" else []
-        key, raw = tenancy.create_api_key(
+        return tenancy.create_api_key(
             page.session,
             brand_id=page.brand_id,
             kind=kind,
@@ -132,11 +144,13 @@ def create_key(
             allowed_origins=allowed,
             created_by=page.principal.actor if page.principal else None,
         )
-    except DomainError as exc:
-        problem = problem_from(exc)
-        form["error"] = problem.detail
-        return _render(page, status_code=problem.status, key_form=form)
-    return _render(page, status_code=201, created={"key": key, "raw": raw})
+
+    return submit(
+        page,
+        create,
+        then=lambda made: _render(page, status_code=201, created={"key": made[0], "raw": made[1]}),
+        failed=lambda r: _render(page, status_code=r.status, key_form={**form, "error": r.message}),
+    )
 
 
 @router.get("/integrations/keys/{key_id}/revoke")
@@ -166,12 +180,13 @@ def widget_key(page: KeysWrite, product: Annotated[str, Form(max_length=40)] = "
 @router.post("/integrations/origins")
 def save_origins(page: BrandWrite, origins: Annotated[str, Form(max_length=20000)] = "") -> Response:
     """Replace the brand's allowed origins (each checked: scheme + host[:port], https unless local)."""
-    try:
-        tenancy.set_allowed_origins(page.session, page.brand_id, _lines(origins), page.principal.actor)  # type: ignore[union-attr]
-    except DomainError as exc:
-        problem = problem_from(exc)
-        return _render(page, status_code=problem.status, origins_value=origins, origins_error=problem.detail)
-    return page.redirect(f"{BASE}?saved=origins#origins")
+    actor = page.principal.actor  # type: ignore[union-attr]
+    return submit(
+        page,
+        lambda: tenancy.set_allowed_origins(page.session, page.brand_id, _lines(origins), actor),
+        then=f"{BASE}?saved=origins#origins",
+        failed=lambda r: _render(page, status_code=r.status, origins_value=origins, origins_error=r.message),
+    )
 
 
 @router.post("/integrations/settings")
@@ -191,12 +206,13 @@ def save_settings(
                 error = page.gettext("The daily limit is a whole number from 0 to 1000.")
                 return _render(page, status_code=422, settings_error=error)
             changes["shopper_ai_daily_limit"] = int(limit)
-    try:
-        tenancy.update_settings(page.session, page.brand_id, changes, page.principal.actor)  # type: ignore[union-attr]
-    except DomainError as exc:
-        problem = problem_from(exc)
-        return _render(page, status_code=problem.status, settings_error=problem.detail)
-    return page.redirect(f"{BASE}?saved=settings#widget-settings")
+    actor = page.principal.actor  # type: ignore[union-attr]
+    return submit(
+        page,
+        lambda: tenancy.update_settings(page.session, page.brand_id, changes, actor),
+        then=f"{BASE}?saved=settings#widget-settings",
+        failed=lambda r: _render(page, status_code=r.status, settings_error=r.message),
+    )
 
 
 @router.get("/integrations/preview")
@@ -216,3 +232,43 @@ def preview(page: KeysPage, product: str) -> Response:
     )
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
+
+
+def file_name_example(pattern: str) -> dict[str, Any]:
+    """The production files' names for `EXAMPLE_ITEM` under `pattern` (empty: today's names), or
+    the pattern's error as `PATCH /brand` states it."""
+    try:
+        names = pack.pack_file_names(pattern.strip() or None, EXAMPLE_ITEM, ("pdf", "svg", "cmyk-pdf"))
+    except pack.PatternError as exc:
+        return {"names": [], "error": str(exc)}
+    return {"names": names, "error": None}
+
+
+@router.get("/integrations/file-name-example")
+def file_name_example_partial(page: BrandRead, file_name_pattern: str = "") -> Response:
+    """The live example under the file-name field (HTMX, as the brand types)."""
+    return page.render(
+        "integrations/_file_names.html",
+        file_names=file_name_example(file_name_pattern[:400]),
+        file_name_error=None,
+    )
+
+
+@router.post("/integrations/file-names")
+def save_file_names(
+    page: BrandWrite, file_name_pattern: Annotated[str, Form(max_length=400)] = ""
+) -> Response:
+    """Save the production files' name pattern (`file_name_pattern`, validated as `PATCH /brand`
+    validates it; empty: the default names)."""
+    value = file_name_pattern.strip()
+    actor = page.principal.actor  # type: ignore[union-attr]
+    return submit(
+        page,
+        lambda: tenancy.update_settings(
+            page.session, page.brand_id, {FILE_NAME_SETTING: value or None}, actor
+        ),
+        then=f"{BASE}?saved=file-names#file-names",
+        failed=lambda r: _render(
+            page, status_code=r.status, file_name_pattern=value, file_name_error=r.message
+        ),
+    )

@@ -9,23 +9,29 @@ Everything goes through the domains' public modules — the calls the JSON API m
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from xml.sax.saxutils import escape
 
 from fastapi import Form
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from luneo.commerce import public as commerce
+from luneo.dashboard.forms import parse_day, submit
 from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.manufacturing import public as manufacturing
 from luneo.payments import public as payments
-from luneo.platform.domain_errors import DomainError
-from luneo.platform.errors import Problem, problem_from
+from luneo.platform.domain_errors import DomainError, NotFoundError
+from luneo.platform.errors import Problem
 from luneo.rendering import public as rendering
 
 OrdersRead = Annotated[Page, page_dep("orders:read")]
+#: The item preview asks for the render it lacks (one job per spec_hash): a write transaction.
+OrdersPreview = Annotated[Page, page_dep("orders:read", write=True)]
 OrdersWrite = Annotated[Page, page_dep("orders:write", write=True)]
 PaymentsWrite = Annotated[Page, page_dep("orders:read", "payments:write", write=True)]
 
@@ -33,16 +39,6 @@ PAGE_SIZE = 25
 #: The proof's preview request (designs' `/snapshots/{id}/proof`): the same render is reused.
 PREVIEW_WIDTH, PREVIEW_FORMAT = 1024, "png"
 REFUNDABLE = ("succeeded", "partially_refunded")
-
-
-def _day(value: str | None, label: str, page: Page, errors: dict[str, str]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[label] = page.gettext("Use a date like 2026-01-31.")
-        return None
 
 
 def _at(day: date | None, plus_days: int = 0) -> datetime | None:
@@ -63,8 +59,8 @@ def order_list(
     errors: dict[str, str] = {}
     if status and status not in commerce.STATUSES:
         errors["status"] = page.gettext("Unknown status.")
-    start = _day(date_from, "date_from", page, errors)
-    end = _day(date_to, "date_to", page, errors)
+    start = parse_day(page, date_from, "date_from", errors)
+    end = parse_day(page, date_to, "date_to", errors)
     filters = {"status": status, "q": q, "date_from": date_from, "date_to": date_to}
     orders: list[Any] = []
     next_url = None
@@ -116,6 +112,44 @@ def _preview_urls(page: Page, items: list[Any]) -> dict[str, str]:
     return found
 
 
+def placeholder_svg(name: str, note: str) -> str:
+    """A 4:3 image naming the product and saying its preview is not rendered yet (never a blank or
+    broken image)."""
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 320 240" width="320" height="240" '
+        f'role="img" aria-label="{escape(name, {chr(34): "&quot;"})}: {escape(note)}">'
+        '<rect width="320" height="240" rx="12" fill="#efedfb"/>'
+        '<rect x="118" y="52" width="84" height="68" rx="8" fill="none" stroke="#8c86b5" stroke-width="4"/>'
+        '<circle cx="140" cy="76" r="8" fill="#8c86b5"/>'
+        '<path d="M124 114l26-24 18 16 12-10 18 18z" fill="#8c86b5"/>'
+        '<text x="160" y="164" text-anchor="middle" font-family="system-ui, sans-serif" font-size="22" '
+        f'font-weight="600" fill="#1d1b2f">{escape(name if len(name) <= 24 else name[:23] + "…")}</text>'
+        '<text x="160" y="196" text-anchor="middle" font-family="system-ui, sans-serif" font-size="19" '
+        f'fill="#4b4868">{escape(note)}</text></svg>'
+    )
+
+
+@router.get("/orders/{order_id}/items/{item_id}/preview")
+def item_preview(page: OrdersPreview, order_id: str, item_id: str) -> Response:
+    """An item's mockup: its finished render (a redirect to the signed, content-addressed file) or,
+    until then, a placeholder image naming the product; the render is asked for on the way (once
+    per spec_hash and options: the proof's own preview render)."""
+    order = commerce.get_order(page.session, order_id)
+    item = next((i for i in order.items if i.id == item_id), None)
+    if item is None:
+        raise NotFoundError("order item", item_id)
+    if item.spec_hash:
+        found = _preview_urls(page, [item]).get(item.id)
+        if found:
+            return RedirectResponse(found, status_code=303, headers={"Cache-Control": "no-store"})
+        with suppress(DomainError):  # rendering unavailable for this spec: the placeholder stays
+            rendering.request_preview(
+                page.session, item.spec_hash, width=PREVIEW_WIDTH, fmt=PREVIEW_FORMAT, mockup=True
+            )
+    svg = placeholder_svg(item.product_name or item.product_sku, page.gettext("Preview not rendered yet"))
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
 def _entry(entry: dict[str, Any]) -> dict[str, Any]:
     """A history entry with its time parsed (`when`), for the locale's date format."""
     try:
@@ -159,12 +193,18 @@ def order_detail(page: OrdersRead, order_id: str, done: str = "") -> Response:
     return _detail(page, order_id, notice=notices.get(done))
 
 
-def _failed(page: Page, order_id: str, exc: DomainError, form: dict[str, str]) -> Response:
-    problem = problem_from(exc)
-    status = problem.status if problem.status in (409, 422) else 422
-    if problem.status == 404:
-        raise exc
-    return _detail(page, order_id, status_code=status, error=problem.detail or problem.code, form=form)
+def _action(
+    page: Page, order_id: str, action: Callable[[], object], done: str, form: dict[str, str]
+) -> Response:
+    """Run an order action: back on the order's page with `?done=` or with the refusal (409 or
+    422; a 404 is the page's own)."""
+    return submit(
+        page,
+        action,
+        then=f"/dashboard/orders/{order_id}?done={done}",
+        failed=lambda r: _detail(page, order_id, status_code=r.status, error=r.message, form=form),
+        statuses=(409, 422),
+    )
 
 
 @router.post("/orders/{order_id}/refund")
@@ -195,11 +235,9 @@ def refund(
         errors["confirm"] = page.gettext("Tick the box to confirm.")
     if errors:
         return _detail(page, order_id, status_code=422, field_errors=errors, form=form)
-    try:
-        payments.refund_payment(page.session, payment.id, minor)
-    except DomainError as exc:
-        return _failed(page, order_id, exc, form)
-    return page.redirect(f"/dashboard/orders/{order.id}?done=refund")
+    return _action(
+        page, order.id, lambda: payments.refund_payment(page.session, payment.id, minor), "refund", form
+    )
 
 
 @router.post("/orders/{order_id}/ship")
@@ -222,28 +260,31 @@ def ship(
         errors["ship_confirm"] = page.gettext("Tick the box to confirm.")
     if errors:
         return _detail(page, order_id, status_code=422, field_errors=errors, form=form)
-    try:
-        commerce.transition(
+    return _action(
+        page,
+        order.id,
+        lambda: commerce.transition(
             page.session,
             order.id,
             "shipped",
             actor=page.principal.actor if page.principal else None,
             tracking_number=tracking_number.strip(),
             carrier=carrier.strip(),
-        )
-    except DomainError as exc:
-        return _failed(page, order_id, exc, form)
-    return page.redirect(f"/dashboard/orders/{order.id}?done=shipped")
+        ),
+        "shipped",
+        form,
+    )
 
 
 @router.post("/orders/{order_id}/start-production")
 def start_production(page: OrdersWrite, order_id: str) -> Response:
     """paid → in_production (the API's transition)."""
     order = commerce.get_order(page.session, order_id)
-    try:
-        commerce.transition(
-            page.session, order.id, "in_production", actor=page.principal.actor if page.principal else None
-        )
-    except DomainError as exc:
-        return _failed(page, order_id, exc, {})
-    return page.redirect(f"/dashboard/orders/{order.id}?done=in_production")
+    actor = page.principal.actor if page.principal else None
+    return _action(
+        page,
+        order.id,
+        lambda: commerce.transition(page.session, order.id, "in_production", actor=actor),
+        "in_production",
+        {},
+    )

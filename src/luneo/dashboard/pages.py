@@ -158,10 +158,13 @@ from luneo.dashboard import (  # noqa: E402,F401
     account,
     analytics,
     billing,
+    emails,
     fonts_assets,
     integrations,
     orders,
+    product_templates,
     production,
     products,
+    shopify,
     team,
 )

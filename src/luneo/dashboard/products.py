@@ -15,15 +15,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
 from babel.numbers import get_currency_precision
-from fastapi import Depends, File, Form, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from luneo.catalog import public as catalog
 from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.design.fonts import BUNDLED_FONTS
-from luneo.design.model import TextInput
+from luneo.design.model import ColourInput, TextInput
 from luneo.design.spec import build_spec
 from luneo.designs import public as designs
 from luneo.platform.config import get_settings
@@ -90,7 +91,7 @@ def actor(page: Page) -> str | None:
     return page.principal.actor if page.principal is not None else None
 
 
-def _read(file: UploadFile) -> bytes:
+def _read(file: StarletteUpload) -> bytes:
     return file.file.read(get_settings().max_body_bytes + 1)
 
 
@@ -338,7 +339,7 @@ def product_archive(page: WritePage, product_id: str) -> Response:
 
 @router.post("/products/{product_id}/mockup")
 def product_mockup(page: WritePage, product_id: str, file: Annotated[UploadFile, File()]) -> Response:
-    """Upload the product photo; its whole image is the print area until placed more precisely."""
+    """Upload the product photo; its whole image is the print area until placed in the mockup editor."""
     product = catalog.get_product(page.session, product_id)
 
     def save() -> None:
@@ -353,7 +354,7 @@ def product_mockup(page: WritePage, product_id: str, file: Annotated[UploadFile,
         _attempt(page, save)
     except Refused as exc:
         return _render_form(page, product, _form_values(product), {"mockup": exc.detail}, exc.detail, 422)
-    return page.redirect(f"/dashboard/products/{product.id}?saved=1")
+    return page.redirect(f"/dashboard/products/{product.id}/mockup?uploaded=1")
 
 
 @router.post("/products/{product_id}/model")
@@ -419,6 +420,8 @@ def _render_editor(
         "bleed_mm": product.bleed_mm,
         "shape": product.shape,
         "mockup_url": catalog.asset_url(mockup) if mockup is not None else None,
+        "mockup_corners": (product.mockup or {}).get("corners"),
+        "mockup_size": [(product.mockup or {}).get("width_px"), (product.mockup or {}).get("height_px")],
         "palette": list(product.palette or []),
         "fonts": _fonts(page),
         "errors": errors or {},
@@ -522,3 +525,287 @@ def zone_preview(
             png = rendering.render_preview_png(page.session, built.spec, built.spec_hash, width=480)
             image = "data:image/png;base64," + base64.b64encode(png).decode()
     return page.render("products/_preview.html", image=image, problems=problems)
+
+
+# --------------------------------------------------------------------------- mockup editor
+
+WRAP_FIELDS = ("left_px", "right_px", "top_px", "bottom_px", "top_curve_px", "bottom_curve_px")
+WRAP_ANGLES = ("arc_deg", "facing_deg")
+EFFECTS = ("print", "engrave", "embroidery")
+MAPS = ("shading", "displacement")
+MOCKUP_PREVIEW_MAX_PX = 720
+_FIELD_LIMIT = 40
+
+
+def _num(value: Any) -> str:
+    return f"{float(value):g}"
+
+
+def _placement_values(product: Any) -> dict[str, Any]:
+    """The editor's fields from the product's saved mockup (an old affine placement becomes corners)."""
+    m: dict[str, Any] = product.mockup or {}
+    w, h = float(m.get("width_px") or 0), float(m.get("height_px") or 0)
+    corners = m.get("corners")
+    if corners is None and m.get("px_per_mm"):
+        ppm, ox, oy = (
+            float(m["px_per_mm"]),
+            float(m.get("offset_x_px") or 0),
+            float(m.get("offset_y_px") or 0),
+        )
+        pw, ph = product.width_mm * ppm, product.height_mm * ppm
+        corners = [[ox, oy], [ox + pw, oy], [ox + pw, oy + ph], [ox, oy + ph]]
+    if corners is None:
+        corners = [[0, 0], [w, 0], [w, h], [0, h]]
+    wrap = m.get("wrap") or {
+        "left_px": round(w * 0.2),
+        "right_px": round(w * 0.8),
+        "top_px": round(h * 0.25),
+        "bottom_px": round(h * 0.75),
+        "top_curve_px": 0,
+        "bottom_curve_px": 0,
+        "arc_deg": 180,
+        "facing_deg": 0,
+    }
+    return {
+        "placement": "wrap" if m.get("wrap") else "corners",
+        "corners": [[_num(x), _num(y)] for x, y in corners],
+        **{k: _num(wrap.get(k) or 0) for k in (*WRAP_FIELDS, *WRAP_ANGLES)},
+        "effect": m.get("effect") or "",
+        "engrave_tone": m.get("engrave_tone") or "darken",
+        "displacement_px": _num(m.get("displacement_px") or 0),
+    }
+
+
+def _field_of(loc: str) -> str:
+    """The editor's field for an API error location (`mockup.corners.1` → `corner_1`)."""
+    parts = loc.removeprefix("mockup").strip(".").split(".") if loc else []
+    if not parts or parts == [""]:
+        return "placement"
+    if parts[0] == "corners":
+        return f"corner_{parts[1]}" if len(parts) > 1 and parts[1].isdigit() else "corners"
+    if parts[0] == "wrap":
+        return parts[1] if len(parts) > 1 and parts[1] in (*WRAP_FIELDS, *WRAP_ANGLES) else "wrap"
+    if parts[0] in ("shading_asset_id", "displacement_asset_id"):
+        return parts[0].removesuffix("_asset_id")
+    if parts[0] in ("asset_id", "width_px", "height_px"):
+        return "mockup"
+    return parts[0]
+
+
+def _render_mockup(
+    page: Page,
+    product: Any,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    alert: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    m: dict[str, Any] = product.mockup or {}
+    ids = [
+        i for i in (product.mockup_asset_id, m.get("shading_asset_id"), m.get("displacement_asset_id")) if i
+    ]
+    assets = catalog.assets_by_id(page.session, ids)
+    photo = assets.get(product.mockup_asset_id or "")
+    maps = {
+        name: catalog.asset_url(assets[m[f"{name}_asset_id"]])
+        for name in MAPS
+        if m.get(f"{name}_asset_id") in assets
+    }
+    can_write = page.can("catalog:write")
+    config = None
+    if photo is not None:
+        config = {
+            "width_px": m.get("width_px") or photo.width_px,
+            "height_px": m.get("height_px") or photo.height_px,
+            "image_url": catalog.asset_url(photo),
+            "corners": m.get("corners") or [[float(x), float(y)] for x, y in values["corners"]],
+            "can_write": can_write,
+        }
+    return page.render(
+        "products/mockup.html",
+        status_code=status_code,
+        product=product,
+        values=values,
+        errors=errors or {},
+        alert=alert,
+        photo_url=config["image_url"] if config else None,
+        config=config,
+        config_json=json.dumps(config).replace("</", "<\\/") if config else "",
+        wrap_fields=WRAP_FIELDS,
+        effects=EFFECTS,
+        maps=maps,
+        can_write=can_write,
+    )
+
+
+async def _read_mockup_form(request: Request) -> dict[str, Any]:
+    """The editor's posted fields (text, each at most a few characters) and its map uploads."""
+    form = await request.form()
+    text = {k: v[:_FIELD_LIMIT] for k, v in form.items() if isinstance(v, str)}
+    files = {
+        name: f
+        for name in MAPS
+        if isinstance(f := form.get(name), StarletteUpload) and f.filename and f.size != 0
+    }
+    values: dict[str, Any] = {
+        "placement": "wrap" if text.get("placement") == "wrap" else "corners",
+        "corners": [[text.get(f"corner_{i}_{a}", "") for a in "xy"] for i in range(4)],
+        **{k: text.get(k, "") for k in (*WRAP_FIELDS, *WRAP_ANGLES, "displacement_px")},
+        "effect": text.get("effect", "") if text.get("effect", "") in EFFECTS else "",
+        "engrave_tone": "lighten" if text.get("engrave_tone") == "lighten" else "darken",
+        "remove": [name for name in MAPS if text.get(f"remove_{name}")],
+        "files": files,
+    }
+    return values
+
+
+MockupForm = Annotated[dict[str, Any], Depends(_read_mockup_form)]
+
+
+def _number(raw: str, field: str, errors: dict[str, str], page: Page, default: float | None = None) -> float:
+    text = raw.replace(",", ".").strip()
+    if not text and default is not None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        errors.setdefault(field, page.gettext("Enter a number of pixels."))
+        return 0.0
+    if value != value or value in (float("inf"), float("-inf")):
+        errors.setdefault(field, page.gettext("Enter a number of pixels."))
+        return 0.0
+    return value
+
+
+def _mockup_in(page: Page, product: Any, values: dict[str, Any]) -> catalog.MockupIn:
+    """The API's `MockupIn` from the editor's fields (maps uploaded now); `Refused` with field errors."""
+    m: dict[str, Any] = product.mockup or {}
+    if not product.mockup_asset_id:
+        message = page.gettext("Upload a product photo first.")
+        raise Refused(message, {"mockup": message})
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {
+        "asset_id": product.mockup_asset_id,
+        "width_px": m.get("width_px"),
+        "height_px": m.get("height_px"),
+    }
+    if values["placement"] == "wrap":
+        wrap = {k: _number(values[k], k, errors, page, 0.0 if "curve" in k else None) for k in WRAP_FIELDS}
+        wrap["arc_deg"] = _number(values["arc_deg"], "arc_deg", errors, page)
+        wrap["facing_deg"] = _number(values["facing_deg"], "facing_deg", errors, page, 0.0)
+        data["wrap"] = wrap
+    else:
+        data["corners"] = [
+            (
+                _number(x, f"corner_{i}", errors, page),
+                _number(y, f"corner_{i}", errors, page),
+            )
+            for i, (x, y) in enumerate(values["corners"])
+        ]
+    data["displacement_px"] = _number(values["displacement_px"], "displacement_px", errors, page, 0.0)
+    data["effect"] = values["effect"] or None
+    data["engrave_tone"] = values["engrave_tone"]
+    for name in MAPS:
+        upload: StarletteUpload | None = values["files"].get(name)
+        if upload is not None:
+            try:
+                asset = catalog.create_asset(
+                    page.session,
+                    _read(upload),
+                    filename=upload.filename,
+                    kind="mockup",
+                    created_by=actor(page),
+                )
+            except DomainError as exc:
+                errors[name] = exc.detail or exc.code
+                continue
+            data[f"{name}_asset_id"] = asset.id
+        elif name not in values["remove"] and m.get(f"{name}_asset_id"):
+            data[f"{name}_asset_id"] = m[f"{name}_asset_id"]
+    if errors:
+        raise Refused(page.gettext("Some fields need your attention."), errors)
+    try:
+        return catalog.MockupIn.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc") or ())
+            errors.setdefault(_field_of(loc), str(err.get("msg", "invalid")))
+        raise Refused(page.gettext("Some fields need your attention."), errors) from exc
+
+
+@router.get("/products/{product_id}/mockup")
+def mockup_editor(page: ReadPage, product_id: str) -> Response:
+    """The product photo with its print area: corner handles (perspective) or a wrap region."""
+    product = catalog.get_product(page.session, product_id)
+    return _render_mockup(page, product, _placement_values(product))
+
+
+@router.post("/products/{product_id}/mockup/placement")
+def mockup_save(page: WritePage, product_id: str, values: MockupForm) -> Response:
+    """Save the placement through the catalog's checks (422 with the fields' errors: nothing written)."""
+    product = catalog.get_product(page.session, product_id)
+
+    def save() -> None:
+        mockup = _mockup_in(page, product, values)
+        catalog.update_product(page.session, product.id, catalog.ProductPatch(mockup=mockup))
+
+    try:
+        _attempt(page, save)
+    except Refused as exc:
+        errors = {_field_of(k) if k.startswith("mockup") else k: v for k, v in exc.errors.items()}
+        return _render_mockup(page, product, values, errors, exc.detail, status_code=422)
+    return page.redirect(f"/dashboard/products/{product.id}/mockup?saved=1")
+
+
+def _mockup_sample(product: Any) -> tuple[list[catalog.ZoneIn], dict[str, Any], list[str]]:
+    """The product's zones and the brand's sample personalization for the mockup preview: each text
+    zone's sample text (else its label), each colour zone's default colour. Zones left without a
+    sample (photos: only a shopper's upload fills them) are made optional, and named."""
+    zones: list[catalog.ZoneIn] = []
+    inputs: dict[str, Any] = {}
+    empty: list[str] = []
+    palette = list(product.palette or [])
+    for z in product.zones:
+        data = _zone_json(z)
+        colors = data["rules"].get("allowed_colors") or palette
+        if z.kind == "text":
+            text = (z.sample or {}).get("text") or z.label or z.key
+            inputs[z.key] = TextInput(text=text, font=z.default_font, color=z.default_color)
+        elif z.kind == "colour" and (z.default_color or colors):
+            inputs[z.key] = ColourInput(color=z.default_color or colors[0])
+        else:
+            data["rules"] = {**data["rules"], "required": False}
+            empty.append(z.label or z.key)
+        zones.append(catalog.ZoneIn.model_validate(data))
+    return zones, inputs, empty
+
+
+@router.get("/products/{product_id}/mockup/preview")
+def mockup_preview(page: ReadPage, product_id: str) -> Response:
+    """The saved mockup rendered with the brand's sample design by the real pipeline (HTMX partial)."""
+    product = catalog.get_product(page.session, product_id)
+    if not product.mockup:
+        return page.render("products/_preview.html", image=None, problems=[], mockup=True)
+    zones, inputs, empty = _mockup_sample(product)
+    try:
+        definition = _attempt(page, lambda: catalog.draft_product_def(page.session, product.id, zones))
+    except Refused as exc:
+        problems = [f"{k}: {v}" for k, v in exc.errors.items()] or [exc.detail]
+        return page.render("products/_preview.html", image=None, problems=problems, mockup=True)
+    res = designs.BrandResources(page.session)
+    words = res.word_lists()
+    built = build_spec(
+        definition,
+        inputs,
+        font_sha_lookup=res.font_sha,
+        font_data_lookup=res.font_bytes,
+        blocked_words=words["blocked_words"],
+        allowed_words=words["allowed_words"],
+    )
+    if built.spec is None or built.spec_hash is None:
+        problems = [f"{v.zone or '—'}: {v.message}" for v in built.violations]
+        return page.render("products/_preview.html", image=None, problems=problems, mockup=True)
+    width = min(MOCKUP_PREVIEW_MAX_PX, int(product.mockup.get("width_px") or MOCKUP_PREVIEW_MAX_PX))
+    png = rendering.render_preview_png(page.session, built.spec, built.spec_hash, width=width, mockup=True)
+    image = "data:image/png;base64," + base64.b64encode(png).decode()
+    return page.render("products/_preview.html", image=image, problems=[], mockup=True, empty=empty)

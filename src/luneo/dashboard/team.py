@@ -15,12 +15,12 @@ from fastapi import Form
 from fastapi.responses import Response
 
 from luneo.dashboard import session
+from luneo.dashboard.forms import refusal, submit
 from luneo.dashboard.guard import Page, page_dep, page_url
 from luneo.dashboard.pages import PublicPage, router
 from luneo.platform.config import get_settings
 from luneo.platform.database import get_db
 from luneo.platform.domain_errors import DomainError
-from luneo.platform.errors import problem_from
 from luneo.platform.tenancy import bind_system
 from luneo.tenancy import public as tenancy
 
@@ -87,8 +87,10 @@ def invite(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Invite someone by email with a role: they get the invitation email with its accept link."""
-    try:
-        tenancy.invite(
+    form = {"email": email, "role": role, "name": name}
+    return submit(
+        page,
+        lambda: tenancy.invite(
             page.session,
             get_settings(),
             brand_id=page.brand_id,
@@ -97,12 +99,10 @@ def invite(
             name=name.strip(),
             actor=_actor(page),
             actor_role=_role(page),
-        )
-    except DomainError as exc:
-        problem = problem_from(exc)
-        form = {"email": email, "role": role, "name": name, "error": problem.detail}
-        return _render(page, status_code=problem.status, invite=form)
-    return page.redirect(f"{BASE}?saved=invited")
+        ),
+        then=f"{BASE}?saved=invited",
+        failed=lambda r: _render(page, status_code=r.status, invite={**form, "error": r.message}),
+    )
 
 
 @router.post("/team/invitations/{invitation_id}/revoke")
@@ -118,12 +118,12 @@ def change_role(page: TeamWrite, membership_id: str, role: Annotated[str, Form(m
     member = tenancy.membership(page.session, membership_id)
     if role not in tenancy.ROLES:
         return _render(page, status_code=422, error=page.gettext("Choose one of the listed roles."))
-    try:
-        tenancy.set_role(page.session, member, role, actor_role=_role(page), actor=_actor(page))
-    except DomainError as exc:
-        problem = problem_from(exc)
-        return _render(page, status_code=problem.status, error=problem.detail)
-    return page.redirect(f"{BASE}?saved=role")
+    return submit(
+        page,
+        lambda: tenancy.set_role(page.session, member, role, actor_role=_role(page), actor=_actor(page)),
+        then=f"{BASE}?saved=role",
+        failed=lambda r: _render(page, status_code=r.status, error=r.message),
+    )
 
 
 @router.get("/team/members/{membership_id}/remove")
@@ -140,12 +140,12 @@ def confirm_remove(page: TeamPage, membership_id: str) -> Response:
 def remove(page: TeamWrite, membership_id: str) -> Response:
     """Remove a member (owner rules enforced)."""
     member = tenancy.membership(page.session, membership_id)
-    try:
-        tenancy.remove_member(page.session, member, actor_role=_role(page), actor=_actor(page))
-    except DomainError as exc:
-        problem = problem_from(exc)
-        return _render(page, status_code=problem.status, error=problem.detail)
-    return page.redirect(f"{BASE}?saved=removed")
+    return submit(
+        page,
+        lambda: tenancy.remove_member(page.session, member, actor_role=_role(page), actor=_actor(page)),
+        then=f"{BASE}?saved=removed",
+        failed=lambda r: _render(page, status_code=r.status, error=r.message),
+    )
 
 
 def _day(value: str | None) -> date | None:
@@ -254,8 +254,8 @@ def accept(
             )
             brand_id = membership.brand_id
     except DomainError as exc:
-        problem = problem_from(exc)
-        return _accept_page(page, token, problem.status, problem.detail)
+        refused = refusal(exc)
+        return _accept_page(page, token, refused.status, refused.message)
     if tokens is not None:
         session.sign_in(page.request, *tokens)
     session.queue_cookie(page.request, session.BRAND_COOKIE, brand_id)

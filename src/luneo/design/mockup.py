@@ -12,6 +12,13 @@ method's effect lays it on the material:
 - embroidery: the design's colours with a satin-stitch thread texture and a slight raised shadow.
 
 Pure and deterministic: numpy + OpenCV + Pillow, no I/O.
+
+Between two keystrokes only the design changes, so everything made from the product alone — the
+photo as output pixels, the outline mask, the cylinder's and the displacement's sampling maps, the
+thread texture — is kept in `_static`, keyed by the content digest of the images it is made from and
+every number it depends on (placement, output size): a new photo, map, placement or width misses.
+Only the print area's pixels are composited per request; the rest of the output is the photo's own
+pixels, the same bytes as computing them again (`tests/unit/design/test_mockup_cache.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 
 import cv2
@@ -38,16 +47,73 @@ MAX_DESIGN_PX = 4096
 # Decoded, resized photos and maps by (content digest, output size): float32 arrays.
 _decoded: ByteLRU[tuple[str, int, int], np.ndarray] = ByteLRU(96 * MIB, lambda a: int(a.nbytes))
 
+# Static layers (see the module docstring): read-only arrays by (kind, inputs' digests, parameters).
+StaticKey = tuple[object, ...]
+_static: ByteLRU[StaticKey, tuple[np.ndarray, ...]] = ByteLRU(
+    64 * MIB, lambda v: sum(int(a.nbytes) for a in v) + 256
+)
+_counts_lock = threading.Lock()
+_counts = {"hits": 0, "misses": 0}
+
 
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _as_array(img: Image.Image | bytes, size: tuple[int, int], mode: str) -> np.ndarray:
+def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
+
+
+def _cached(key: StaticKey | None, make: Callable[[], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """`make()`'s read-only arrays, kept in `_static` under `key` (None: not cacheable, made now)."""
+    if key is None:
+        return _frozen(*make())
+    hit = _static.get(key)
+    with _counts_lock:
+        _counts["hits" if hit is not None else "misses"] += 1
+    if hit is not None:
+        return hit
+    value = _frozen(*make())
+    _static.put(key, value)
+    return value
+
+
+def cache_info() -> dict[str, int]:
+    """Hits and misses of the static-layer cache since the last `clear_caches`, and its weight."""
+    with _counts_lock:
+        return {**_counts, "bytes": _static.currsize}
+
+
+def clear_caches(*, decoded: bool = False) -> None:
+    """Forget the static layers (and, with `decoded`, the decoded photos and maps too)."""
+    _static.clear()
+    if decoded:
+        _decoded.clear()
+    with _counts_lock:
+        _counts.update(hits=0, misses=0)
+
+
+def _source_key(
+    img: Image.Image | bytes | None, size: tuple[int, int], mode: str
+) -> tuple[str, int, int] | None:
+    """The cache key of an encoded image at `size` in `mode`; None for a PIL image (not cacheable)."""
+    return (_digest(img) + mode, *size) if isinstance(img, bytes) else None
+
+
+def _to_u8(a: np.ndarray) -> np.ndarray:
+    """Float [0, 1] pixels → output bytes (the one rounding every output pixel goes through)."""
+    scaled = a * 255.0
+    return np.round(scaled, out=scaled).astype(np.uint8)
+
+
+def _as_array(
+    img: Image.Image | bytes, size: tuple[int, int], mode: str, key: tuple[str, int, int] | None = None
+) -> np.ndarray:
     """`img` (PIL image or encoded bytes) at `size`, as float32 in [0, 1] (H, W, C) or (H, W)."""
-    key: tuple[str, int, int] | None = None
     if isinstance(img, bytes):
-        key = (_digest(img) + mode, *size)
+        key = key or (_digest(img) + mode, *size)
         cached = _decoded.get(key)
         if cached is not None:
             return cached
@@ -55,7 +121,7 @@ def _as_array(img: Image.Image | bytes, size: tuple[int, int], mode: str) -> np.
             raw.load()
             pil = raw.convert(mode)
     else:
-        pil = img.convert(mode)
+        key, pil = None, img.convert(mode)
     if pil.size != size:
         pil = pil.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     arr = np.asarray(pil, dtype=np.float32) / 255.0
@@ -81,7 +147,10 @@ def _design_raster(scene: Scene, width_px: int) -> tuple[np.ndarray, float, floa
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{num(x)} {num(y)} {num(w)} {num(h)}" '
         f'width="{num(w)}mm" height="{num(h)}mm"><path d="{scene.outline.to_svg_d(3)}" fill="#fff"/></svg>'
     ).encode()
-    mask = np.asarray(rasterise(outline, width_px, height_px), dtype=np.float32)[..., 3] / 255.0
+    (mask,) = _cached(
+        ("outline", hashlib.blake2b(outline, digest_size=16).digest(), width_px, height_px),
+        lambda: (np.asarray(rasterise(outline, width_px, height_px), dtype=np.float32)[..., 3] / 255.0,),
+    )
     alpha = rgba[..., 3] * mask
     out = np.empty_like(rgba)
     out[..., :3] = rgba[..., :3] * alpha[..., None]
@@ -184,23 +253,37 @@ def _warp_wrap(
     roi = _roi([wrap.left_px * scale, wrap.right_px * scale], [y * scale for y in ys], size, pad)
     if roi is None:
         return None
-    x_mm, y_mm = wrap_maps(scene, wrap, scale, roi)
-    map_x = ((x_mm - origin[0]) * k - 0.5).astype(np.float32)
-    map_y = ((y_mm - origin[1]) * k - 0.5).astype(np.float32)
-    map_x[~np.isfinite(map_x)] = -1e4
-    map_y[~np.isfinite(map_y)] = -1e4
+
+    def maps() -> tuple[np.ndarray, np.ndarray]:
+        x_mm, y_mm = wrap_maps(scene, wrap, scale, roi)
+        map_x = ((x_mm - origin[0]) * k - 0.5).astype(np.float32)
+        map_y = ((y_mm - origin[1]) * k - 0.5).astype(np.float32)
+        map_x[~np.isfinite(map_x)] = -1e4
+        map_y[~np.isfinite(map_y)] = -1e4
+        return map_x, map_y
+
+    wrap_key = tuple(sorted(wrap.model_dump().items()))
+    geometry = (scene.width_mm, scene.height_mm, origin, k, scale, roi)
+    map_x, map_y = _cached(("wrap", wrap_key, *geometry), maps)
     warped = cv2.remap(design, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return warped, roi
 
 
-def _displace(layer: np.ndarray, disp: np.ndarray, amount_px: float) -> np.ndarray:
-    """Move the layer by (grey − ½)·2·amount px along both axes (mid-grey: no shift)."""
-    h, w = disp.shape
-    shift = (disp - 0.5) * 2.0 * amount_px
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(
-        layer, gx + shift, gy + shift, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
-    )
+def _displace(
+    layer: np.ndarray, disp: np.ndarray, amount_px: float, key: StaticKey | None = None
+) -> np.ndarray:
+    """Move the layer by (grey − ½)·2·amount px along both axes (mid-grey: no shift).
+
+    `key`: what identifies `disp` and `amount_px` (its maps are then kept in `_static`)."""
+
+    def maps() -> tuple[np.ndarray, np.ndarray]:
+        h, w = disp.shape
+        shift = (disp - 0.5) * 2.0 * amount_px
+        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        return gx + shift, gy + shift
+
+    map_x, map_y = _cached(None if key is None else ("displace", *key), maps)
+    return cv2.remap(layer, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 # ---------------------------------------------------------------- effects
@@ -228,17 +311,40 @@ def _composite(
         else:
             out = rgb * (1.0 - a * ENGRAVE_STRENGTH)
     elif effect == "embroidery":
-        tex = thread_texture(a.shape[0], a.shape[1], period_px)[..., None]
+        h, w = a.shape[:2]
+        (tex2d,) = _cached(("thread", h, w, period_px), lambda: (thread_texture(h, w, period_px),))
+        tex = tex2d[..., None]
         shadow = np.zeros_like(a)
         d = max(1, round(period_px / 2))
         shadow[d:, d:] = a[:-d, :-d]
         base = rgb * (1.0 - EMBROIDERY_SHADOW * shadow * (1.0 - a))
         out = base * (1.0 - a) + layer[..., :3] * tex * shade
-    else:
-        out = rgb * (1.0 - a) + layer[..., :3] * shade
+    else:  # in place: the same float32 operations, one array fewer
+        out = rgb * (1.0 - a)
+        out += layer[..., :3] * shade
+    np.clip(out, 0.0, 1.0, out=out)
+    if photo.shape[2] == 3:
+        return out
     result = photo.copy()
-    result[..., :3] = np.clip(out, 0.0, 1.0)
+    result[..., :3] = out
     return result
+
+
+def _opaque_part(
+    layer: np.ndarray, roi: tuple[int, int, int, int]
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The layer cropped to the rows and columns where it is not fully transparent, and that box.
+
+    Print and engrave leave a pixel of zero alpha exactly as the photo (the layer is premultiplied:
+    zero alpha is zero colour), so only this box is composited; it may be empty."""
+    x0, y0, _x1, _y1 = roi
+    alpha = layer[..., 3]
+    rows = np.flatnonzero(alpha.any(axis=1))
+    cols = np.flatnonzero(alpha.any(axis=0))
+    if rows.size == 0:
+        return layer[:0, :0], (x0, y0, x0, y0)
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return layer[r0:r1, c0:c1], (x0 + c0, y0 + r0, x0 + c1, y0 + r1)
 
 
 # ---------------------------------------------------------------- public
@@ -265,7 +371,9 @@ def render_mockup(
     size = (width_px, max(1, round(m.height_px * scale)))
     src = product_image if product_image is not None else m.png
     has_alpha = (src.mode in ("RGBA", "LA")) if isinstance(src, Image.Image) else _png_has_alpha(src)
-    photo = _as_array(src, size, "RGBA" if has_alpha else "RGB")
+    photo_mode = "RGBA" if has_alpha else "RGB"
+    photo_key = _source_key(src, size, photo_mode)
+    photo = _as_array(src, size, photo_mode, photo_key)
     shade_src = shading if shading is not None else m.shading
     disp_src = displacement if displacement is not None else m.displacement
 
@@ -295,17 +403,26 @@ def render_mockup(
         assert m.quad is not None
         quad_out = tuple((px * scale, py * scale) for px, py in m.quad)
         placed = _warp_quad(design, quad_homography(scene, quad_out, (ox, oy), k), size, pad)
-    out = photo.copy()
+    # Outside the print area the output is the photo's own pixels: rounded once, kept, copied.
+    (photo_u8,) = _cached(None if photo_key is None else ("photo_u8", *photo_key), lambda: (_to_u8(photo),))
+    out = photo_u8.copy()
     if placed is not None:
-        layer, (x0, y0, x1, y1) = placed
+        layer, roi = placed
+        x0, y0, x1, y1 = roi
         if disp_src is not None and m.displacement_px > 0:
-            disp = _as_array(disp_src, size, "L")[y0:y1, x0:x1]
-            layer = _displace(layer, disp, m.displacement_px * scale)
+            disp_key = _source_key(disp_src, size, "L")
+            disp = _as_array(disp_src, size, "L", disp_key)[y0:y1, x0:x1]
+            amount = m.displacement_px * scale
+            layer = _displace(layer, disp, amount, None if disp_key is None else (*disp_key, roi, amount))
+        if m.effect != "embroidery":  # elsewhere a transparent layer leaves the photo's pixels as they are
+            layer, (x0, y0, x1, y1) = _opaque_part(layer, roi)
         shade = _as_array(shade_src, size, "L")[y0:y1, x0:x1] if shade_src is not None else None
         period = max(2.5, width_px / 300)
-        out[y0:y1, x0:x1] = _composite(photo[y0:y1, x0:x1], layer, shade, m.effect, m.engrave_tone, period)
+        if layer.size:
+            region = _composite(photo[y0:y1, x0:x1], layer, shade, m.effect, m.engrave_tone, period)
+            out[y0:y1, x0:x1] = _to_u8(region)
     mode = "RGBA" if out.shape[2] == 4 else "RGB"
-    return Image.fromarray(np.round(out * 255.0).astype(np.uint8), mode)
+    return Image.fromarray(out, mode)
 
 
 def _png_has_alpha(data: bytes) -> bool:

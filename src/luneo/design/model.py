@@ -71,6 +71,11 @@ class ZoneRules(Strict):
     auto_fit: bool = True
     price_flat_cents: int = Field(default=0, ge=0)
     price_per_char_cents: int = Field(default=0, ge=0)
+    # What the thin-stroke print check does when too much of a text's stroke is under the
+    # product's minimum: "refuse" (an error: production stops for review) or "warn". None: the
+    # method's default (refuse for engrave/laser_cut/embroider, warn for print). Left out of the
+    # dump when unset, so specs made before the rule keep their canonical bytes and hash.
+    thin_stroke: Literal["refuse", "warn"] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class ZoneDef(Strict):
@@ -206,7 +211,7 @@ class Model3DDef(Strict):
     """A 3D model: a procedural demo shape or an uploaded GLB with a named print material."""
 
     kind: Literal["procedural", "glb"]
-    shape: Literal["mug", "pendant", "phone_case", "business_card"] | None = None
+    shape: Literal["mug", "pendant", "phone_case", "business_card", "sign"] | None = None
     asset_sha256: str | None = None
     print_material: str = "print"
 
@@ -226,6 +231,8 @@ class ProductDef(Strict):
     bleed_mm: float = Field(default=0.0, ge=0)
     crop_marks: bool = False
     color_mode: Literal["rgb", "cmyk"] = "rgb"
+    # CMYK output condition (`luneo.design.colour`): coated (FOGRA39) or uncoated (FOGRA29) paper
+    cmyk_profile: Literal["coated", "uncoated"] = "coated"
     output_dpi: int = Field(default=300, ge=72, le=2400)
     min_image_dpi: int = Field(default=150, ge=1)
     min_stroke_mm: float = Field(default=0.0, ge=0)

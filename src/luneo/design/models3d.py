@@ -1,4 +1,4 @@
-"""Procedural, UV-mapped demo models (mug, pendant, phone case, business card) for GLB/USDZ.
+"""Procedural, UV-mapped demo models (mug, pendant, phone case, business card, sign) for GLB/USDZ.
 
 Units are metres, Y up, +Z towards the viewer (glTF conventions). UVs follow glTF: (0, 0) is
 the texture's top-left. The print material's UVs map the design texture — the Scene rendered
@@ -19,8 +19,8 @@ from luneo.design.model import Model3DDef
 from luneo.design.scene import Scene
 
 MM = 0.001  # metres per mm
-Shape = str  # "mug" | "pendant" | "phone_case" | "business_card"
-SHAPES = ("mug", "pendant", "phone_case", "business_card")
+Shape = str  # "mug" | "pendant" | "phone_case" | "business_card" | "sign"
+SHAPES = ("mug", "pendant", "phone_case", "business_card", "sign")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,34 @@ class PrintMap:
     def uv(self, x_mm: np.ndarray, y_mm: np.ndarray) -> np.ndarray:
         cw, ch = self.width_mm + 2 * self.bleed_mm, self.height_mm + 2 * self.bleed_mm
         return np.stack([(x_mm + self.bleed_mm) / cw, (y_mm + self.bleed_mm) / ch], axis=-1)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A rounded-rectangle hole through a product (product mm, y down): nothing is printed there."""
+
+    x_mm: float
+    y_mm: float
+    width_mm: float
+    height_mm: float
+    radius_mm: float
+
+
+def phone_case_camera(width_mm: float, height_mm: float) -> Opening:
+    """The phone case's camera opening: a rounded square near the top-left corner of the back
+    (as seen by the viewer), sized from the case's width (24 × 26 mm on a 75 mm case)."""
+    side = 0.32 * width_mm
+    tall = min(0.35 * width_mm, 0.4 * height_mm)
+    margin = 0.08 * width_mm
+    return Opening(margin, margin, side, tall, 0.25 * side)
+
+
+def camera_openings(model: Model3DDef | None, width_mm: float, height_mm: float) -> tuple[Opening, ...]:
+    """Holes the product's procedural 3D model has (the phone case's camera opening), in product
+    mm: the scene subtracts them from the product outline, so print, preview and model agree."""
+    if model is None or model.kind != "procedural" or model.shape != "phone_case":
+        return ()
+    return (phone_case_camera(width_mm, height_mm),)
 
 
 # ---------------------------------------------------------------- glTF JSON
@@ -224,44 +252,49 @@ def _torus_arc(
     return _grid_part(name, material, pos, nrm, uv)
 
 
-def _slab(
-    outline_mm: np.ndarray,
-    thickness_mm: float,
-    front_mat: str,
-    back_mat: str,
-    side_mat: str,
-    pmap: PrintMap,
-    smooth_sides: bool,
-) -> list[MeshPart]:
-    """Extrude a convex outline (points (x, y) in product mm, y down, counter-clockwise on screen or
-    not) into a slab centred on the origin, front face at +Z with planar UVs from `pmap`."""
-    cx, cy = pmap.width_mm / 2, pmap.height_mm / 2
-    n = len(outline_mm)
-    px, py = outline_mm[:, 0], outline_mm[:, 1]
-    X, Y = (px - cx), (cy - py)  # centred, y up
-    zf, zb = thickness_mm / 2, -thickness_mm / 2
-    parts: list[MeshPart] = []
-    for name, z, mat, nz in (("front", zf, front_mat, 1.0), ("back", zb, back_mat, -1.0)):
-        pos = np.concatenate([[[0.0, 0.0, z]], np.stack([X, Y, np.full(n, z)], -1)]) * MM
-        nrm = np.zeros_like(pos)
-        nrm[:, 2] = nz
-        uvx = np.concatenate([[cx], px])
-        uvy = np.concatenate([[cy], py])
-        uv = pmap.uv(uvx, uvy)
-        if nz < 0:
-            uv = np.stack([1.0 - uv[:, 0], uv[:, 1]], -1)  # mirrored, as seen from behind
+def _flat(name: str, material: str, X: np.ndarray, Y: np.ndarray, z_mm: float) -> MeshPart:
+    """A flat convex polygon (centred mm, y up) at height z facing +Z, fanned from its centre."""
+    pos = np.concatenate([[[X.mean(), Y.mean(), z_mm]], np.stack([X, Y, np.full(len(X), z_mm)], -1)]) * MM
+    nrm = np.zeros_like(pos)
+    nrm[:, 2] = 1.0
+    uv = np.zeros((len(pos), 2))
+    return _part(name, material, pos, nrm, uv, _face_triangles([np.stack([X, Y], -1)]))
+
+
+def _face_triangles(loops: list[np.ndarray]) -> np.ndarray:
+    """Triangles (indices into the loops' points, concatenated) filling the first loop minus the
+    others: a fan for a convex outline without holes, a constrained Delaunay triangulation else."""
+    if len(loops) == 1:
+        n = len(loops[0])  # fan around the centre vertex (index 0), the outline from index 1
         k = np.arange(n)
-        tris = np.stack([np.zeros(n, dtype=np.int64), 1 + k, 1 + (k + 1) % n], -1)
-        parts.append(_part(name, mat, pos, nrm, uv, tris))
-    # side wall
+        return np.stack([np.zeros(n, dtype=np.int64), 1 + k, 1 + (k + 1) % n], -1)
+    from shapely import Polygon, constrained_delaunay_triangles
+
+    index = {(float(x), float(y)): i for i, (x, y) in enumerate(np.concatenate(loops).tolist())}
+    poly = Polygon(loops[0], holes=loops[1:])
+    tris = [
+        [index[(float(x), float(y))] for x, y in list(tri.exterior.coords)[:3]]
+        for tri in constrained_delaunay_triangles(poly).geoms
+    ]
+    return np.array(tris, dtype=np.int64)
+
+
+def _wall(
+    name: str, material: str, X: np.ndarray, Y: np.ndarray, zb: float, zf: float, outward: bool, smooth: bool
+) -> MeshPart:
+    """The side wall along a convex loop (centred mm, y up) from z = zb to zf; normals point away
+    from the loop's centre (`outward`, a slab's edge) or towards it (a hole's wall)."""
+    n = len(X)
     nxt = np.roll(np.arange(n), -1)
     edge = np.stack([X[nxt] - X, Y[nxt] - Y], -1)
     en = np.stack([edge[:, 1], -edge[:, 0]], -1)
     en /= np.maximum(np.linalg.norm(en, axis=1, keepdims=True), 1e-12)
-    centroid_out = np.einsum("ij,ij->i", en, np.stack([X, Y], -1)) < 0
-    en[centroid_out] *= -1  # point away from the centre (convex outline)
+    mid = np.stack([X + X[nxt], Y + Y[nxt]], -1) / 2 - np.array([X.mean(), Y.mean()])
+    en[np.einsum("ij,ij->i", en, mid) < 0] *= -1  # away from the centre (convex loop)
+    if not outward:
+        en = -en
     perim = np.concatenate([[0.0], np.cumsum(np.linalg.norm(edge, axis=1))])
-    if smooth_sides:
+    if smooth:
         vn = en + np.roll(en, 1, axis=0)
         xs = np.concatenate([X, X[:1]])
         ys = np.concatenate([Y, Y[:1]])
@@ -274,29 +307,61 @@ def _slab(
         )
         nrm = np.stack([np.concatenate([vn, np.zeros((n + 1, 1))], -1)] * 2, 1)
         uv = np.stack([np.stack([perim / perim[-1], np.full(n + 1, v)], -1) for v in (1.0, 0.0)], 1)
-        parts.append(_grid_part("side", side_mat, pos, nrm, uv))
+        return _grid_part(name, material, pos, nrm, uv)
+    quads_pos: list[list[float]] = []
+    quads_nrm: list[list[float]] = []
+    quads_uv: list[list[float]] = []
+    quad_tris: list[list[int]] = []
+    for i in range(n):
+        j = nxt[i]
+        base = 4 * i
+        quads_pos += [[X[i], Y[i], zb], [X[j], Y[j], zb], [X[j], Y[j], zf], [X[i], Y[i], zf]]
+        quads_nrm += [[en[i, 0], en[i, 1], 0.0]] * 4
+        u0, u1 = perim[i] / perim[-1], perim[i + 1] / perim[-1]
+        quads_uv += [[u0, 1.0], [u1, 1.0], [u1, 0.0], [u0, 0.0]]
+        quad_tris += [[base, base + 1, base + 2], [base, base + 2, base + 3]]
+    return _part(
+        name, material, np.array(quads_pos) * MM, np.array(quads_nrm), np.array(quads_uv), np.array(quad_tris)
+    )
+
+
+def _slab(
+    outline_mm: np.ndarray,
+    thickness_mm: float,
+    front_mat: str,
+    back_mat: str,
+    side_mat: str,
+    pmap: PrintMap,
+    smooth_sides: bool,
+    holes_mm: tuple[np.ndarray, ...] = (),
+) -> list[MeshPart]:
+    """Extrude a convex outline (points (x, y) in product mm, y down) minus convex `holes_mm` into a
+    slab centred on the origin, front face at +Z with planar UVs from `pmap`; each hole gets an inner
+    wall of `side_mat`."""
+    cx, cy = pmap.width_mm / 2, pmap.height_mm / 2
+    zf, zb = thickness_mm / 2, -thickness_mm / 2
+    if holes_mm:
+        face_pts = np.concatenate([outline_mm, *holes_mm])
     else:
-        quads_pos: list[list[float]] = []
-        quads_nrm: list[list[float]] = []
-        quads_uv: list[list[float]] = []
-        quad_tris: list[list[int]] = []
-        for i in range(n):
-            j = nxt[i]
-            base = 4 * i
-            quads_pos += [[X[i], Y[i], zb], [X[j], Y[j], zb], [X[j], Y[j], zf], [X[i], Y[i], zf]]
-            quads_nrm += [[en[i, 0], en[i, 1], 0.0]] * 4
-            u0, u1 = perim[i] / perim[-1], perim[i + 1] / perim[-1]
-            quads_uv += [[u0, 1.0], [u1, 1.0], [u1, 0.0], [u0, 0.0]]
-            quad_tris += [[base, base + 1, base + 2], [base, base + 2, base + 3]]
+        face_pts = np.concatenate([[[cx, cy]], outline_mm])  # the fan's centre first
+    tris = _face_triangles([outline_mm, *holes_mm])
+    px, py = face_pts[:, 0], face_pts[:, 1]
+    parts: list[MeshPart] = []
+    for name, z, mat, nz in (("front", zf, front_mat, 1.0), ("back", zb, back_mat, -1.0)):
+        pos = np.stack([px - cx, cy - py, np.full(len(px), z)], -1) * MM
+        nrm = np.zeros_like(pos)
+        nrm[:, 2] = nz
+        uv = pmap.uv(px, py)
+        if nz < 0:
+            uv = np.stack([1.0 - uv[:, 0], uv[:, 1]], -1)  # mirrored, as seen from behind
+        parts.append(_part(name, mat, pos, nrm, uv, tris))
+    parts.append(
+        _wall("side", side_mat, outline_mm[:, 0] - cx, cy - outline_mm[:, 1], zb, zf, True, smooth_sides)
+    )
+    for k, hole in enumerate(holes_mm):
+        suffix = "" if k == 0 else f"_{k + 1}"
         parts.append(
-            _part(
-                "side",
-                side_mat,
-                np.array(quads_pos) * MM,
-                np.array(quads_nrm),
-                np.array(quads_uv),
-                np.array(quad_tris),
-            )
+            _wall(f"opening{suffix}", side_mat, hole[:, 0] - cx, cy - hole[:, 1], zb, zf, False, smooth_sides)
         )
     return parts
 
@@ -323,6 +388,9 @@ CERAMIC = Material("body", (0.93, 0.93, 0.92, 1.0), 0.0, 0.25)
 SILVER = Material("metal", (0.80, 0.80, 0.82, 1.0), 1.0, 0.3)
 CASE = Material("case", (0.05, 0.05, 0.06, 1.0), 0.0, 0.6)
 PAPER = Material("paper", (0.96, 0.96, 0.94, 1.0), 0.0, 0.9)
+CAMERA = Material("camera", (0.02, 0.02, 0.025, 1.0), 0.0, 0.35)  # the phone's camera module
+LENS = Material("lens", (0.005, 0.005, 0.01, 1.0), 0.0, 0.05)  # glass
+BIRCH = "#d7b98e"  # birch plywood, a sign's wood without a product colour
 
 
 def mug(pmap: PrintMap, print_material: str = "print") -> Model3D:
@@ -363,22 +431,57 @@ def mug(pmap: PrintMap, print_material: str = "print") -> Model3D:
     return Model3D("mug", tuple(parts), mats, print_material)
 
 
-def pendant(pmap: PrintMap, print_material: str = "print") -> Model3D:
-    """Round (elliptical) pendant 3 mm thick with a bail ring; print on the front face."""
+def hex_to_linear(colour: str) -> tuple[float, float, float]:
+    """'#rrggbb' (sRGB) → linear RGB, as glTF's baseColorFactor and USD's diffuseColor expect."""
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) / 255.0 for i in (1, 3, 5))
+    return (round(lin(r), 6), round(lin(g), 6), round(lin(b), 6))
+
+
+def pendant(pmap: PrintMap, print_material: str = "print", material_color: str | None = None) -> Model3D:
+    """Round (elliptical) pendant 3 mm thick with a bail ring; engraved on the front face.
+
+    The whole piece is one metal — `material_color` (the plating, e.g. the product's gold), silver
+    without one: back, edge and bail use it, and the front's print material is the same metal
+    (metallic, same roughness) under the design texture, so both faces read as the same gold."""
     w, h = pmap.width_mm, pmap.height_mm
     parts = _slab(_ellipse_outline(w, h), 3.0, print_material, "metal", "metal", pmap, smooth_sides=True)
     psi = np.linspace(0, 2 * math.pi, 33)
     parts.append(_torus_arc("bail", "metal", (0.0, h / 2 + 3.0, 0.0), 3.5, 1.0, psi, "xy", 12))
-    mats = (Material(print_material, (1.0, 1.0, 1.0, 1.0), 0.0, 0.35), SILVER)
-    return Model3D("pendant", tuple(parts), mats, print_material)
+    metal = (
+        SILVER
+        if material_color is None
+        else Material("metal", (*hex_to_linear(material_color), 1.0), 1.0, 0.3)
+    )
+    face = Material(print_material, metal.base_color, metal.metallic, metal.roughness)
+    return Model3D("pendant", tuple(parts), (face, metal), print_material)
 
 
 def phone_case(pmap: PrintMap, print_material: str = "print") -> Model3D:
-    """Rounded slab 10 mm thick; the printed back faces +Z (the viewer)."""
+    """Rounded slab 10 mm thick; the printed back faces +Z (the viewer), with the camera opening
+    (`phone_case_camera`) through it and the phone's camera module seen inside."""
     w, h = pmap.width_mm, pmap.height_mm
     outline = _rounded_rect_outline(w, h, 0.12 * min(w, h))
-    parts = _slab(outline, 10.0, print_material, "case", "case", pmap, smooth_sides=True)
-    mats = (Material(print_material, (1.0, 1.0, 1.0, 1.0), 0.0, 0.4), CASE)
+    cam = phone_case_camera(w, h)
+    hole = _rounded_rect_outline(cam.width_mm, cam.height_mm, cam.radius_mm) + np.array([cam.x_mm, cam.y_mm])
+    thickness = 10.0
+    parts = _slab(
+        outline, thickness, print_material, "case", "case", pmap, smooth_sides=True, holes_mm=(hole,)
+    )
+    # the phone's camera module at the bottom of the opening, with two lenses
+    cx, cy = w / 2, h / 2
+    z_module = -thickness / 2 + 1.0
+    parts.append(_flat("camera", "camera", hole[:, 0] - cx, cy - hole[:, 1], z_module))
+    t = np.linspace(0, 2 * math.pi, 48, endpoint=False)
+    r = 0.18 * min(cam.width_mm, cam.height_mm)
+    for k, fy in enumerate((0.3, 0.7)):
+        lx = cam.x_mm + cam.width_mm / 2 - cx
+        ly = cy - (cam.y_mm + fy * cam.height_mm)
+        parts.append(_flat(f"lens_{k + 1}", "lens", lx + r * np.cos(t), ly + r * np.sin(t), z_module + 0.6))
+    mats = (Material(print_material, (1.0, 1.0, 1.0, 1.0), 0.0, 0.4), CASE, CAMERA, LENS)
     return Model3D("phone_case", tuple(parts), mats, print_material)
 
 
@@ -392,16 +495,48 @@ def business_card(pmap: PrintMap, print_material: str = "print") -> Model3D:
     return Model3D("business_card", tuple(parts), mats, print_material)
 
 
-_BUILDERS = {"mug": mug, "pendant": pendant, "phone_case": phone_case, "business_card": business_card}
+def sign(pmap: PrintMap, print_material: str = "print", material_color: str | None = None) -> Model3D:
+    """A 6 mm plywood board with rounded corners, engraved on the front; all of it wood
+    (`material_color`, birch without one): matte, not metallic."""
+    w, h = pmap.width_mm, pmap.height_mm
+    outline = _rounded_rect_outline(w, h, 0.08 * min(w, h))
+    parts = _slab(outline, 6.0, print_material, "wood", "wood", pmap, smooth_sides=True)
+    wood = Material("wood", (*hex_to_linear(material_color or BIRCH), 1.0), 0.0, 0.8)
+    face = Material(print_material, wood.base_color, 0.0, wood.roughness)
+    return Model3D("sign", tuple(parts), (face, wood), print_material)
+
+
+_BUILDERS = {"mug": mug, "phone_case": phone_case, "business_card": business_card}
+_COLOURED = {"pendant": pendant, "sign": sign}  # their material is the product's colour
 
 
 def build_model(
-    shape: str, *, width_mm: float, height_mm: float, bleed_mm: float = 0.0, print_material: str = "print"
+    shape: str,
+    *,
+    width_mm: float,
+    height_mm: float,
+    bleed_mm: float = 0.0,
+    print_material: str = "print",
+    material_color: str | None = None,
 ) -> Model3D:
-    """A procedural model whose print surface is `width_mm` × `height_mm`."""
+    """A procedural model whose print surface is `width_mm` × `height_mm`.
+
+    material_color: what the product is made of ('#rrggbb': the pendant's plating, the sign's wood);
+    ignored by the other shapes.
+    """
+    pmap = PrintMap(width_mm, height_mm, bleed_mm)
+    if shape in _COLOURED:
+        return _COLOURED[shape](pmap, print_material, material_color)
     if shape not in _BUILDERS:
         raise ValueError(f"unknown procedural shape {shape!r}; expected one of {', '.join(SHAPES)}")
-    return _BUILDERS[shape](PrintMap(width_mm, height_mm, bleed_mm), print_material)
+    return _BUILDERS[shape](pmap, print_material)
+
+
+def model_material_color(model: Model3DDef, background: str | None) -> str | None:
+    """The colour a procedural model's material takes from its product: a pendant is plated, a
+    sign cut from wood, in the product's background colour (the surface the design is engraved
+    on); other shapes take none."""
+    return background if model.kind == "procedural" and model.shape in _COLOURED else None
 
 
 def model_for_scene(scene: Scene, model: Model3DDef) -> Model3D:
@@ -414,4 +549,5 @@ def model_for_scene(scene: Scene, model: Model3DDef) -> Model3D:
         height_mm=scene.height_mm,
         bleed_mm=scene.bleed_mm,
         print_material=model.print_material,
+        material_color=model_material_color(model, scene.background),
     )

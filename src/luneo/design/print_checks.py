@@ -1,51 +1,69 @@
 """Pre-flight checks on a Scene before production files are made.
 
 Codes:
-- `stroke_too_thin`: a text item's thinnest glyph stroke is under the method's minimum
-  (product.min_stroke_mm, else engrave 0.2 mm, laser_cut 0.5 mm, embroider 1.0 mm; print has no
-  default). Error for engrave/laser_cut/embroider, warning for print.
+- `stroke_too_thin`: more than `THIN_SHARE_LIMIT` (2 %) of a text item's stroke length is under
+  the method's minimum (product.min_stroke_mm, else engrave 0.2 mm, laser_cut 0.5 mm, embroider
+  1.0 mm; print has no default). The zone rule `thin_stroke` says what happens: "refuse" (error:
+  the work order stops at the print check) or "warn"; unset, engrave/laser_cut/embroider refuse
+  and print warns. Below the limit (tapering line ends, corners) nothing is reported.
 - `image_low_dpi`: an image prints below product.min_image_dpi (error).
 - `outside_safe_area`: visible artwork leaves its zone's safe area (warning); `outside_product`:
   an item without a safe area leaves the product plus bleed (error).
 - `missing_glyphs`: the font cannot draw some characters (error).
 
-Stroke width: each text item's glyphs are flattened and rasterised with the non-zero winding
-rule at ≥ 20 px per minimum stroke; a Euclidean distance transform gives, per connected
-component (a glyph or a glyph part), the radius of the largest inscribed disc, and the
-component's stroke width is estimated as 2·radius − 1 px. The thinnest component is reported.
+Stroke width (`luneo.design.stroke_width`): each text item's glyphs are flattened, rasterised
+(non-zero winding) at 8 px per minimum stroke (capped at `stroke_width.MAX_PIXELS`, reported as
+`capped`), thinned to a skeleton, and the local width at each skeleton pixel is read from an
+exact distance transform. The finding reports the share of skeleton length under the minimum,
+the thinnest width found and carries a marked-up PNG (ink grey, thin parts red) that the
+production pack stores as `print-check-thin.png`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import io
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Literal
 
-import cv2
 import numpy as np
+from PIL import Image
 
-from luneo.design.flatten import Contour, contours_bbox, flatten, flatten_contours, signed_area
+from luneo.design import stroke_width
+from luneo.design.flatten import contours_bbox, flatten, flatten_contours
 from luneo.design.geometry import BBox, Path
 from luneo.design.model import ProductDef
+from luneo.design.pack import PackFile
 from luneo.design.scene import ImageItem, Scene, SceneItem, TextItem
 
 DEFAULT_MIN_STROKE_MM: dict[str, float] = {"engrave": 0.2, "laser_cut": 0.5, "embroider": 1.0}
 SAFE_TOLERANCE_MM = 0.01
-_MAX_PIXELS = 12_000_000
-_PAD_PX = 4
+THIN_SHARE_LIMIT: Final = 0.02  # share of stroke length under the minimum that is tolerated
+THIN_MARKUP_NAME: Final = "print-check-thin.png"
+_REFUSING_METHODS: Final = frozenset({"engrave", "laser_cut", "embroider"})
+_INK_NOUN: Final = {
+    "engrave": "engraving",
+    "laser_cut": "engraving",
+    "embroider": "embroidery",
+    "print": "print",
+}
 
 Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
 class PrintIssue:
-    """One pre-flight finding; `params` carries the figures for messages and UIs."""
+    """One pre-flight finding; `params` carries the figures for messages and UIs.
+
+    `markup_png` is an image of what was found (the thin-stroke check's marked-up ink), stored
+    in the production pack under `params["markup"]`.
+    """
 
     code: str
     zone: str
     severity: Severity
     message: str
     params: dict[str, Any] = field(default_factory=dict)
+    markup_png: bytes | None = field(default=None, repr=False, compare=False)
 
 
 def min_stroke_for(product: ProductDef) -> float:
@@ -53,67 +71,6 @@ def min_stroke_for(product: ProductDef) -> float:
     if product.min_stroke_mm > 0:
         return product.min_stroke_mm
     return DEFAULT_MIN_STROKE_MM.get(product.production_method, 0.0)
-
-
-def _rasterise(contours: list[Contour], box: BBox, px_per_mm: float) -> np.ndarray:
-    """Non-zero-winding fill of closed contours as a uint8 mask (1 = ink)."""
-    w = math.ceil(box.width * px_per_mm) + 2 * _PAD_PX
-    h = math.ceil(box.height * px_per_mm) + 2 * _PAD_PX
-    winding = np.zeros((h, w), dtype=np.int16)
-    shift = 4
-    scale = px_per_mm * (1 << shift)
-    for c in contours:
-        if not c.closed:
-            continue
-        area = signed_area(c.points)
-        if area == 0:
-            continue
-        pts = np.array(
-            [
-                ((x - box.x0) * scale + _PAD_PX * (1 << shift), (y - box.y0) * scale + _PAD_PX * (1 << shift))
-                for x, y in c.points
-            ]
-        )
-        pts = np.rint(pts).astype(np.int32)
-        x0, y0 = (pts.min(axis=0) >> shift) - 1
-        x1, y1 = (pts.max(axis=0) >> shift) + 2
-        x0, y0 = max(int(x0), 0), max(int(y0), 0)
-        x1, y1 = min(int(x1), w), min(int(y1), h)
-        local = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
-        offset = np.array([x0 << shift, y0 << shift], dtype=np.int32)
-        cv2.fillPoly(local, [pts - offset], 1, lineType=cv2.LINE_8, shift=shift)
-        winding[y0:y1, x0:x1] += np.int16(1 if area > 0 else -1) * local.astype(np.int16)
-    return (winding != 0).astype(np.uint8)
-
-
-def thinnest_stroke_mm(glyphs: tuple[Path, ...], min_stroke_mm: float) -> float | None:
-    """Estimated width in mm of the thinnest glyph component, None when there is no ink."""
-    contours = [c for g in glyphs for c in flatten_contours(g, 0.25 / _resolution(min_stroke_mm))]
-    box = contours_bbox([c.points for c in contours if c.closed])
-    if box is None:
-        return None
-    ppm = _resolution(min_stroke_mm)
-    area_px = (box.width * ppm + 2 * _PAD_PX) * (box.height * ppm + 2 * _PAD_PX)
-    if area_px > _MAX_PIXELS:
-        ppm *= math.sqrt(_MAX_PIXELS / area_px)
-    mask = _rasterise(contours, box, ppm)
-    n, labels = cv2.connectedComponents(mask, connectivity=8)
-    if n <= 1:
-        return None
-    dist = cv2.distanceTransform(mask, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    ink = mask.ravel() != 0
-    comp = labels.ravel()[ink]
-    order = np.argsort(comp, kind="stable")
-    comp_sorted = comp[order]
-    starts = np.flatnonzero(np.r_[True, comp_sorted[1:] != comp_sorted[:-1]])
-    maxima = np.maximum.reduceat(dist.ravel()[ink][order].astype(np.float64), starts)
-    widths_px = np.maximum(2.0 * maxima - 1.0, 0.0)
-    return float(widths_px.min() / ppm)
-
-
-def _resolution(min_stroke_mm: float) -> float:
-    """Pixels per mm: at least 20 px across the minimum stroke, never below 20 px/mm."""
-    return max(20.0, 20.0 / max(min_stroke_mm, 1e-3))
 
 
 def _item_points(item: SceneItem) -> list[tuple[float, float]]:
@@ -158,20 +115,54 @@ def _outside_distance(points: list[tuple[float, float]], area: Path) -> float:
     return float(out.max())
 
 
+def thin_stroke_policy(product: ProductDef, zone_key: str) -> Literal["refuse", "warn"]:
+    """The zone's `thin_stroke` rule, else refuse for engrave/laser_cut/embroider and warn for print."""
+    for zone in product.zones:
+        if zone.key == zone_key and zone.rules.thin_stroke is not None:
+            return zone.rules.thin_stroke
+    return "refuse" if product.production_method in _REFUSING_METHODS else "warn"
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f}" if share >= 0.1 else f"{share * 100:.1f}"
+
+
 def _check_stroke(item: TextItem, product: ProductDef) -> PrintIssue | None:
     minimum = min_stroke_for(product)
     if minimum <= 0 or not item.glyphs:
         return None
-    thinnest = thinnest_stroke_mm(item.glyphs, minimum)
-    if thinnest is None or thinnest >= minimum:
+    tolerance = 0.25 / (stroke_width.PX_PER_MIN / minimum)  # a quarter pixel at the nominal resolution
+    contours = [c for g in item.glyphs for c in flatten_contours(g, tolerance)]
+    found = stroke_width.measure(contours, minimum)
+    if found is None or found.share_under <= THIN_SHARE_LIMIT:
         return None
     method = product.production_method
+    policy = thin_stroke_policy(product, item.zone_key)
+    noun = "engraving" if item.role == "engrave" else _INK_NOUN.get(method, "print")
     return PrintIssue(
         code="stroke_too_thin",
         zone=item.zone_key,
-        severity="warning" if method == "print" else "error",
-        message=f"Text strokes are about {thinnest:.2f} mm thick; {method} needs at least {minimum:.2f} mm.",
-        params={"thinnest_mm": round(thinnest, 3), "min_mm": minimum, "method": method},
+        severity="error" if policy == "refuse" else "warning",
+        message=(
+            f"{_percent(found.share_under)} % of the {noun} is thinner than {minimum:g} mm: "
+            "use a bolder font or a larger size."
+        ),
+        params={
+            "share_under": round(found.share_under, 4),
+            "limit": THIN_SHARE_LIMIT,
+            "thinnest_mm": round(found.thinnest_mm if found.thinnest_mm is not None else 0.0, 3),
+            "median_width_mm": round(found.median_width_mm, 3),
+            "thin_length_mm": round(found.thin_length_mm, 2),
+            "total_length_mm": round(found.total_length_mm, 2),
+            "min_mm": minimum,
+            "method": method,
+            "policy": policy,
+            "px_per_mm": round(found.px_per_mm, 2),
+            "px_per_min": round(found.px_per_min, 2),
+            # True: the text was too large for the full resolution (see stroke_width.MAX_PIXELS)
+            "capped": found.capped,
+        },
+        markup_png=found.markup_png(),
     )
 
 
@@ -245,4 +236,35 @@ def run_print_checks(scene: Scene, product: ProductDef) -> list[PrintIssue]:
                 )
             )
         issues.extend(i for i in found if i is not None)
-    return issues
+    return _name_markups(issues)
+
+
+def _name_markups(issues: list[PrintIssue]) -> list[PrintIssue]:
+    """Name each finding's marked-up image: `print-check-thin.png`, or one per zone when several."""
+    marked = [i for i in issues if i.markup_png is not None]
+    if not marked:
+        return issues
+    out: list[PrintIssue] = []
+    for issue in issues:
+        if issue.markup_png is not None:
+            name = THIN_MARKUP_NAME if len(marked) == 1 else f"print-check-thin-{issue.zone}.png"
+            issue = replace(issue, params={**issue.params, "markup": name})
+        out.append(issue)
+    return out
+
+
+def markup_pack_files(issues: list[PrintIssue]) -> list[PackFile]:
+    """The findings' marked-up images as production-pack files (named by `params["markup"]`)."""
+    files: list[PackFile] = []
+    for issue in issues:
+        if issue.markup_png is None or "markup" not in issue.params:
+            continue
+        ppm = float(issue.params["px_per_mm"])
+        with Image.open(io.BytesIO(issue.markup_png)) as img:
+            w, h = img.size
+        files.append(
+            PackFile(
+                issue.params["markup"], issue.markup_png, "image/png", w / ppm, h / ppm, round(ppm * 25.4)
+            )
+        )
+    return files

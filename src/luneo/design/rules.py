@@ -8,7 +8,8 @@ Codes (errors): invalid_product, invalid_input, unknown_zone, kind_mismatch, req
 text_too_large, too_long, too_many_lines, too_many_marks, cluster_too_long, invalid_chars,
 control_chars, bidi_control, invisible_chars, chars_not_allowed, chars_not_in_font,
 blocked_word, unknown_font, font_not_allowed, font_size_out_of_range, text_overflow,
-color_not_allowed, unknown_asset, image_dpi_too_low.
+color_not_allowed, unknown_asset, image_dpi_too_low, emoji_not_engravable (emoji on an engrave or
+laser-cut product: a laser makes one colour, and a colour glyph has no outline to engrave).
 Codes (warnings): font_fallback, image_dpi_low, image_size_unknown.
 
 Text validation is bounded work: a text over `MAX_TEXT_BYTES` (UTF-8) is refused
@@ -73,6 +74,12 @@ _ZWNJ_SCRIPTS = frozenset(
 _EXT_PICT = regex.compile(r"\p{Extended_Pictographic}")
 _EMOJI = regex.compile(r"\p{Emoji}")
 _GRAPHEME = regex.compile(r"\X")
+# A grapheme shown as a (colour) emoji: emoji presentation, VS16, skin tone, flag or keycap.
+_EMOJI_GRAPHEME = regex.compile(
+    r"[\p{Emoji_Presentation}\p{Emoji_Modifier}\p{Regional_Indicator}\uFE0F\u20E3]"
+)
+LASER_METHODS = frozenset({"engrave", "laser_cut"})
+EMOJI_MESSAGE = "Emoji can't be engraved; use letters and symbols."
 _ZONE_INPUT: TypeAdapter[Any] = TypeAdapter(ZoneInput)
 
 
@@ -368,6 +375,11 @@ def _check_text(ctx: _Ctx, zone: ZoneDef, inp: TextInput) -> TextInput | None:
                 chars=extra,
                 codepoints=[_u(c) for c in extra],
             )
+    if ctx.product.production_method in LASER_METHODS:
+        emoji = [g for g in dict.fromkeys(_GRAPHEME.findall(text)) if _EMOJI_GRAPHEME.search(g)]
+        if emoji:
+            rejected.update(ch for g in emoji for ch in g)
+            ctx.err(key, "emoji_not_engravable", EMOJI_MESSAGE, chars=emoji)
     blocked = (*rules.blocked_words, *ctx.blocked_words)
     hits = word_filter(blocked, ctx.allowed_words).find(text) if blocked else []
     if hits:
@@ -421,6 +433,7 @@ def _check_text(ctx: _Ctx, zone: ZoneDef, inp: TextInput) -> TextInput | None:
     handle = font_handle(font_id, data)
     missing, fallback = chars_report(text, handle, font_id)
     missing = tuple(c for c in missing if c not in rejected and not is_default_ignorable(ord(c)))
+    fallback = tuple(c for c in fallback if not any(ch in rejected for ch in c))
     if missing:
         ctx.err(
             key,

@@ -102,6 +102,7 @@ class Scene:
     bleed_mm: float = 0.0
     crop_marks: bool = False
     color_mode: str = "rgb"
+    cmyk_profile: str = "coated"  # CMYK output profile: coated | uncoated (luneo.design.colour)
     output_dpi: int = 300
     mockup: Mockup | None = None
     warnings: tuple[str, ...] = field(default=())

@@ -6,16 +6,19 @@ and deterministic: the same spec and resources always give the same Scene (same 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import math
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from luneo.design.bytecache import MIB, ByteLRU
-from luneo.design.geometry import Path, ellipse_path, rect_path, rotate
+from luneo.design.colour import to_srgb
+from luneo.design.flatten import flatten, signed_area
+from luneo.design.geometry import Path, PathCommand, ellipse_path, rect_path, rotate
 from luneo.design.model import (
     ColourInput,
     DesignSpec,
@@ -25,6 +28,7 @@ from luneo.design.model import (
     ZoneDef,
     ZoneGeometry,
 )
+from luneo.design.models3d import camera_openings
 from luneo.design.scene import ImageItem, Mockup, Scene, SceneItem, ShapeItem, TextItem
 
 MM_PER_INCH = 25.4
@@ -47,13 +51,86 @@ class SceneResources(Protocol):
 
 
 def product_outline(product: ProductDef) -> Path:
-    """The product's cut/edge outline in mm."""
+    """The product's cut/edge outline in mm; openings of its 3D model (the phone case's camera)
+    follow as contours wound the other way, so a non-zero fill leaves them bare."""
     w, h = product.width_mm, product.height_mm
     if product.shape == "ellipse":
-        return ellipse_path(w / 2, h / 2, w / 2, h / 2)
-    if product.shape == "rounded_rect":
-        return rect_path(0.0, 0.0, w, h, product.corner_radius_mm)
-    return rect_path(0.0, 0.0, w, h)
+        outline = ellipse_path(w / 2, h / 2, w / 2, h / 2)
+    elif product.shape == "rounded_rect":
+        outline = rect_path(0.0, 0.0, w, h, product.corner_radius_mm)
+    else:
+        outline = rect_path(0.0, 0.0, w, h)
+    holes = camera_openings(product.model3d, w, h)
+    if not holes:
+        return outline
+    commands = list(outline.commands)
+    for o in holes:
+        commands += _reversed(rect_path(o.x_mm, o.y_mm, o.width_mm, o.height_mm, o.radius_mm)).commands
+    return Path(tuple(commands))
+
+
+def _reversed(path: Path) -> Path:
+    """One closed M/L/C contour traversed the other way (same shape, opposite winding)."""
+    start = path.commands[0][1]
+    segments: list[tuple[tuple[float, float], PathCommand]] = []
+    at = (start[0], start[1])
+    for op, args in path.commands[1:]:
+        if op == "Z":
+            continue
+        segments.append((at, (op, args)))
+        at = (args[-2], args[-1])
+    out: list[PathCommand] = [("M", at)]
+    for origin, (op, args) in reversed(segments):
+        if op == "C":
+            out.append(("C", (args[2], args[3], args[0], args[1], origin[0], origin[1])))
+        else:
+            out.append(("L", origin))
+    out.append(("Z", ()))
+    return Path(tuple(out))
+
+
+CLIP_TOLERANCE_MM = 0.01  # curve flattening for clip intersections; also the containment slack
+
+
+def _area(path: Path) -> Any:
+    """The region a path fills (contours wound like the first add, the others cut holes)."""
+    from shapely import Polygon, unary_union
+
+    contours = [c for c in flatten(path, CLIP_TOLERANCE_MM) if len(c) >= 3]
+    if not contours:
+        return Polygon()
+    sign = signed_area(contours[0]) >= 0
+    solid = [Polygon(c).buffer(0) for c in contours if (signed_area(c) >= 0) == sign]
+    holes = [Polygon(c).buffer(0) for c in contours if (signed_area(c) >= 0) != sign]
+    region = unary_union(solid)
+    return region.difference(unary_union(holes)) if holes else region
+
+
+def printable_clip(clip: Path, outline: Path) -> Path:
+    """`clip` limited to the product (its outline minus openings): `clip` itself when it lies on the
+    product, the outline when it covers it (exact curves both), else their polygonal intersection
+    (empty when they do not meet)."""
+    from shapely import Polygon
+    from shapely.geometry.polygon import orient
+
+    product, zone = _area(outline), _area(clip)
+    if product.buffer(CLIP_TOLERANCE_MM).contains(zone):
+        return clip
+    if zone.buffer(CLIP_TOLERANCE_MM).contains(product):
+        return outline
+    inter = zone.intersection(product)
+    polys = [inter] if isinstance(inter, Polygon) else list(getattr(inter, "geoms", []))
+    commands: list[PathCommand] = []
+    for poly in polys:
+        if not isinstance(poly, Polygon) or poly.is_empty:
+            continue
+        poly = orient(poly, 1.0)  # holes wound against the exterior
+        for ring in (poly.exterior, *poly.interiors):
+            pts = list(ring.coords)[:-1]
+            commands.append(("M", (float(pts[0][0]), float(pts[0][1]))))
+            commands += [("L", (float(x), float(y))) for x, y in pts[1:]]
+            commands.append(("Z", ()))
+    return Path(tuple(commands))
 
 
 def zone_shape(geometry: ZoneGeometry, inset_mm: float = 0.0) -> Path:
@@ -92,7 +169,10 @@ def zone_extent(geometry: ZoneGeometry) -> tuple[float, float, float, float]:
 
 
 def decode_image(data: bytes, scale_hint: float = 1.0) -> Image.Image:
-    """Decode an upload, apply EXIF orientation, convert to RGBA (alpha present) or RGB.
+    """Decode an upload, apply EXIF orientation, convert to sRGB RGBA (alpha present) or RGB.
+
+    An embedded ICC profile is honoured (`luneo.design.colour.to_srgb`); results are cached
+    with the image items (`image_items`), so each upload is converted once.
 
     scale_hint < 0.5 lets JPEG decode at 1/2, 1/4 or 1/8 size (DCT scaling), never below
     `scale_hint` × the full size: far faster when only a small version is needed.
@@ -106,6 +186,9 @@ def decode_image(data: bytes, scale_hint: float = 1.0) -> Image.Image:
         if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit / float greyscale
             grey = np.clip(np.asarray(img, dtype=np.float64) / 257.0, 0, 255).astype(np.uint8)
             img = Image.fromarray(grey, "L")
+        if raw.info.get("icc_profile") or img.mode == "CMYK":
+            img.info["icc_profile"] = raw.info.get("icc_profile") or b""
+            return to_srgb(img)  # embedded profile (Adobe RGB, Display P3, CMYK) → sRGB
         return img.convert("RGBA" if has_alpha else "RGB")
 
 
@@ -361,6 +444,7 @@ def build_scene(
     max_dpi = float(product.output_dpi if image_dpi is None else min(image_dpi, product.output_dpi))
     warnings: list[str] = []
     items: list[SceneItem] = []
+    outline = product_outline(product)
     for zone in product.zones:
         inp = spec.inputs.get(zone.key)
         if zone.kind == "colour":
@@ -377,6 +461,12 @@ def build_scene(
                 continue
             data = resources.image_bytes(inp.asset_sha256)
             item = build_image_item(zone, inp, data, max_dpi)
+            clip = printable_clip(item.clip, outline)
+            if clip.is_empty():
+                warnings.append(f"zone {zone.key}: the image lies outside the product; skipped")
+                continue
+            if clip is not item.clip:
+                item = dataclasses.replace(item, clip=clip)
             upload_dpi = source_dpi(data, inp.fit, zone_extent(zone.geometry))  # not the preview copy's
             if upload_dpi < product.min_image_dpi:
                 warnings.append(
@@ -394,7 +484,7 @@ def build_scene(
         spec_hash=spec_hash,
         width_mm=product.width_mm,
         height_mm=product.height_mm,
-        outline=product_outline(product),
+        outline=outline,
         safe_areas=tuple((z.key, zone_shape(z.geometry, z.geometry.safe_inset_mm)) for z in product.zones),
         items=tuple(items),
         production_method=product.production_method,
@@ -402,6 +492,7 @@ def build_scene(
         bleed_mm=product.bleed_mm,
         crop_marks=product.crop_marks,
         color_mode=product.color_mode,
+        cmyk_profile=product.cmyk_profile,
         output_dpi=product.output_dpi,
         mockup=build_mockup(product, resources),
         warnings=tuple(warnings),

@@ -30,9 +30,10 @@ from luneo.design.scene_builder import build_scene
 from luneo.designs.error_codes import DesignsErrorCode
 from luneo.designs.models import Snapshot, SnapshotApproval
 from luneo.designs.resources import BrandResources
-from luneo.designs.service import _audit, get_snapshot
+from luneo.designs.service import _audit, get_snapshot, snapshot_event
 from luneo.platform.clock import utcnow
 from luneo.platform.domain_errors import DomainError
+from luneo.platform.events import publish
 from luneo.platform.tenancy import session_brand
 
 SETTING = "require_design_approval"
@@ -175,6 +176,8 @@ def approve(session: Session, snapshot_id: str, shopper: str | None, actor: str)
             )
         ).scalar_one()
     _audit(session, actor, "snapshot.approved", snap, {"spec_hash": snap.spec_hash, "by": approver})
+    approved = {"approved_by": approver, "approved_at": row.approved_at.isoformat()}
+    publish(session, "snapshot.approved", {**snapshot_event(snap), **approved})
     return row
 
 

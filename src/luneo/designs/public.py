@@ -26,6 +26,7 @@ from luneo.designs.service import (
     get_design,
     get_snapshot,
     get_spec,
+    lock_snapshot,
     store_spec,
     unfilled_required_zones,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "get_design",
     "get_snapshot",
     "get_spec",
+    "lock_snapshot",
     "require_approval",
     "shared_image",
     "shared_view",

@@ -24,6 +24,7 @@ from luneo.platform.clock import utcnow
 from luneo.platform.context import current_request_id
 from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.error_reporting import tag_spec_hash
+from luneo.platform.events import publish
 from luneo.platform.models import AuditEvent
 
 
@@ -212,7 +213,20 @@ def _create_snapshot(
             select(Snapshot).where(Snapshot.spec_hash == spec_row.spec_hash)
         ).scalar_one(), False
     _audit(session, actor, "snapshot.created", snap, {"spec_hash": snap.spec_hash})
+    publish(session, "snapshot.created", snapshot_event(snap))
     return snap, True
+
+
+def snapshot_event(snap: Snapshot) -> dict[str, Any]:
+    """The payload of `snapshot.created` / `snapshot.approved` on the event bus."""
+    return {
+        "brand_id": snap.brand_id,
+        "snapshot_id": snap.id,
+        "spec_hash": snap.spec_hash,
+        "product_id": snap.product_id,
+        "created_by": snap.created_by,
+        "created_at": snap.created_at.isoformat() if snap.created_at else None,
+    }
 
 
 def get_snapshot(session: Session, snapshot_id: str, shopper: str | None = None) -> Snapshot:
@@ -298,6 +312,9 @@ def save_design(
     )
     session.add(design)
     session.flush()
+    saved = {"design_id": design.id, "name": design.name, "source": design.source}
+    of = {"product_id": design.product_id, "spec_hash": design.spec_hash}
+    publish(session, "design.saved", {"brand_id": design.brand_id, **saved, **of})
     return design
 
 

@@ -29,7 +29,6 @@ from luneo.manufacturing.schemas import (
 )
 from luneo.platform.auth import Tenant
 from luneo.platform.deps import ProductionReadDep, ProductionWriteDep
-from luneo.platform.errors import NotFound
 from luneo.platform.pagination import Page
 
 router = APIRouter(tags=["manufacturing"])
@@ -167,13 +166,8 @@ def override_checks(
 @router.get("/manufacturing/work-orders/{work_order_id}/pack", response_model=DownloadOut)
 def work_order_pack(work_order_id: str, t: ProductionReadDep) -> DownloadOut:
     """A signed, expiring download URL for the work order's pack (404 until it is built)."""
-    wo = service.get_work_order(t.session, work_order_id)
-    if not wo.pack_key or wo.pack_sha256 is None or wo.pack_bytes is None:
-        raise NotFound("pack of work order", work_order_id)
-    url, expires = service.signed_url(
-        wo.pack_key, f"{wo.order_number or wo.order_id or 'pack'}-{wo.order_item_id}.zip", DOWNLOAD_TTL_S
-    )
-    return DownloadOut(url=url, expires_at=expires, sha256=wo.pack_sha256, bytes=wo.pack_bytes)
+    url, expires, sha256, size = service.pack_download(t.session, work_order_id, DOWNLOAD_TTL_S)
+    return DownloadOut(url=url, expires_at=expires, sha256=sha256, bytes=size)
 
 
 @router.post("/manufacturing/export-pack", response_model=ExportPackOut, status_code=202)
@@ -199,4 +193,14 @@ def order_bundle(order_id: str, t: ProductionReadDep) -> DownloadOut:
     work order for this order, 409 `bundle_not_ready` while an item is not ready."""
     key, sha, size = service.build_order_bundle(t.session, order_id)
     url, expires = service.signed_url(key, f"{order_id}-bundle.zip", DOWNLOAD_TTL_S)
+    return DownloadOut(url=url, expires_at=expires, sha256=sha, bytes=size)
+
+
+@router.get("/manufacturing/bundles/{order_id}/ticket", response_model=DownloadOut)
+def order_ticket(order_id: str, t: ProductionReadDep) -> DownloadOut:
+    """The order's job ticket (A4 PDF: items, quantities, thumbnails, method, material, print
+    checks, spec_hash) as a signed, expiring URL — also inside the bundle as `ticket.pdf`; 404 if
+    the brand has no work order for this order. Available before every item is ready."""
+    key, sha, size = service.build_order_ticket(t.session, order_id)
+    url, expires = service.signed_url(key, f"{order_id}-ticket.pdf", DOWNLOAD_TTL_S)
     return DownloadOut(url=url, expires_at=expires, sha256=sha, bytes=size)

@@ -105,7 +105,9 @@ def export_command(
         console.print(table)
         console.print("[red]bundle not written: some items are not ready (override checks or retry)[/red]")
         raise typer.Exit(1)
-    bundle = service.bundle_bytes(order, items, brand_id)
+    with db.transaction(write=False) as s:
+        bind_tenant(s, brand_id)
+        bundle = service.order_bundle_data(s, order, items)
     target = out / f"{order}-bundle.zip"
     target.write_bytes(bundle)
     console.print(f"wrote {len(items)} pack(s) and {target} ({len(bundle)} bytes)")

@@ -1,40 +1,55 @@
-"""Snapshot → production pack: pure orchestration of the design writers (no DB, no storage).
+"""Snapshot → production pack: rebuild the Scene from the frozen spec, then the one builder.
 
 `export_spec(spec_doc, spec_hash, resources, options, meta)` rebuilds the Scene from the frozen
-spec (never from client data), runs the print checks and writes, all from that one Scene:
-
-- `design.svg`  true size in mm, text as outlines, images embedded (the master);
-- `design.pdf`  true size, vector, outlined text, bleed and crop marks when the product asks (RGB);
-- `design.png`  at the product's DPI, transparent, sRGB tagged;
-- `design.dxf`  for `engrave` / `laser_cut` products only (R2010, mm, CUT/ENGRAVE layers, kerf);
-- `design-cmyk.pdf` and `design-cmyk.tif` when the product's colour mode is CMYK;
-
-plus `manifest.json` (meta + name / sha256 / bytes / size mm / dpi per file), zipped by
-`luneo.design.pack.build_pack`. Same spec + options ⇒ byte-identical pack. The API actor, the
-`luneo export` / `luneo bulk` commands and the benchmark all call this module.
+spec (never from client data) and hands it to `luneo.design.pack.build_production_pack`, the
+single builder that `luneo render --formats pack` uses too (print checks, the files —
+`design.svg`, `design.pdf`, `design.png`, `design.dxf` for engrave / laser_cut,
+`design-cmyk.pdf` + `design-cmyk.tif` for CMYK products, or the brand's pattern names — and
+`manifest.json`, every entry measured on the written file). Same spec + options ⇒
+byte-identical pack. The API actor, the `luneo export` / `luneo bulk` commands, the dashboard's
+bulk upload and the benchmark all call this module.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
 from luneo.design.model import DesignSpec
-from luneo.design.pack import PackFile, build_pack, sha256_hex
-from luneo.design.print_checks import PrintIssue, run_print_checks
+from luneo.design.pack import (
+    DXF_METHODS,
+    BuiltPack,
+    PackFile,
+    build_production_pack,
+    check_pattern,
+    issue_dict,
+    production_files,
+    sha256_hex,
+)
+from luneo.design.print_checks import PrintIssue
 from luneo.design.scene import Scene
 from luneo.design.scene_builder import SceneResources, build_scene
-from luneo.design.writers.dxf import write_dxf
-from luneo.design.writers.pdf import page_size_mm, write_pdf
-from luneo.design.writers.raster import write_print_png
-from luneo.design.writers.svg import canvas_box, write_svg
-from luneo.design.writers.tiff import write_cmyk_tiff
 
-DXF_METHODS = frozenset({"engrave", "laser_cut"})
+__all__ = [
+    "DXF_METHODS",
+    "PackJob",
+    "PackOptions",
+    "PackResult",
+    "export_spec",
+    "export_specs",
+    "issue_dict",
+    "pack_files",
+    "scene_for",
+]
 MAX_KERF_MM = 5.0
 
 
@@ -47,21 +62,34 @@ class PackOptions:
     order_id: str | None = None
     order_item_id: str | None = None
     order_number: str | None = None
+    item_index: int | None = None  # 1-based position of the item in its order (`{item}`)
+    name_pattern: str | None = None  # the brand's `file_name_pattern` (None: today's names)
 
     def __post_init__(self) -> None:
         if self.quantity < 1:
             raise ValueError("quantity must be ≥ 1")
         if not 0.0 <= self.kerf_mm <= MAX_KERF_MM:
             raise ValueError(f"kerf_mm must be between 0 and {MAX_KERF_MM}")
+        if self.item_index is not None and self.item_index < 1:
+            raise ValueError("item_index must be ≥ 1")
+        if self.name_pattern is not None:
+            check_pattern(self.name_pattern)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        """The canonical options; the naming fields only when set, so that packs made before
+        naming patterns existed keep their options hash (and stay cached)."""
+        out: dict[str, Any] = {
             "quantity": self.quantity,
             "kerf_mm": round(float(self.kerf_mm), 4),
             "order_id": self.order_id,
             "order_item_id": self.order_item_id,
             "order_number": self.order_number,
         }
+        if self.item_index is not None:
+            out["item_index"] = self.item_index
+        if self.name_pattern:
+            out["name_pattern"] = self.name_pattern
+        return out
 
     def digest(self) -> str:
         """SHA-256 (hex, 16 chars) of the canonical options."""
@@ -90,16 +118,6 @@ class PackResult:
         return any(i.severity == "error" for i in self.issues)
 
 
-def issue_dict(issue: PrintIssue) -> dict[str, Any]:
-    return {
-        "code": issue.code,
-        "zone": issue.zone,
-        "severity": issue.severity,
-        "message": issue.message,
-        "params": dict(issue.params),
-    }
-
-
 def scene_for(
     spec_doc: dict[str, Any], spec_hash: str, resources: SceneResources
 ) -> tuple[DesignSpec, Scene]:
@@ -111,56 +129,8 @@ def scene_for(
 def pack_files(
     scene: Scene, spec: DesignSpec, *, kerf_mm: float = 0.0, timings: dict[str, float] | None = None
 ) -> list[PackFile]:
-    """Every production file of one Scene (see the module docstring for the list)."""
-    product = spec.product
-    t = timings if timings is not None else {}
-    _, _, cw, ch = canvas_box(scene)
-    dpi = product.output_dpi
-
-    def timed(name: str, fn: Callable[[], bytes]) -> bytes:
-        start = time.perf_counter()
-        out = fn()
-        t[name] = t.get(name, 0.0) + (time.perf_counter() - start) * 1000
-        return out
-
-    files = [PackFile("design.svg", timed("svg", lambda: write_svg(scene)), "image/svg+xml", cw, ch)]
-    pw, ph = page_size_mm(scene)
-    files.append(
-        PackFile("design.pdf", timed("pdf", lambda: write_pdf(scene, cmyk=False)), "application/pdf", pw, ph)
-    )
-    png = timed("png", lambda: write_print_png(scene, dpi))
-    files.append(PackFile("design.png", png, "image/png", cw, ch, dpi))
-    if product.production_method in DXF_METHODS:
-        files.append(
-            PackFile(
-                "design.dxf",
-                timed("dxf", lambda: write_dxf(scene, kerf_mm=kerf_mm)),
-                "image/vnd.dxf",
-                product.width_mm,
-                product.height_mm,
-            )
-        )
-    if product.color_mode == "cmyk":
-        files.append(
-            PackFile(
-                "design-cmyk.pdf",
-                timed("pdf_cmyk", lambda: write_pdf(scene, cmyk=True)),
-                "application/pdf",
-                pw,
-                ph,
-            )
-        )
-        files.append(
-            PackFile(
-                "design-cmyk.tif",
-                timed("tiff_cmyk", lambda: write_cmyk_tiff(png, dpi)),
-                "image/tiff",
-                cw,
-                ch,
-                dpi,
-            )
-        )
-    return files
+    """Every production file of one Scene with today's names (`luneo.design.pack.production_files`)."""
+    return production_files(scene, spec, kerf_mm=kerf_mm, timings=timings)
 
 
 def export_spec(
@@ -171,41 +141,113 @@ def export_spec(
     meta: dict[str, Any] | None = None,
 ) -> PackResult:
     """Build one item's production pack from a frozen spec (deterministic)."""
-    timings: dict[str, float] = {}
     start = time.perf_counter()
     spec, scene = scene_for(spec_doc, spec_hash, resources)
-    timings["scene"] = (time.perf_counter() - start) * 1000
-    start = time.perf_counter()
-    issues = run_print_checks(scene, spec.product)
-    timings["checks"] = (time.perf_counter() - start) * 1000
-    files = pack_files(scene, spec, kerf_mm=options.kerf_mm, timings=timings)
-    product = spec.product
-    manifest_meta: dict[str, Any] = {
-        **(meta or {}),
-        "order_id": options.order_id,
-        "order_item_id": options.order_item_id,
-        "order_number": options.order_number,
-        "spec_hash": spec_hash,
-        "quantity": options.quantity,
-        "kerf_mm": options.kerf_mm,
-        "production_method": product.production_method,
-        "product": {
-            "id": product.id,
-            "sku": product.sku,
-            "name": product.name,
-            "width_mm": product.width_mm,
-            "height_mm": product.height_mm,
-            "shape": product.shape,
-            "color_mode": product.color_mode,
-            "output_dpi": product.output_dpi,
-            "bleed_mm": product.bleed_mm,
-            "crop_marks": product.crop_marks,
-        },
-        "print_checks": [issue_dict(i) for i in issues],
-    }
-    start = time.perf_counter()
-    data, manifest = build_pack(files, manifest_meta)
-    timings["zip"] = (time.perf_counter() - start) * 1000
-    return PackResult(
-        data=data, manifest=manifest, files=files, issues=issues, scene=scene, timings_ms=timings
+    scene_ms = (time.perf_counter() - start) * 1000
+    return _result(_build(scene, spec, options, meta), scene, scene_ms)
+
+
+def _build(scene: Scene, spec: DesignSpec, options: PackOptions, meta: dict[str, Any] | None) -> BuiltPack:
+    return build_production_pack(
+        scene,
+        spec,
+        quantity=options.quantity,
+        kerf_mm=options.kerf_mm,
+        order_id=options.order_id,
+        order_item_id=options.order_item_id,
+        order_number=options.order_number,
+        item_index=options.item_index,
+        name_pattern=options.name_pattern,
+        meta=meta,
     )
+
+
+def _result(built: BuiltPack, scene: Scene, scene_ms: float) -> PackResult:
+    return PackResult(
+        data=built.data,
+        manifest=built.manifest,
+        files=built.files,
+        issues=built.issues,
+        scene=scene,
+        timings_ms={"scene": scene_ms, **built.timings_ms},
+    )
+
+
+# ---------------------------------------------------------------- several items at once
+
+
+@dataclass(frozen=True)
+class PackJob:
+    """One item of `export_specs`: the arguments of `export_spec` besides the resources."""
+
+    spec_doc: dict[str, Any]
+    spec_hash: str
+    options: PackOptions
+    meta: dict[str, Any] | None = None
+
+
+def pack_workers() -> int:
+    """Worker processes for `export_specs`: `LUNEO_PACK_WORKERS`, else min(2, CPUs). Processes,
+    not threads: the skia rasteriser holds the GIL. 1 builds in-process."""
+    env = os.environ.get("LUNEO_PACK_WORKERS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, int, ProcessPoolExecutor] | None = None
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    """The process's pack pool (spawned once, kept: workers keep their font/image caches)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid() or _pool[1] != workers:
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[2].shutdown(wait=False, cancel_futures=True)
+            ctx = multiprocessing.get_context("spawn")  # never fork a process holding DB connections
+            _pool = (os.getpid(), workers, ProcessPoolExecutor(workers, mp_context=ctx))
+        return _pool[2]
+
+
+def _drop_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None and _pool[0] == os.getpid():
+            _pool[2].shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def export_specs(
+    jobs: Sequence[PackJob], resources: SceneResources, *, workers: int | None = None
+) -> list[PackResult]:
+    """The packs of several items (an order, a bulk upload), in `jobs` order, byte-identical to
+    `export_spec` for each: Scenes are rebuilt here (they read `resources`), the files are
+    written on a pool of `workers` processes (default `pack_workers()`). A lost worker process
+    means the remaining items are built here."""
+    n = pack_workers() if workers is None else max(1, workers)
+    prepared = []
+    for job in jobs:
+        start = time.perf_counter()
+        spec, scene = scene_for(job.spec_doc, job.spec_hash, resources)
+        prepared.append((spec, scene, (time.perf_counter() - start) * 1000))
+    if n <= 1 or len(jobs) < 2:
+        return [
+            _result(_build(scene, spec, job.options, job.meta), scene, ms)
+            for job, (spec, scene, ms) in zip(jobs, prepared, strict=True)
+        ]
+    pool = _process_pool(n)
+    futures = [
+        pool.submit(_build, scene, spec, job.options, job.meta)
+        for job, (spec, scene, _ms) in zip(jobs, prepared, strict=True)
+    ]
+    out: list[PackResult] = []
+    for fut, job, (spec, scene, ms) in zip(futures, jobs, prepared, strict=True):
+        try:
+            built = fut.result()
+        except BrokenProcessPool:
+            _drop_pool()
+            built = _build(scene, spec, job.options, job.meta)
+        out.append(_result(built, scene, ms))
+    return out

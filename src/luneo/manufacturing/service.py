@@ -21,6 +21,9 @@ and the brand is emailed, never skipped; attaching a good snapshot resumes it.
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -33,14 +36,24 @@ from sqlalchemy.orm import Session
 
 from luneo.catalog import public as catalog
 from luneo.catalog.public import Product
-from luneo.design.model import ProductDef
-from luneo.design.pack import build_bundle, sha256_hex
+from luneo.design.model import DesignSpec, ProductDef
+from luneo.design.pack import (
+    NameContext,
+    PackFile,
+    PatternError,
+    build_bundle,
+    bundle_item_names,
+    check_pattern,
+    name_context,
+    sha256_hex,
+)
+from luneo.design.ticket import Ticket, TicketItem, write_job_ticket
 from luneo.designs import public as designs
 from luneo.designs.public import Snapshot
 from luneo.manufacturing.error_codes import ManufacturingErrorCode
 from luneo.manufacturing.export import PackOptions
 from luneo.manufacturing.models import ProductionPack, WorkOrder, WorkOrderEvent
-from luneo.platform import jobs
+from luneo.platform import events, jobs
 from luneo.platform.clock import utcnow
 from luneo.platform.domain_errors import DomainError, NotFoundError
 from luneo.platform.ids import new_id
@@ -53,6 +66,9 @@ log = structlog.get_logger("luneo.manufacturing")
 
 EXPORT_ACTOR = "export_pack"
 SYSTEM_ACTOR = "system"
+#: Published on every status change: `{"brand_id", "work_order_id", "order_id", "order_item_id",
+#: "from", "to", "note", "error", "pack_key", "pack_sha256", "pack_bytes"}` (outgoing webhooks).
+WORK_ORDER_STATUS_CHANGED = "work_order.status_changed"
 PACK_CONTENT_TYPE = "application/zip"
 
 # Moves an operator may make with POST /transition.
@@ -92,10 +108,25 @@ def _record(session: Session, wo: WorkOrder, from_status: str | None, to: str, a
 
 
 def _move(session: Session, wo: WorkOrder, to: str, actor: str, note: str = "") -> None:
-    """Change status and record who did it (no checks: callers check the machine)."""
+    """Change status and record who did it (no checks: callers check the machine); publishes
+    `work_order.status_changed`."""
     _record(session, wo, wo.status, to, actor, note)
-    wo.status = to
+    from_status, wo.status = wo.status, to
     now = utcnow()
+    changed = {
+        "brand_id": wo.brand_id,
+        "work_order_id": wo.id,
+        "order_id": wo.order_id,
+        "order_item_id": wo.order_item_id,
+        "from": from_status,
+        "to": to,
+        "note": note,
+        "error": wo.error if to == "failed" else None,
+        "pack_key": wo.pack_key,
+        "pack_sha256": wo.pack_sha256,
+        "pack_bytes": wo.pack_bytes,
+    }
+    events.publish(session, WORK_ORDER_STATUS_CHANGED, changed)
     if to == "ready":
         wo.ready_at = now
     elif to == "done":
@@ -508,13 +539,51 @@ def override_checks(session: Session, work_order_id: str, actor: str, note: str 
 # --------------------------------------------------------------------------- packs
 
 
-def pack_options_for(wo: WorkOrder) -> PackOptions:
+SETTING_FILE_NAME_PATTERN = "file_name_pattern"
+
+
+def name_pattern(session: Session, brand_id: str) -> str | None:
+    """The brand's `file_name_pattern` setting (None: today's names; an unusable one is ignored)."""
+    brand = session.get(Brand, brand_id)
+    settings = (brand.settings if brand is not None else None) or {}
+    pattern = settings.get(SETTING_FILE_NAME_PATTERN) if isinstance(settings, dict) else None
+    if not isinstance(pattern, str) or not pattern:
+        return None
+    try:
+        check_pattern(pattern)
+    except PatternError:
+        log.warning("file_name_pattern_ignored", brand_id=brand_id, pattern=pattern[:200])
+        return None
+    return pattern
+
+
+def item_index(session: Session, wo: WorkOrder) -> int | None:
+    """1-based position of the work order's item in its order (order items sorted by id, as in
+    the bundle); None without an order."""
+    if not wo.order_id:
+        return None
+    ids = list(
+        session.execute(
+            select(WorkOrder.order_item_id)
+            .where(WorkOrder.order_id == wo.order_id)
+            .order_by(WorkOrder.order_item_id)
+        ).scalars()
+    )
+    return ids.index(wo.order_item_id) + 1 if wo.order_item_id in ids else None
+
+
+def pack_options_for(session: Session, wo: WorkOrder) -> PackOptions:
+    """The pack options of a work order; the naming fields only when the brand set a pattern
+    (so the default pack, and its cache key, are what they were before patterns)."""
+    pattern = name_pattern(session, wo.brand_id)
     return PackOptions(
         quantity=wo.quantity,
         kerf_mm=wo.kerf_mm,
         order_id=wo.order_id,
         order_item_id=wo.order_item_id,
         order_number=wo.order_number,
+        item_index=item_index(session, wo) if pattern else None,
+        name_pattern=pattern,
     )
 
 
@@ -571,7 +640,7 @@ def start_export(session: Session, wo: WorkOrder, actor: str, *, kerf_mm: float 
         if wo.snapshot_id is not None:
             # Idempotent while the export runs; restarts it when its job failed for good (a
             # work order left `exporting` by a lost failure is never stuck).
-            pack = ensure_pack(session, wo.snapshot_id, pack_options_for(wo))
+            pack = ensure_pack(session, wo.snapshot_id, pack_options_for(session, wo))
             wo.pack_id = pack.id
             if pack.status == "success":
                 apply_pack(session, wo, pack)
@@ -595,7 +664,7 @@ def start_export(session: Session, wo: WorkOrder, actor: str, *, kerf_mm: float 
     if wo.status != "exporting":
         _move(session, wo, "exporting", actor)
     wo.error = None
-    pack = ensure_pack(session, wo.snapshot_id, pack_options_for(wo))
+    pack = ensure_pack(session, wo.snapshot_id, pack_options_for(session, wo))
     wo.pack_id = pack.id
     if pack.status == "success":
         apply_pack(session, wo, pack)
@@ -688,8 +757,46 @@ def order_work_orders(session: Session, order_id: str) -> list[WorkOrder]:
     return rows
 
 
-def bundle_bytes(order_id: str, items: list[tuple[WorkOrder, bytes]], brand_id: str) -> bytes:
-    """The per-order ZIP (deterministic): each item's pack as items/<order_item_id>.zip."""
+def _spec_of(session: Session, wo: WorkOrder) -> DesignSpec | None:
+    if wo.snapshot_id is None:
+        return None
+    try:
+        return DesignSpec.model_validate(_snapshot(session, wo.snapshot_id).spec)
+    except (NotFoundError, ValueError):
+        return None
+
+
+def _name_context(session: Session, wo: WorkOrder, index: int) -> NameContext:
+    spec = _spec_of(session, wo)
+    if spec is None:
+        return NameContext(order=wo.order_number, item=index, sku=wo.product_sku, qty=wo.quantity)
+    return name_context(spec, order=wo.order_number, item=index, qty=wo.quantity)
+
+
+def bundle_names(session: Session, rows: list[WorkOrder]) -> list[str]:
+    """The items' pack names in the order bundle: the brand's pattern (`{format}` = `pack`), or
+    the order item ids; `{item}` counts the order's items sorted by id (cancelled ones too)."""
+    if not rows:
+        return []
+    pattern = name_pattern(session, rows[0].brand_id)
+    defaults = [str(wo.order_item_id) for wo in rows]
+    if pattern is None:
+        return defaults
+    contexts = [_name_context(session, wo, item_index(session, wo) or i) for i, wo in enumerate(rows, 1)]
+    return bundle_item_names(pattern, contexts, defaults)
+
+
+def bundle_bytes(
+    order_id: str,
+    items: list[tuple[WorkOrder, bytes]],
+    brand_id: str,
+    *,
+    names: list[str] | None = None,
+    ticket: bytes | None = None,
+) -> bytes:
+    """The per-order ZIP (deterministic): each item's pack as items/<name>.zip (`names`, default
+    the order item ids) and, when given, the job ticket as `ticket.pdf`."""
+    names = names or [str(wo.order_item_id) for wo, _ in items]
     meta = {
         "order_id": order_id,
         "brand_id": brand_id,
@@ -698,15 +805,26 @@ def bundle_bytes(order_id: str, items: list[tuple[WorkOrder, bytes]], brand_id: 
             {
                 "work_order_id": wo.id,
                 "order_item_id": wo.order_item_id,
+                "name": name,
                 "snapshot_id": wo.snapshot_id,
                 "product_sku": wo.product_sku,
                 "quantity": wo.quantity,
                 "pack_sha256": sha256_hex(data),
             }
-            for wo, data in items
+            for (wo, data), name in zip(items, names, strict=True)
         ],
     }
-    return build_bundle([(wo.order_item_id, data) for wo, data in items], meta)
+    extra = [PackFile(TICKET_NAME, ticket, "application/pdf", 210.0, 297.0)] if ticket else []
+    packs = [(name, data) for (_, data), name in zip(items, names, strict=True)]
+    return build_bundle(packs, meta, extra)
+
+
+def order_bundle_data(session: Session, order_id: str, items: list[tuple[WorkOrder, bytes]]) -> bytes:
+    """The order bundle of these work orders and their packs: brand names and the job ticket."""
+    rows = [wo for wo, _ in items]
+    names = bundle_names(session, rows)
+    ticket = order_ticket(session, order_id, rows, names, {wo.id: data for wo, data in items})
+    return bundle_bytes(order_id, items, rows[0].brand_id, names=names, ticket=ticket)
 
 
 def build_order_bundle(session: Session, order_id: str) -> tuple[str, str, int]:
@@ -728,8 +846,145 @@ def build_order_bundle(session: Session, order_id: str) -> tuple[str, str, int]:
         )
     storage = get_storage()
     items = [(wo, storage.get(str(wo.pack_key))) for wo in rows]
-    data = bundle_bytes(order_id, items, rows[0].brand_id)
+    data = order_bundle_data(session, order_id, items)
     obj = storage.put(data, content_type=PACK_CONTENT_TYPE)
+    return obj.key, obj.sha256, obj.size
+
+
+# --------------------------------------------------------------------------- job ticket
+
+TICKET_NAME = "ticket.pdf"
+
+
+def _preview_refs(previews: dict[str, Any]) -> list[Any]:
+    """Rendered previews, mockups first (then flat ones), each group by name."""
+    mockups = [previews[k] for k in sorted(previews) if k.endswith("_mockup")]
+    return mockups + [previews[k] for k in sorted(previews) if not k.endswith("_mockup")]
+
+
+def _preview_bytes(session: Session, wo: WorkOrder) -> bytes | None:
+    """The item's rendered preview (mockup first), else its final preview, from storage."""
+    if wo.snapshot_id is None:
+        return None
+    try:
+        assets = _snapshot(session, wo.snapshot_id).assets or {}
+    except NotFoundError:
+        return None
+    refs = _preview_refs(dict(assets.get("previews") or {}))
+    if assets.get("final_png"):
+        refs.append(assets["final_png"])
+    storage = get_storage()
+    for ref in refs:
+        key = ref.get("key") if isinstance(ref, dict) else None
+        if not key:
+            continue
+        try:
+            return storage.get(str(key))
+        except Exception:  # removed from storage since: try the next one
+            continue
+    return None
+
+
+def _proof_png(pack: bytes | None) -> bytes | None:
+    """The pack's proof PNG (its image/png file that is not a print check's marked-up image)."""
+    if not pack:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(pack)) as zf:
+            files = json.loads(zf.read("manifest.json")).get("files", [])
+            proofs = [
+                f["name"]
+                for f in files
+                if f.get("media_type") == "image/png" and not str(f["name"]).startswith("print-check-")
+            ]
+            name = proofs[0] if proofs else None
+            return zf.read(name) if name else None
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        return None
+
+
+def _material(spec: DesignSpec | None) -> str:
+    """The blank as the product describes it (size, shape, colour, print material, colour mode)."""
+    if spec is None:
+        return "-"
+    p = spec.product
+    parts = [f"{p.width_mm:g} x {p.height_mm:g} mm {p.shape.replace('_', ' ')}"]
+    if p.background_color:
+        parts.append(f"colour {p.background_color}")
+    if p.model3d is not None and p.model3d.print_material != "print":
+        parts.append(p.model3d.print_material)
+    parts.append(p.color_mode.upper())
+    if p.bleed_mm:
+        parts.append(f"bleed {p.bleed_mm:g} mm")
+    return ", ".join(parts)
+
+
+def _order_date(session: Session, order_id: str, rows: list[WorkOrder]) -> datetime:
+    from luneo.commerce.public import get_order
+
+    try:
+        return get_order(session, order_id).created_at
+    except NotFoundError:  # a sales channel's order (e.g. Shopify): the work orders' date
+        return min(wo.created_at for wo in rows) if rows else utcnow()
+
+
+def order_ticket(
+    session: Session,
+    order_id: str,
+    rows: list[WorkOrder] | None = None,
+    names: list[str] | None = None,
+    packs: dict[str, bytes] | None = None,
+) -> bytes:
+    """The order's job ticket (A4 PDF, `luneo.design.ticket`): every non-cancelled item with
+    its thumbnail, quantity, product, method, material, print checks and spec_hash."""
+    if rows is None:
+        rows = [wo for wo in order_work_orders(session, order_id) if wo.status != "cancelled"]
+    names = names if names is not None else bundle_names(session, rows)
+    packs = packs or {}
+    storage = get_storage()
+    items = []
+    for i, (wo, name) in enumerate(zip(rows, names, strict=True), 1):
+        spec = _spec_of(session, wo)
+        thumb = _preview_bytes(session, wo)
+        if thumb is None:
+            pack = packs.get(wo.id)
+            if pack is None and wo.pack_key:
+                try:
+                    pack = storage.get(str(wo.pack_key))
+                except Exception:  # no pack to take a proof from: the ticket says "no preview"
+                    pack = None
+            thumb = _proof_png(pack)
+        items.append(
+            TicketItem(
+                index=item_index(session, wo) or i,
+                product=spec.product.name if spec is not None and spec.product.name else wo.product_sku,
+                sku=wo.product_sku,
+                quantity=wo.quantity,
+                production_method=wo.production_method,
+                material=_material(spec),
+                spec_hash=wo.spec_hash or "-",
+                pack_name=name,
+                status=wo.status,
+                print_checks=list(wo.print_checks or []),
+                thumbnail=thumb,
+            )
+        )
+    brand = session.get(Brand, rows[0].brand_id) if rows else None
+    return write_job_ticket(
+        Ticket(
+            order_number=next((wo.order_number for wo in rows if wo.order_number), None) or order_id,
+            order_id=order_id,
+            date=_order_date(session, order_id, rows),
+            brand=brand.name if brand is not None else "",
+            items=items,
+        )
+    )
+
+
+def build_order_ticket(session: Session, order_id: str) -> tuple[str, str, int]:
+    """Store the order's job ticket (content-addressed) → (storage key, sha256, bytes); 404 when
+    the brand has no work order for the order. Available before every item is ready."""
+    obj = get_storage().put(order_ticket(session, order_id), content_type="application/pdf")
     return obj.key, obj.sha256, obj.size
 
 

@@ -32,3 +32,20 @@ class EmailMessage(TimestampMixin, TenantMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (sa.CheckConstraint("status in ('queued','sent','failed')", name="status"),)
+
+
+#: Non-essential emails a recipient may opt out of (RFC 8058 one-click), by template.
+OPT_OUT_CATEGORIES: dict[str, str] = {"low_credits": "low_credits", "render_ready": "render_ready"}
+
+
+class EmailOptOut(TimestampMixin, TenantMixin, Base):
+    """A recipient who unsubscribed from one category of a brand's non-essential emails."""
+
+    __tablename__ = "email_opt_outs"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("eoo"))
+    email: Mapped[str] = mapped_column(sa.String(320))
+    category: Mapped[str] = mapped_column(sa.String(32))
+    source: Mapped[str] = mapped_column(sa.String(16), default="one_click")  # one_click | page
+
+    __table_args__ = (sa.UniqueConstraint("brand_id", "email", "category"),)

@@ -8,6 +8,7 @@ the tenant guard. The brand always comes from the credential, never from the req
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -145,10 +146,22 @@ def credential_store() -> CredentialStore:
     return _store
 
 
+_dependent_caches: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def register_dependent_cache(cache: Any) -> None:
+    """Have `cache.invalidate()` called whenever the auth caches are cleared (e.g. the CORS
+    middleware's allowed-origin cache, so a brand's new origin works at once). Held weakly."""
+    _dependent_caches.add(cache)
+
+
 def clear_auth_caches() -> None:
-    """Forget cached keys and memberships (called on revoke / role change / suspension)."""
+    """Forget cached keys and memberships (called on revoke / role change / suspension / origin
+    changes), and the caches registered with `register_dependent_cache`."""
     if _store is not None:
         _store.invalidate()
+    for cache in list(_dependent_caches):
+        cache.invalidate()
 
 
 def _lookup_api_key(token: str) -> Principal:

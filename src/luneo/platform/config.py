@@ -98,6 +98,19 @@ class Settings(BaseSettings):
     email_from: str = "Luneo <no-reply@luneo.local>"
     dev_webhook_secret: SecretStr = SecretStr(DEFAULT_DEV_WEBHOOK_SECRET)
     sentry_dsn: SecretStr | None = None
+    # Shopify app (integrations.shopify): the partner app's client id and secret, the scopes it
+    # asks for, the Admin API version every call and webhook is pinned to, and (tests only) a
+    # base URL that replaces `https://{shop}` for token exchange, refresh and Admin API calls.
+    shopify_api_key: str | None = None
+    shopify_api_secret: SecretStr | None = None
+    shopify_scopes: str = (
+        "read_products,write_products,read_orders,write_orders,write_cart_transforms,write_validations"
+    )
+    shopify_api_version: str = "2026-10"
+    shopify_admin_base_url: str | None = None
+    # Outgoing webhooks (luneo.webhooks): endpoints must resolve to public addresses; this lets them
+    # point at loopback or private networks for local development only (refused in production).
+    webhooks_allow_private: bool = False
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -201,6 +214,11 @@ def production_problems(settings: Settings, *, seeding_demo: bool = False) -> li
         problems.append(
             f"LUNEO_PUBLIC_BASE_URL is {settings.public_base_url!r} (loopback): set the public https URL "
             "(signed links and payment redirects use it)"
+        )
+    if settings.webhooks_allow_private:
+        problems.append(
+            "LUNEO_WEBHOOKS_ALLOW_PRIVATE=true lets webhook endpoints reach loopback and private "
+            "networks (SSRF): it is for local development only"
         )
     if seeding_demo:
         problems.append(

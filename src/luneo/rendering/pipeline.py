@@ -17,7 +17,8 @@ Formats (the output name is the format name):
   print       true-size PNG at the product's output DPI (bleed included, pHYs + sRGB)
   glb, usdz   the product's 3D model with the design as its print material's texture
   pdf, dxf    true-size PDF (bleed, crop marks) and DXF (cut / engrave layers)
-  pack        production ZIP (svg, print png, pdf, dxf) with a manifest.json
+  pack        the production ZIP of `luneo.design.pack.build_production_pack` (the same files as
+              the API's export job: design.svg/.pdf/.png, .dxf, CMYK PDF + TIFF, manifest.json)
   thumbnail   200 × 200 PNG
 """
 
@@ -33,7 +34,7 @@ from luneo.design.model import DesignSpec
 from luneo.design.scene import Scene
 from luneo.design.scene_builder import SceneResources, build_scene, preview_image_dpi
 from luneo.design.writers import raster
-from luneo.design.writers.svg import canvas_box, write_svg
+from luneo.design.writers.svg import write_svg
 
 PREVIEW_FORMATS = ("png", "webp", "thumbnail")
 PRODUCTION_FORMATS = ("svg", "print", "glb", "usdz", "pdf", "dxf", "pack")
@@ -168,27 +169,11 @@ def prepare(
     return Prepared(spec, spec_hash, fmts, width, mockup, preview, production, model_glb, timings)
 
 
-def _pack(scene: Scene, spec: DesignSpec, files: dict[str, bytes]) -> bytes:
-    from luneo.design.pack import PackFile, build_pack
+def _pack(scene: Scene, spec: DesignSpec) -> bytes:
+    """The production pack: the same builder as the API's export job and the bulk exports."""
+    from luneo.design.pack import build_production_pack
 
-    _x, _y, w_mm, h_mm = canvas_box(scene)
-    entries = [
-        PackFile("design.svg", files["svg"], CONTENT_TYPES["svg"], w_mm, h_mm),
-        PackFile("print.png", files["print"], CONTENT_TYPES["print"], w_mm, h_mm, scene.output_dpi),
-        PackFile("design.pdf", files["pdf"], CONTENT_TYPES["pdf"], w_mm, h_mm),
-    ]
-    if spec.product.production_method in ("engrave", "laser_cut"):
-        entries.append(PackFile("design.dxf", files["dxf"], CONTENT_TYPES["dxf"], w_mm, h_mm))
-    meta = {
-        "spec_hash": scene.spec_hash,
-        "product": {"id": spec.product.id, "sku": spec.product.sku, "name": spec.product.name},
-        "production_method": spec.product.production_method,
-        "width_mm": spec.product.width_mm,
-        "height_mm": spec.product.height_mm,
-        "bleed_mm": spec.product.bleed_mm,
-    }
-    data, _manifest = build_pack(entries, meta)
-    return data
+    return build_production_pack(scene, spec).data
 
 
 def write(prepared: Prepared, on_step: StepCallback | None = None) -> RenderOutput:
@@ -227,7 +212,7 @@ def write(prepared: Prepared, on_step: StepCallback | None = None) -> RenderOutp
             start = time.perf_counter()
             img = raster.rasterise(preview_svg, p.width)
         if "png" in p.formats:
-            raw["png"] = raster.encode_png(img)
+            raw["png"] = raster.encode_preview_png(img)
             step("raster")
         if "webp" in p.formats:
             raw["webp"] = raster.encode_webp(img)
@@ -240,16 +225,14 @@ def write(prepared: Prepared, on_step: StepCallback | None = None) -> RenderOutp
         step("thumbnail")
     scene = p.production_scene
     if scene is not None and design_svg is not None:
-        if "svg" in p.formats or "pack" in p.formats:
+        if "svg" in p.formats:
             raw["svg"] = design_svg
-            if "svg" in p.formats:
-                step("svg")
-        if "print" in p.formats or "pack" in p.formats:
+            step("svg")
+        if "print" in p.formats:
             start = time.perf_counter()
             raw["print"] = raster.write_print_png(scene)
             timings["print_ms"] = _ms(start)
-            if "print" in p.formats:
-                step("raster")
+            step("raster")
         model = p.spec.product.model3d
         if model is not None and any(f in MODEL_FORMATS for f in p.formats):
             start = time.perf_counter()
@@ -269,25 +252,23 @@ def write(prepared: Prepared, on_step: StepCallback | None = None) -> RenderOutp
                 raw["usdz"] = write_usdz(scene, model, texture, glb_bytes=p.model_glb)
                 timings["usdz_ms"] = _ms(start)
                 step("usdz")
-        if "pdf" in p.formats or "pack" in p.formats:
+        if "pdf" in p.formats:
             from luneo.design.writers.pdf import write_pdf
 
             start = time.perf_counter()
             raw["pdf"] = write_pdf(scene)
             timings["pdf_ms"] = _ms(start)
-            if "pdf" in p.formats:
-                step("pdf")
-        if "dxf" in p.formats or "pack" in p.formats:
+            step("pdf")
+        if "dxf" in p.formats:
             from luneo.design.writers.dxf import write_dxf
 
             start = time.perf_counter()
             raw["dxf"] = write_dxf(scene)
             timings["dxf_ms"] = _ms(start)
-            if "dxf" in p.formats:
-                step("dxf")
+            step("dxf")
         if "pack" in p.formats:
             start = time.perf_counter()
-            raw["pack"] = _pack(scene, p.spec, raw)
+            raw["pack"] = _pack(scene, p.spec)
             timings["pack_ms"] = _ms(start)
             step("pack")
     files = {f: OutputFile(f, raw[f], CONTENT_TYPES[f], FILENAMES[f]) for f in p.formats}

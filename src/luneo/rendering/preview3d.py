@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from luneo.design.bytecache import MIB, ByteLRU
 from luneo.design.model import DesignSpec, Model3DDef, ProductDef
-from luneo.design.models3d import Model3D, build_model
+from luneo.design.models3d import Model3D, build_model, model_material_color
 from luneo.design.scene import Scene
 from luneo.design.scene_builder import SceneResources, build_scene, preview_image_dpi
 from luneo.design.writers import raster
@@ -65,7 +65,7 @@ from luneo.rendering.models import RenderResult
 log = structlog.get_logger("luneo.rendering.preview3d")
 
 QUALITY = "preview"
-VERSION = 1  # bump when the files change for the same spec: new render ids, fresh cache
+VERSION = 2  # bump when the files change for the same spec: new render ids, fresh cache
 TEXTURE_PX = 1024  # longest side of the design texture
 JPEG_QUALITY = 85
 USD_TEXTURE = "textures/design.jpg"
@@ -120,6 +120,7 @@ def template_key(model: Model3DDef, scene: Scene) -> str:
     sized = {
         "model": model.model_dump(mode="json"),
         "size": [scene.width_mm, scene.height_mm, scene.bleed_mm],
+        "material": model_material_color(model, scene.background),
         "v": VERSION,
     }
     return hashlib.sha256(json.dumps(sized, sort_keys=True).encode()).hexdigest()
@@ -211,6 +212,7 @@ def _build_template(scene: Scene, model: Model3DDef, resources: SceneResources) 
             height_mm=scene.height_mm,
             bleed_mm=scene.bleed_mm,
             print_material=model.print_material,
+            material_color=model_material_color(model, scene.background),
         )
         base = m3d.material(m3d.print_material).base_color
         glb = model_to_glb(m3d, {m3d.print_material: placeholder})

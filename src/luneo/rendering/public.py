@@ -70,6 +70,12 @@ def finished_preview(
     )
 
 
+def request_preview(session: Session, spec_hash: str, *, width: int, fmt: str, mockup: bool) -> None:
+    """Ask for the preview `POST /renders/preview` gives these options (one job, however often it
+    is asked; nothing when already rendered). The spec must be stored (`designs.store_spec`)."""
+    service.request_preview(session, spec_hash=spec_hash, width=width, fmt=fmt, mockup=mockup)
+
+
 def render_preview_png(
     session: Session, spec: DesignSpec, spec_hash: str, *, width: int = 480, mockup: bool = False
 ) -> bytes:
@@ -82,4 +88,17 @@ def render_preview_png(
     return out.files["png"].data
 
 
-__all__ = ["FinishedPreview", "finished_preview", "preview_render_id", "render_preview_png"]
+def render_requester(session: Session, render_id: str) -> str | None:
+    """Who asked for a render (`Principal.actor`: a user id `usr_…` or an API key id), or None."""
+    row = service.find_render(session, render_id)
+    return row.requested_by if row is not None else None
+
+
+__all__ = [
+    "FinishedPreview",
+    "finished_preview",
+    "preview_render_id",
+    "render_preview_png",
+    "render_requester",
+    "request_preview",
+]

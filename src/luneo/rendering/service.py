@@ -33,6 +33,7 @@ from luneo.platform.config import get_settings
 from luneo.platform.database import Database
 from luneo.platform.domain_errors import NotFoundError
 from luneo.platform.error_reporting import tag_spec_hash
+from luneo.platform.events import publish
 from luneo.platform.models import Job
 from luneo.platform.storage import get_storage
 from luneo.platform.tenancy import bind_system, bind_tenant, session_brand
@@ -42,6 +43,9 @@ from luneo.rendering.models import AssetVariant, RenderResult
 log = structlog.get_logger("luneo.rendering")
 
 PENDING, PROCESSING, SUCCESS, FAILED = "pending", "processing", "success", "failed"
+#: Published when a final render succeeds (outgoing webhooks `render.ready`).
+RENDER_READY = "render.ready"
+READY_URL_TTL_S = 7 * 24 * 3600
 HIGHRES_OPERATION = "render.highres"
 PREVIEW_ACTOR, FINAL_ACTOR, CONVERT_ACTOR = "render_preview", "render_final", "asset_convert"
 CONVERTER = "rendering"  # `created_by` of the derived assets `asset_convert` makes
@@ -296,6 +300,19 @@ def output_urls(row: RenderResult, *, expires_s: int | None = None) -> dict[str,
     return out
 
 
+def _ready_event(row: RenderResult) -> dict[str, Any]:
+    """The payload of `render.ready` (a final render finished): ids and signed output URLs."""
+    return {
+        "brand_id": row.brand_id,
+        "render_id": row.render_id,
+        "kind": row.kind,
+        "spec_hash": row.spec_hash,
+        "snapshot_id": row.snapshot_id,
+        "design_id": row.design_id,
+        "outputs": output_urls(row, expires_s=READY_URL_TTL_S),
+    }
+
+
 def preview_ref(row: RenderResult) -> dict[str, Any] | None:
     """The stored preview image of a render (a final render carries a 1024 px PNG)."""
     outputs = row.outputs or {}
@@ -484,6 +501,8 @@ def run_render(
             row.outputs, row.timings, row.finished_at = refs, timings, utcnow()
             if row.snapshot_id:
                 designs.attach_assets(s, row.snapshot_id, _snapshot_refs(s, row, refs))
+            if row.kind == "final":
+                publish(s, RENDER_READY, _ready_event(row))
     return {"render_id": render_id, "outputs": {k: v["sha256"] for k, v in refs.items()}}
 
 

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from luneo.design.pack import check_pattern
+
 Role = Literal["owner", "admin", "editor", "production", "viewer"]
 
 
@@ -90,6 +92,19 @@ def _shopper_ai_settings(value: Any) -> Any:
     return value
 
 
+def _file_name_pattern(value: Any) -> Any:
+    """`file_name_pattern`: the production files' name pattern (`luneo.design.pack.check_pattern`:
+    tokens {order} {item} {sku} {text} {qty} {product} {format}, ASCII letters, digits, - _ .);
+    null or absent: today's names."""
+    if not isinstance(value, dict) or value.get("file_name_pattern") is None:
+        return value
+    pattern = value["file_name_pattern"]
+    if not isinstance(pattern, str):
+        raise ValueError("file_name_pattern: a string such as {order}-{item}-{sku}")
+    check_pattern(pattern)  # PatternError (a ValueError) names the bad token
+    return value
+
+
 class BrandPatch(StrictIn):
     """Fields to change; omitted fields stay. `production_email: null` clears it; the others
     cannot be null (422): send `[]` / `{}` to empty the origins or the settings."""
@@ -102,6 +117,7 @@ class BrandPatch(StrictIn):
 
     _valid_text = field_validator("name", "allowed_origins", "settings")(_text)
     _valid_shopper_ai = field_validator("settings")(_shopper_ai_settings)
+    _valid_file_names = field_validator("settings")(_file_name_pattern)
 
 
 class MembershipOut(BaseModel):

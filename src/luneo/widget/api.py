@@ -12,7 +12,7 @@ from luneo.platform.deps import WidgetDep, WidgetQuoteDep
 from luneo.platform.errors import Problem
 from luneo.widget import quote as quotes
 from luneo.widget import service
-from luneo.widget.schemas import QuoteIn, QuoteOut, WidgetConfig, WidgetUploadOut
+from luneo.widget.schemas import QuoteIn, QuoteOut, WidgetConfig, WidgetTemplateList, WidgetUploadOut
 
 router = APIRouter(tags=["widget"])
 
@@ -54,6 +54,21 @@ def _config_response(request: Request, config: service.CachedConfig) -> Response
     if config.etag in tags or "*" in tags:
         return Response(status_code=304, headers=headers)
     return Response(content=config.body, media_type="application/json", headers=headers)
+
+
+@router.get("/widget/products/{product_id}/templates", response_model=WidgetTemplateList)
+def widget_templates(product_id: str, request: Request) -> WidgetTemplateList:
+    """The product's active templates (preset designs the shopper can start from), in the brand's
+    order, each with `inputs` (as the widget sends them) and its finished `preview` (null until
+    rendered: the first listing asks for it, a later one finds it). 404: not an active product of
+    the key's brand. Read-only, except the first time a preview is missing."""
+    with guarded(request, "catalog:read") as t:
+        views = service.widget_templates(t.session, product_id)
+    missing = [v for v in views if v.template.preview is None]
+    if missing:
+        with guarded(request, "catalog:read", "renders:preview", write=True) as t:
+            service.request_template_previews(t.session, product_id, missing)
+    return WidgetTemplateList(data=[v.template for v in views])
 
 
 @router.post(

@@ -145,3 +145,23 @@ class QuoteOut(BaseModel):
     total: Money
     violations: list[QuoteViolation]
     warnings: list[QuoteViolation]
+
+
+# --------------------------------------------------------------------------- templates
+
+
+class WidgetTemplate(BaseModel):
+    """A brand's preset design the shopper can start from: `inputs` as the widget sends them and
+    its finished preview (the very render the widget's `preview()` asks for those inputs; null
+    until rendered — it is asked for when first listed)."""
+
+    id: str
+    name: str
+    inputs: dict[str, dict[str, Any]]
+    preview: WidgetSamplePreview | None = None
+
+
+class WidgetTemplateList(BaseModel):
+    """The product's active templates in the brand's order (empty: the widget shows no strip)."""
+
+    data: list[WidgetTemplate]

@@ -27,6 +27,7 @@ from luneo.widget.schemas import (
     WidgetProduct,
     WidgetSample,
     WidgetSamplePreview,
+    WidgetTemplate,
     WidgetZone,
 )
 
@@ -183,6 +184,71 @@ def sample_preview(
         width_px=found.width_px,
         height_px=found.height_px,
     )
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    """A template as the widget lists it, and what its preview needs when not rendered yet."""
+
+    template: WidgetTemplate
+    spec_hash: str
+    mockup: bool
+
+
+def widget_templates(session: Session, product_id: str) -> list[TemplateView]:
+    """The active templates of an active product, each with its finished preview (same spec and
+    options as the widget's own preview, cached by spec hash like the sample). A template the
+    product's current rules refuse (the zones changed since) is left out. Read-only."""
+    product = catalog.get_product(session, product_id)
+    if product.status != "active":
+        raise NotFoundError("product", product_id)
+    mockup = product.mockup is not None
+    out: list[TemplateView] = []
+    for tpl in catalog.list_templates(session, product.id, active_only=True):
+        result = designs.check_inputs(session, product.id, tpl.inputs)
+        if not result.ok or result.spec_hash is None:
+            continue
+        found = rendering.finished_preview(
+            session,
+            result.spec_hash,
+            width=SAMPLE_PREVIEW_WIDTH,
+            fmt=SAMPLE_PREVIEW_FORMAT,
+            mockup=mockup,
+            expires_at=sample_url_expiry(),
+        )
+        preview = (
+            None
+            if found is None
+            else WidgetSamplePreview(
+                spec_hash=found.spec_hash,
+                render_id=found.render_id,
+                url=found.url,
+                width_px=found.width_px,
+                height_px=found.height_px,
+            )
+        )
+        view = WidgetTemplate(id=tpl.id, name=tpl.name, inputs=tpl.inputs, preview=preview)
+        out.append(TemplateView(template=view, spec_hash=result.spec_hash, mockup=mockup))
+    return out
+
+
+def request_template_previews(session: Session, product_id: str, views: list[TemplateView]) -> None:
+    """Store the templates' specs and ask for their previews (one job each, however often asked)."""
+    for view in views:
+        result = designs.check_inputs(session, product_id, view.template.inputs)
+        if not result.ok or result.spec_hash is None:
+            continue
+        designs.store_spec(session, result)
+        rendering.request_preview(
+            session,
+            result.spec_hash,
+            width=SAMPLE_PREVIEW_WIDTH,
+            fmt=SAMPLE_PREVIEW_FORMAT,
+            mockup=view.mockup,
+        )
 
 
 def upload_photo(session: Session, data: bytes, filename: str | None, actor: str, shopper: str) -> Asset:

@@ -115,6 +115,53 @@ def test_an_unknown_pack_is_a_422_message_and_no_checkout(client: Any, brand_a: 
     assert r.status_code == 422
 
 
+CHECKOUT_FORM = re.compile(r'<form[^>]*action="/dashboard/billing/(?:buy|plan|portal)"[^>]*>')
+
+
+def test_embedded_checkout_opens_in_a_new_window_and_the_frame_refreshes_the_balance(
+    client: Any, brand_a: Any
+) -> None:
+    """Stripe Checkout refuses to run in a frame: embedded, the pack and plan forms post into a new
+    top-level window (never an `HX-Redirect` of the frame), the page says to finish there and
+    refreshes the balance on return; outside a frame nothing changes."""
+    csrf = sign_in(client, brand_a.owner_email)
+    plain = client.get("/dashboard/billing").text
+    assert CHECKOUT_FORM.findall(plain) and not any(
+        'target="_blank"' in f for f in CHECKOUT_FORM.findall(plain)
+    )
+    assert "data-checkout-notice" not in plain and "billing.js" not in plain
+    hx = post(client, "/dashboard/billing/buy", csrf, {"pack_id": "pack_100"}, headers={"HX-Request": "true"})
+    assert hx.status_code == 204 and hx.headers["HX-Redirect"].startswith("http")  # unchanged
+
+    html = client.get("/dashboard/billing?embedded=1").text
+    forms = CHECKOUT_FORM.findall(html)
+    assert len(forms) >= 2 and all('target="_blank"' in f and "data-checkout-window" in f for f in forms)
+    notice = re.search(r"<[^>]*data-checkout-notice[^>]*>.*?</div>", html, re.S)
+    assert (
+        notice and "hidden" in notice.group(0) and "Complete the payment in the new window" in notice.group(0)
+    )
+    assert 'href="/dashboard/billing" target="_blank"' in notice.group(0)  # the link fallback
+    assert "/dashboard/static/billing.js?v=" in html
+    assert client.get("/dashboard/static/billing.js").status_code == 200
+
+    client.cookies.set("luneo_embedded", "1")  # the frame's cookie (Secure: the test client is http)
+    r = post(client, "/dashboard/billing/buy", csrf, {"pack_id": "pack_100"}, headers={"HX-Request": "true"})
+    assert r.status_code == 303 and "HX-Redirect" not in r.headers, r.headers
+    path = urlparse(r.headers["location"]).path
+    assert path.startswith("/checkout/dev/")  # the dev provider's page, in the new window
+    ref = re.search(r"Reference (cbuy_\w+)", client.get(path).text)
+    assert ref
+    back = client.post(f"{path}/pay", follow_redirects=False)
+    assert urlparse(back.headers["location"]).path == "/dashboard/billing"
+    assert f"purchase={ref.group(1)}" in back.headers["location"]
+    plan = post(client, "/dashboard/billing/plan", csrf, {"plan": "pro"}, headers={"HX-Request": "true"})
+    assert plan.status_code == 303 and urlparse(plan.headers["location"]).path.startswith("/checkout/dev/")
+    # back in the frame: the balance figure and the badge refresh
+    figure = client.get("/dashboard/billing/balance")
+    assert figure.status_code == 200 and 'id="balance-figure"' in figure.text
+    assert 'data-balance="150"' in figure.text and figure.headers["HX-Trigger"] == "luneo:credits"
+
+
 def test_ledger_filters_pages_and_invalid_values(client: Any, brand_a: Any) -> None:
     _spend(brand_a.id, 1, times=30)
     sign_in(client, brand_a.owner_email)

@@ -255,11 +255,11 @@ def test_a_revoked_widget_key_is_replaced_by_a_new_one(
     assert len(live) == 1 and live[0].id != first.id and pk.startswith(live[0].prefix)
 
 
-def test_the_shopify_and_webhook_sections_are_placeholders(client: Any, owner: str) -> None:
+def test_the_shopify_section_links_its_page_and_webhooks_are_a_placeholder(client: Any, owner: str) -> None:
     page = client.get("/dashboard/integrations")
     shopify = page.text.split('id="h-shopify"')[1].split("</section>")[0]
     hooks = page.text.split('id="h-webhooks"')[1].split("</section>")[0]
-    assert "issue 15" in shopify and "issue 17" in hooks
+    assert 'href="/dashboard/integrations/shopify"' in shopify and "issue 17" in hooks
     assert "<form" not in shopify and "<form" not in hooks and "<input" not in shopify + hooks
 
 
@@ -322,3 +322,37 @@ def test_the_page_query_count_does_not_grow_with_keys(client: Any, brand_a: Any,
             assert client.get("/dashboard/integrations").status_code == 200
         counts.append(len(seen))
     assert counts[0] == counts[1] and counts[0] <= 20, counts
+
+
+def test_the_production_file_name_pattern_is_saved_with_a_live_example_and_the_api_error(
+    client: Any, brand_a: Any, owner: str
+) -> None:
+    page = client.get("/dashboard/integrations")
+    assert 'name="file_name_pattern"' in page.text and 'id="file-name-example"' in page.text
+    example = client.get("/dashboard/integrations/file-name-example?file_name_pattern={order}-{sku}-{text}")
+    assert example.status_code == 200 and "1042-MUG-11-Zoe.pdf" in example.text
+    r = post(client, "/dashboard/integrations/file-names", owner, {"file_name_pattern": "{order}_{sku}"})
+    assert r.status_code == 303, r.text[:400]
+    assert _brand(brand_a.id)["settings"]["file_name_pattern"] == "{order}_{sku}"
+    saved = client.get(r.headers["location"])
+    assert "Production file names saved." in saved.text and 'value="{order}_{sku}"' in saved.text
+    assert "brand.settings_changed" in _audit(brand_a.id)
+    bad = post(client, "/dashboard/integrations/file-names", owner, {"file_name_pattern": "{order}-{colour}"})
+    assert bad.status_code == 422
+    error = re.search(r'<p class="error" id="f-file_name_pattern-error">([^<]+)</p>', bad.text)
+    assert error and "unknown token {colour}" in error.group(1)
+    assert 'aria-invalid="true"' in bad.text and 'value="{order}-{colour}"' in bad.text
+    assert _brand(brand_a.id)["settings"]["file_name_pattern"] == "{order}_{sku}"
+    bad_example = client.get("/dashboard/integrations/file-name-example?file_name_pattern=a/b")
+    assert bad_example.status_code == 200 and "is not allowed" in bad_example.text
+    cleared = post(client, "/dashboard/integrations/file-names", owner, {"file_name_pattern": ""})
+    assert cleared.status_code == 303 and _brand(brand_a.id)["settings"]["file_name_pattern"] is None
+    fr = client.get("/dashboard/integrations", headers={"Accept-Language": "fr"})
+    assert "Noms des fichiers de production" in fr.text
+
+
+def test_only_brand_managers_change_the_file_name_pattern(client: Any, brand_a: Any) -> None:
+    csrf = sign_in(client, _member(brand_a, "editor-names@alpha.example", "editor"))
+    r = post(client, "/dashboard/integrations/file-names", csrf, {"file_name_pattern": "{order}"})
+    assert r.status_code == 403
+    assert "file_name_pattern" not in _brand(brand_a.id)["settings"]

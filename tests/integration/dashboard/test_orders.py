@@ -88,7 +88,7 @@ def test_detail_shows_items_spec_hash_approval_payments_work_orders_and_history(
     assert r.status_code == 200
     html = r.text
     assert item["snapshot"]["spec_hash"] in html and item["snapshot"]["id"] in html
-    assert payment_id in html and "Not approved" in html and "No preview rendered yet" in html
+    assert payment_id in html and "Not approved" in html and "/preview" in html
     assert "/dashboard/production/wo_" in html  # the work order made from order.paid
     assert 'class="help-link"' in html and f"order_id%3A%20{order['id']}" in html
     assert "Order placed" in html and "Paid" in html
@@ -96,6 +96,35 @@ def test_detail_shows_items_spec_hash_approval_payments_work_orders_and_history(
     r = client.post(f"/api/v1/snapshots/{item['snapshot']['id']}/approve", headers=brand_a.h())
     assert r.status_code == 200, r.text
     assert "Approved" in client.get(f"/dashboard/orders/{order['id']}").text
+
+
+def test_an_item_without_a_rendered_preview_shows_a_fallback_then_its_mockup(
+    client: Any, brand_a: Any
+) -> None:
+    """Never a blank box: until the item's mockup is rendered the page shows an image naming the
+    product and saying so, and asks the render (once, by spec_hash); once rendered, the mockup."""
+    from tests.integration.test_rendering import count_jobs, run_jobs
+
+    order, _ = paid_order(client, brand_a)
+    item = order["items"][0]
+    sign_in(client, brand_a.owner_email)
+    page_url = f"/dashboard/orders/{order['id']}"
+    src = f"{page_url}/items/{item['id']}/preview"
+    html = client.get(page_url).text
+    assert f'src="{src}"' in html and "No preview rendered yet" not in html
+    fallback = client.get(src, follow_redirects=False)
+    assert fallback.status_code == 200, fallback.text
+    assert fallback.headers["content-type"].startswith("image/svg+xml")
+    assert fallback.headers["cache-control"] == "no-store"
+    name = item["product"]["name"] or item["product"]["sku"]
+    assert name in fallback.text and "Preview not rendered yet" in fallback.text
+    client.get(src)  # asked again: still the one render job
+    assert count_jobs(get_db(), "render_preview") == 1
+    run_jobs(get_db())
+    rendered = client.get(src, follow_redirects=False)
+    assert rendered.status_code == 303 and "/dashboard/" not in rendered.headers["location"]
+    html = client.get(page_url).text
+    assert f'src="{src}"' not in html and rendered.headers["location"].split("?")[0] in html
 
 
 def test_partial_then_full_refund_with_the_dev_provider(client: Any, brand_a: Any) -> None:
@@ -156,6 +185,7 @@ def test_another_brands_order_is_404_on_every_route(client: Any, brand_a: Any, b
     form = {"payment_id": payment_id, "amount": "1", "confirm": "yes", "carrier": "x", "tracking_number": "y"}
     for path in (f"{base}/refund", f"{base}/ship", f"{base}/start-production"):
         assert post(client, path, csrf, form).status_code == 404, path
+    assert client.get(f"{base}/items/{order['items'][0]['id']}/preview").status_code == 404
     assert f"#{order['number']}" not in client.get("/dashboard/orders").text
     assert _order(brand_a.id, order["id"]).payment_status == "paid"
 

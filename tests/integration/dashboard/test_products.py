@@ -420,3 +420,118 @@ def test_the_product_list_query_count_does_not_grow_with_products(
     assert page.text.count("<tr>") == 31
     assert len(many) == len(few), (len(few), len(many))
     assert len(many) <= 15
+
+
+def test_the_fonts_and_assets_pages_query_count_does_not_grow_with_rows(
+    client: Any, brand_a: Any, owner: str
+) -> None:
+    from luneo.design.fonts import BUNDLED_FONTS
+    from luneo.design.fonts import font_bytes as bundled_bytes
+
+    fonts = [f for f in BUNDLED_FONTS.values() if f.id not in ("fnt_cjk", "fnt_emoji")][:4]
+
+    def seed(start: int, stop: int) -> None:
+        for i in range(start, stop):
+            r = client.post(
+                "/dashboard/assets",
+                data={"csrf": owner, "kind": "upload"},
+                files={"file": (f"a{i}.png", _png(20 + i, 20), "image/png")},
+                follow_redirects=False,
+            )
+            assert r.status_code == 303, r.text[:300]
+        for f in fonts[start // 3 : stop // 3]:
+            r = client.post(
+                "/dashboard/fonts",
+                data={"csrf": owner, "family": f"House {f.id}", "licence_note": "OFL"},
+                files={"file": (f"{f.id}.ttf", bundled_bytes(f.id), "font/ttf")},
+                follow_redirects=False,
+            )
+            assert r.status_code == 303, r.text[:300]
+
+    counts: dict[str, list[int]] = {"/dashboard/assets": [], "/dashboard/fonts": []}
+    seed(0, 3)
+    for path in counts:
+        client.get(path)  # warm the per-process caches
+    for start, stop in ((3, 3), (3, 12)):
+        seed(start, stop)
+        for path, seen_counts in counts.items():
+            with _count_queries() as seen:
+                assert client.get(path).status_code == 200
+            seen_counts.append(len(seen))
+    assert client.get("/dashboard/assets").text.count("a11.png") >= 1
+    listed = client.get("/dashboard/fonts").text
+    assert len(fonts) == 4 and all(f"House {f.id}" in listed for f in fonts)
+    for path, (few, many) in counts.items():
+        assert few == many and few <= 15, (path, few, many)
+
+
+# --------------------------------------------------------------------------- CMYK profile, thin strokes
+
+
+def _cmyk_product(client: Any, brand: Any, **over: Any) -> str:
+    """A print product with CMYK output, made through the API (the dashboard has no colour-mode field)."""
+    body = {
+        "sku": "CARD-1",
+        "name": "Card",
+        "width_mm": 85,
+        "height_mm": 55,
+        "production_method": "print",
+        "color_mode": "cmyk",
+        **over,
+    }
+    r = client.post("/api/v1/products", json=body, headers=brand.h())
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def test_a_cmyk_print_product_picks_its_cmyk_profile(client: Any, brand_a: Any, owner: str) -> None:
+    product_id = _cmyk_product(client, brand_a)
+    page = client.get(f"/dashboard/products/{product_id}")
+    assert page.status_code == 200
+    assert 'id="f-cmyk_profile"' in page.text and 'aria-describedby="f-cmyk_profile-hint"' in page.text
+    assert re.search(r'<option value="coated"\s+selected', page.text)
+    form = _product_form(sku="CARD-1", name="Card", width_mm="85", height_mm="55", cmyk_profile="uncoated")
+    r = post(client, f"/dashboard/products/{product_id}", owner, form)
+    assert r.status_code == 303, r.text[:2000]
+    api = _api_product(client, brand_a, product_id)
+    assert api["cmyk_profile"] == "uncoated" and api["color_mode"] == "cmyk"
+    assert re.search(r'<option value="uncoated"\s+selected', client.get(f"/dashboard/products/{product_id}").text)
+    # An unknown profile: the API's 422 next to the field, nothing written.
+    r = post(client, f"/dashboard/products/{product_id}", owner, {**form, "cmyk_profile": "glossy", "name": "X"})
+    assert r.status_code == 422
+    assert 'id="f-cmyk_profile-error"' in r.text and 'aria-invalid="true"' in r.text
+    api = _api_product(client, brand_a, product_id)
+    assert api["cmyk_profile"] == "uncoated" and api["name"] == "Card"
+
+
+def test_the_cmyk_profile_is_offered_only_for_cmyk_print_products(client: Any, brand_a: Any, owner: str) -> None:
+    rgb = _create(client, owner)
+    assert 'id="f-cmyk_profile"' not in client.get(f"/dashboard/products/{rgb}").text
+    assert 'id="f-cmyk_profile"' not in client.get("/dashboard/products/new").text
+    engraved = _cmyk_product(client, brand_a, sku="ENG-1", production_method="engrave")
+    assert 'id="f-cmyk_profile"' not in client.get(f"/dashboard/products/{engraved}").text
+    # Saving a form without the field keeps the stored profile.
+    card = _cmyk_product(client, brand_a, sku="CARD-2", cmyk_profile="uncoated")
+    form = _product_form(sku="CARD-2", name="Card 2", width_mm="85", height_mm="55")
+    assert post(client, f"/dashboard/products/{card}", owner, form).status_code == 303
+    assert _api_product(client, brand_a, card)["cmyk_profile"] == "uncoated"
+
+
+def test_the_zone_editor_offers_the_thin_stroke_rule_and_saves_it(client: Any, brand_a: Any, owner: str) -> None:
+    product_id = _create(client, owner, production_method="engrave")
+    editor = client.get(f"/dashboard/products/{product_id}/zones")
+    assert 'id="z-thin-stroke"' in editor.text and 'data-rule="thin_stroke"' in editor.text
+    assert 'aria-describedby="z-thin-stroke-hint"' in editor.text
+    # the default option names what this product's method does
+    assert re.search(r'<option value="">[^<]*refuse', editor.text), editor.text
+    zones = [_zone(rules={"max_chars": 12, "thin_stroke": "warn"})]
+    r = post(client, f"/dashboard/products/{product_id}/zones", owner, {"zones": json.dumps(zones)})
+    assert r.status_code == 303
+    assert _api_product(client, brand_a, product_id)["zones"][0]["rules"]["thin_stroke"] == "warn"
+    assert '"thin_stroke": "warn"' in client.get(f"/dashboard/products/{product_id}/zones").text
+    bad = [_zone(rules={"thin_stroke": "ignore"})]
+    r = post(client, f"/dashboard/products/{product_id}/zones", owner, {"zones": json.dumps(bad)})
+    assert r.status_code == 422 and "zones.name.rules.thin_stroke" in r.text
+    assert _api_product(client, brand_a, product_id)["zones"][0]["rules"]["thin_stroke"] == "warn"
+    printed = _create(client, owner, sku="MUG-2")
+    assert re.search(r'<option value="">[^<]*warn', client.get(f"/dashboard/products/{printed}/zones").text)

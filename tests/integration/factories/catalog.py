@@ -81,3 +81,25 @@ def zone_create(client, brand, ids):
 @body("PATCH", "/api/v1/products/{product_id}/zones/{zone_id}")
 def zone_patch(client, brand, ids):
     return {"label": "Renamed"}
+
+
+TEMPLATE_BODY = {"name": "Isolation", "inputs": {"name": {"kind": "text", "text": "Iso"}}}
+
+
+@factory("template_id")
+def make_template(client, brand) -> str:
+    r = client.post("/api/v1/products", json=product_body(f"ISO-T-{brand.slug}"), headers=brand.h())
+    assert r.status_code == 201, r.text
+    t = client.post(f"/api/v1/products/{r.json()['id']}/templates", json=TEMPLATE_BODY, headers=brand.h())
+    assert t.status_code == 201, t.text
+    return t.json()["id"]
+
+
+@body("POST", "/api/v1/products/{product_id}/templates")
+def template_create(client, brand, ids):
+    return TEMPLATE_BODY
+
+
+@body("PATCH", "/api/v1/products/{product_id}/templates/{template_id}")
+def template_patch(client, brand, ids):
+    return {"name": "Renamed"}

@@ -48,6 +48,10 @@ def _engrave_scene(**kw: object) -> Scene:
     return demo_scene(method="engrave", items=(text_item(count=6),), **kw)  # type: ignore[arg-type]
 
 
+def _cut_scene() -> Scene:
+    return demo_scene(method="laser_cut", items=(text_item(count=6),))
+
+
 def test_audit_has_no_errors_and_recover_reads_it() -> None:
     data = write_dxf(demo_scene(method="engrave"), hatch_engrave=True, kerf_mm=0.2)
     doc = _read(data)
@@ -56,7 +60,8 @@ def test_audit_has_no_errors_and_recover_reads_it() -> None:
     doc2, auditor2 = recover.read(io.BytesIO(data))
     assert not auditor2.has_errors
     assert doc2.dxfversion == "AC1024"  # R2010
-    assert len(doc2.modelspace().query("HATCH")) == 2  # the text and the filled band
+    # the text only: the print-role band of a laser product is its material colour, not lasered
+    assert len(doc2.modelspace().query("HATCH")) == 1
 
 
 def test_units_and_layers() -> None:
@@ -66,7 +71,10 @@ def test_units_and_layers() -> None:
     for name, color in LAYERS.items():
         assert doc.layers.get(name).color == color
     layers = {e.dxf.layer for e in doc.modelspace()}
-    assert {"CUT", "ENGRAVE", "GUIDES"} <= layers
+    assert {"OUTLINE", "ENGRAVE", "GUIDES"} <= layers  # a pre-cut blank: outline on its own layer
+    assert "CUT" not in layers
+    cut = {e.dxf.layer for e in _read(write_dxf(demo_scene(method="laser_cut"))).modelspace()}
+    assert {"CUT", "ENGRAVE", "GUIDES"} <= cut and "OUTLINE" not in cut
 
 
 def test_print_product_keeps_print_layer() -> None:
@@ -80,7 +88,7 @@ def test_readback_bboxes_match_scene_curves() -> None:
     doc = _read(write_dxf(scene))
     outline = curve_bbox(scene.outline)
     assert outline is not None
-    _assert_close(_extents(doc, "CUT"), _flip(outline, scene.height_mm))
+    _assert_close(_extents(doc, "OUTLINE"), _flip(outline, scene.height_mm))
     item = scene.items[0]
     assert hasattr(item, "glyphs")
     exact: BBox | None = None
@@ -105,7 +113,7 @@ def test_glyph_contours_are_closed_polylines() -> None:
 
 
 def test_kerf_grows_outline_by_half_kerf() -> None:
-    scene = _engrave_scene()
+    scene = _cut_scene()
     base = _extents(_read(write_dxf(scene)), "CUT")
     kerf = 0.3
     grown = _extents(_read(write_dxf(scene, kerf_mm=kerf)), "CUT")
@@ -141,7 +149,7 @@ def test_negative_kerf_rejected() -> None:
 
 
 def test_deterministic_bytes_and_fixed_header() -> None:
-    scene = demo_scene(method="engrave")
+    scene = demo_scene(method="laser_cut")
     a = write_dxf(scene, kerf_mm=0.2)
     assert a == write_dxf(scene, kerf_mm=0.2)
     assert a != write_dxf(scene, kerf_mm=0.3)

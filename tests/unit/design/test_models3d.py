@@ -101,7 +101,7 @@ def test_glb_deterministic_textured_and_valid(scene, texture, tmp_path) -> None:
     assert report["issues"]["numWarnings"] == 0, report["issues"]["messages"][:5]
 
 
-@pytest.mark.parametrize("shape", ["pendant", "phone_case", "business_card"])
+@pytest.mark.parametrize("shape", ["pendant", "phone_case", "business_card", "sign"])
 def test_other_shapes_pass_validator(shape: str, scene, texture, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / f"{shape}.glb"
     path.write_bytes(write_glb(scene, Model3DDef(kind="procedural", shape=shape), texture))  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import zipfile
 import pytest
 from PIL import Image
 
+from luneo.design import colour
 from luneo.design.pack import MANIFEST_NAME, PackFile, build_bundle, build_pack
 from luneo.design.writers.tiff import rgb_to_cmyk, write_cmyk_tiff
 from tests.unit.design.production_scenes import make_png
@@ -127,10 +128,9 @@ def test_cmyk_tiff() -> None:
         assert im.format == "TIFF" and im.mode == "CMYK"
         assert im.size == (120, 80)
         assert tuple(round(v) for v in im.info["dpi"]) == (300, 300)
-        assert im.getpixel((5, 40)) == (
-            0,
-            220,
-            220,
-            35,
-        )  # red band (220, 30, 30): M = Y = (1 - 30/255 - K)/(1 - K)
+        # red band (220, 30, 30) separated through the coated output profile, which the TIFF carries
+        assert im.getpixel((5, 40)) == colour.srgb_image_to_cmyk(
+            Image.new("RGB", (1, 1), (220, 30, 30)), "coated", "perceptual"
+        ).getpixel((0, 0))
+        assert im.info["icc_profile"] == colour.cmyk_profile_bytes("coated")
         assert im.getpixel((5, 2)) == (0, 0, 0, 0)  # transparent strip → white paper

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from luneo.design.flatten import flatten_contours
 from luneo.design.geometry import rect_path
 from luneo.design.model import ProductDef
-from luneo.design.print_checks import PrintIssue, min_stroke_for, run_print_checks, thinnest_stroke_mm
+from luneo.design.print_checks import PrintIssue, min_stroke_for, run_print_checks
 from luneo.design.scene import ShapeItem
+from luneo.design.stroke_width import measure
 from tests.unit.design.production_scenes import demo_scene, glyph_run, image_item, text_item
 
 
@@ -23,8 +25,11 @@ def _codes(issues: list[PrintIssue]) -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("stroke", [0.1, 0.25, 0.5, 1.2])
 def test_stroke_estimate_is_close(stroke: float) -> None:
-    est = thinnest_stroke_mm(glyph_run(5, 5, 8, stroke, 6), 0.2)
-    assert est == pytest.approx(stroke, abs=0.02)
+    contours = [c for g in glyph_run(5, 5, 8, stroke, 6) for c in flatten_contours(g, 0.005)]
+    found = measure(contours, 0.2)
+    assert found is not None
+    assert found.median_width_mm == pytest.approx(stroke, abs=0.02)
+    assert found.share_under == (1.0 if stroke < 0.2 else 0.0)
 
 
 def test_hairline_text_flagged_on_engrave_product() -> None:
@@ -32,7 +37,9 @@ def test_hairline_text_flagged_on_engrave_product() -> None:
     issues = run_print_checks(scene, _product())
     assert _codes(issues) == [("stroke_too_thin", "name", "error")]
     assert issues[0].params["min_mm"] == 0.2
-    assert issues[0].params["thinnest_mm"] == pytest.approx(0.1, abs=0.02)
+    assert issues[0].params["median_width_mm"] == pytest.approx(0.1, abs=0.02)
+    assert issues[0].params["thinnest_mm"] < 0.2
+    assert issues[0].params["share_under"] == 1.0
 
 
 def test_thick_text_not_flagged() -> None:

@@ -49,6 +49,23 @@ const snapValue = (v, limit) => {
   return Math.round(v);
 };
 
+function mockupMatrix() {
+  // The affine map from photo pixels to print-area mm given by the placed corners, as an SVG
+  // transform; null without corners or when they are degenerate.
+  const c = config.mockup_corners;
+  if (!c || c.length !== 4 || !config.mockup_size?.[0] || !config.mockup_size?.[1]) return null;
+  const [ux, uy] = [c[1][0] - c[0][0], c[1][1] - c[0][1]];
+  const [vx, vy] = [c[3][0] - c[0][0], c[3][1] - c[0][1]];
+  const det = ux * vy - vx * uy;
+  if (Math.abs(det) < 1e-9) return null;
+  // inverse of [[ux vx] [uy vy]], then scaled to W × H mm
+  const a = (W * vy) / det, c2 = (-W * vx) / det;
+  const b = (-H * uy) / det, d = (H * ux) / det;
+  const e = -(a * c[0][0] + c2 * c[0][1]);
+  const f = -(b * c[0][0] + d * c[0][1]);
+  return `matrix(${a} ${b} ${c2} ${d} ${e} ${f})`;
+}
+
 function toMm(event) {
   const pt = svg.createSVGPoint();
   pt.x = event.clientX;
@@ -73,7 +90,19 @@ function draw() {
   if (B > 0) svg.append(el("rect", { x: -B, y: -B, width: W + 2 * B, height: H + 2 * B, class: "bleed" }));
   svg.append(el("rect", { x: 0, y: 0, width: W, height: H, class: "trim" }));
   if (config.mockup_url) {
-    svg.append(el("image", { href: config.mockup_url, x: 0, y: 0, width: W, height: H, preserveAspectRatio: "none", class: "mockup" }));
+    const placed = mockupMatrix();
+    if (placed) {
+      // The photo mapped so its placed print area (top-left, top-right, bottom-left corners)
+      // lands on the trim box, clipped to it: the zones are drawn over what will be printed.
+      const clip = el("clipPath", { id: "trim-clip" });
+      clip.append(el("rect", { x: 0, y: 0, width: W, height: H }));
+      svg.append(clip);
+      const g = el("g", { "clip-path": "url(#trim-clip)" });
+      g.append(el("image", { href: config.mockup_url, x: 0, y: 0, width: config.mockup_size[0], height: config.mockup_size[1], transform: placed, class: "mockup", "data-placed": "true" }));
+      svg.append(g);
+    } else {
+      svg.append(el("image", { href: config.mockup_url, x: 0, y: 0, width: W, height: H, preserveAspectRatio: "none", class: "mockup" }));
+    }
   }
   svg.append(el("rect", { x: SAFE, y: SAFE, width: Math.max(0, W - 2 * SAFE), height: Math.max(0, H - 2 * SAFE), class: "safe" }));
   svg.append(el("line", { x1: W / 2, y1: 0, x2: W / 2, y2: H, class: "centre" }));

@@ -26,15 +26,46 @@ ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
 FLOAT, UNSIGNED_SHORT, UNSIGNED_INT = 5126, 5123, 5125
 LINEAR, LINEAR_MIPMAP_LINEAR, CLAMP_TO_EDGE = 9729, 9987, 33071
 GENERATOR = "Luneo design writer"
+MAX_TEXTURE_PX = 4096  # longest side of any texture written (what phones and AR viewers load)
+
+
+def fit_texture(im: Image.Image, max_px: int = MAX_TEXTURE_PX) -> Image.Image:
+    """`im` itself when its longest side is at most `max_px`, else downscaled to exactly that
+    (Lanczos, aspect kept, the short side rounded; deterministic)."""
+    if max(im.size) <= max_px:
+        return im
+    k = max_px / max(im.size)
+    size = (max(1, min(max_px, round(im.width * k))), max(1, min(max_px, round(im.height * k))))
+    if im.mode not in ("RGB", "RGBA", "L", "LA"):
+        im = im.convert("RGBA")
+    return im.resize(size, Image.Resampling.LANCZOS)
+
+
+def limit_texture(data: bytes, max_px: int = MAX_TEXTURE_PX) -> tuple[bytes, str | None]:
+    """Image bytes at most `max_px` on their longest side: (the same bytes, None) when they fit, else
+    (the downscaled image, its MIME type): a JPEG stays a JPEG (quality 92), anything else is a PNG."""
+    with Image.open(io.BytesIO(data)) as im:
+        if max(im.size) <= max_px:
+            return data, None
+        jpeg = im.format == "JPEG"
+        im.load()
+        small = fit_texture(im, max_px)
+    buf = io.BytesIO()
+    if jpeg:
+        small.convert("RGB").save(buf, format="JPEG", quality=92, subsampling=0, optimize=False)
+        return buf.getvalue(), "image/jpeg"
+    small.save(buf, format="PNG", compress_level=6, optimize=False)
+    return buf.getvalue(), "image/png"
 
 
 def flatten_texture(texture_png: bytes, base_color: tuple[float, float, float, float]) -> bytes:
-    """Composite the (transparent-background) design over the material's colour: an opaque RGB PNG.
+    """Composite the (transparent-background) design over the material's colour: an opaque RGB PNG
+    at most `MAX_TEXTURE_PX` on its longest side.
 
     glTF's default OPAQUE alpha mode would otherwise show the black behind transparent pixels.
     """
     with Image.open(io.BytesIO(texture_png)) as im:
-        rgba = im.convert("RGBA")
+        rgba = fit_texture(im.convert("RGBA"))
     srgb = tuple(round(255 * _linear_to_srgb(c)) for c in base_color[:3])
     bg = Image.new("RGBA", rgba.size, (*srgb, 255))
     flat = Image.alpha_composite(bg, rgba).convert("RGB")
@@ -138,7 +169,8 @@ def model_to_glb(model: Model3D, textures: dict[str, bytes]) -> bytes:
         png = textures.get(m.name, m.texture_png)
         tex = None
         if png is not None:
-            images.append({"bufferView": binary.add(png), "mimeType": "image/png", "name": m.name})
+            png, mime = limit_texture(png)
+            images.append({"bufferView": binary.add(png), "mimeType": mime or "image/png", "name": m.name})
             gl_textures.append({"sampler": 0, "source": len(images) - 1})
             tex = len(gl_textures) - 1
         mat_index[m.name] = len(materials)
@@ -197,6 +229,37 @@ def _primitive(
     return {"attributes": attrs, "indices": ind, "material": material, "mode": 4}
 
 
+def _limit_images(doc: dict[str, Any], binary: bytes) -> bytes:
+    """Downscale the GLB's embedded images that exceed `MAX_TEXTURE_PX` (in `doc`, in place) and
+    return the binary chunk rebuilt around them; untouched (same bytes) when every image fits."""
+    views = doc.get("bufferViews", [])
+    replaced: dict[int, bytes] = {}
+    for image in doc.get("images", []):
+        k = image.get("bufferView")
+        if not isinstance(k, int) or not 0 <= k < len(views) or k in replaced:
+            continue
+        start = int(views[k].get("byteOffset", 0))
+        data = binary[start : start + int(views[k]["byteLength"])]
+        try:
+            small, mime = limit_texture(data)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue  # not an image Pillow reads: left as it is
+        if mime is not None:
+            replaced[k] = small
+            image["mimeType"] = mime
+    if not replaced:
+        return binary
+    out = bytearray()
+    for k, view in enumerate(views):
+        start = int(view.get("byteOffset", 0))
+        chunk = replaced.get(k, binary[start : start + int(view["byteLength"])])
+        out.extend(b"\x00" * (-len(out) % 4))
+        view["byteOffset"] = len(out)
+        view["byteLength"] = len(chunk)
+        out.extend(chunk)
+    return bytes(out)
+
+
 def retexture_glb(glb: bytes, print_material: str, texture_png: bytes) -> bytes:
     """Put `texture_png` (flattened on the material's colour) into an uploaded GLB's print material."""
     doc, binary = unpack_glb(glb)
@@ -213,6 +276,7 @@ def retexture_glb(glb: bytes, print_material: str, texture_png: bytes) -> bytes:
         for prim in mesh.get("primitives", []):
             if prim.get("material") == idx and "TEXCOORD_0" not in prim.get("attributes", {}):
                 raise ValueError(f"primitives using material {print_material!r} have no TEXCOORD_0")
+    binary = _limit_images(doc, binary)
     pbr = materials[idx].setdefault("pbrMetallicRoughness", {})
     base = tuple(pbr.get("baseColorFactor", [1.0, 1.0, 1.0, 1.0]))
     png = flatten_texture(texture_png, (base[0], base[1], base[2], base[3]))

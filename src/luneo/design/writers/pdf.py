@@ -3,9 +3,19 @@
 Page = product + 2×bleed, plus a slug for crop marks when the scene asks for them. The TrimBox
 is the product, the BleedBox the product plus bleed; content is clipped to the BleedBox so the
 slug only holds the marks. 1 mm = 72/25.4 pt; the scene's y-down mm are flipped to PDF's y-up.
-Fills use the non-zero winding rule (as the SVG master). In CMYK mode colours and images are
-converted with the formula in `luneo.design.writers.tiff` (no ICC profile).
+Fills use the non-zero winding rule (as the SVG master). The bleed is filled first
+(`luneo.design.bleed`): backgrounds and artwork flush with the trim run on to the bleed edge.
+
+CMYK mode is PDF/X-4: colours and images are separated through the product's output profile
+(`luneo.design.colour`: coated FOGRA39 / uncoated FOGRA29; solid colours relative colorimetric,
+images perceptual, both with black-point compensation), so no RGB is left; the profile is the
+OutputIntent's DestOutputProfile; PDF 1.6 header, GTS_PDFXVersion in the Info dictionary and the
+XMP metadata, Trapped False, TrimBox and BleedBox on the page.
 Same Scene ⇒ same bytes: reportlab's invariant mode plus fixed creator/producer/title.
+
+`write_pdf(scene, laser=True)` writes the laser PDF of an engrave / laser-cut product (see
+`luneo.design.writers.laser`): no material fill, engraved fills as non-zero unions in black,
+score, cut and pre-cut outline as hairline strokes in their layer colours (RGB).
 """
 
 from __future__ import annotations
@@ -16,12 +26,16 @@ import threading
 from PIL import Image
 from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFInfo, PDFName, PDFStream, PDFString
 from reportlab.pdfgen.canvas import FILL_NON_ZERO, Canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
 
+from luneo.design import colour
+from luneo.design.bleed import bleed_scene
 from luneo.design.geometry import Path
 from luneo.design.scene import ImageItem, Scene, ShapeItem, TextItem
-from luneo.design.writers.tiff import image_to_cmyk, rgb_to_cmyk
+from luneo.design.writers import laser as lz
+from luneo.design.writers.pdfimage import draw_png
 
 PT_PER_MM = 72.0 / 25.4
 CROP_MARK_GAP_MM = 2.0  # distance between the bleed edge and the start of a crop mark
@@ -29,6 +43,8 @@ CROP_MARK_LEN_MM = 5.0
 CROP_SLUG_PAD_MM = 1.0  # free paper beyond the end of the marks
 CROP_MARK_WIDTH_PT = 0.25
 CREATOR = "Luneo"
+PDFX_VERSION = "PDF/X-4"
+PDFX_PDF_VERSION = (1, 6)  # PDF/X-4 is based on PDF 1.6 (transparency allowed)
 
 _LOCK = threading.Lock()  # reportlab's A85 switch is a module global
 
@@ -86,6 +102,7 @@ class _PdfPainter:
         self.c = canvas
         self.scene = scene
         self.cmyk = cmyk
+        self.profile = scene.cmyk_profile
         self.margin = scene.bleed_mm + crop_slug_mm(scene)
 
     def x(self, x_mm: float) -> float:
@@ -133,7 +150,7 @@ class _PdfPainter:
         if rgb is None:
             return False
         if self.cmyk:
-            self.c.setFillColorCMYK(*rgb_to_cmyk(*rgb))
+            self.c.setFillColorCMYK(*colour.srgb_to_cmyk(*rgb, self.profile))
         else:
             self.c.setFillColorRGB(*rgb)
         return True
@@ -143,7 +160,7 @@ class _PdfPainter:
         if rgb is None:
             return False
         if self.cmyk:
-            self.c.setStrokeColorCMYK(*rgb_to_cmyk(*rgb))
+            self.c.setStrokeColorCMYK(*colour.srgb_to_cmyk(*rgb, self.profile))
         else:
             self.c.setStrokeColorRGB(*rgb)
         return True
@@ -169,20 +186,16 @@ class _PdfPainter:
         self.fill_path(Path(cmds), item.fill)
 
     def image(self, item: ImageItem) -> None:
-        with Image.open(io.BytesIO(item.png)) as src:
-            src.load()
-            reader = self._reader(src)
         self.c.saveState()
         if not item.clip.is_empty():
             self.c.clipPath(self.path(item.clip), stroke=0, fill=0, fillMode=FILL_NON_ZERO)
-        self.c.drawImage(
-            reader,
-            self.x(item.x_mm),
-            self.y(item.y_mm + item.height_mm),
-            item.width_mm * PT_PER_MM,
-            item.height_mm * PT_PER_MM,
-            mask="auto",
-        )
+        box = (self.x(item.x_mm), self.y(item.y_mm + item.height_mm), item.width_mm * PT_PER_MM)
+        # RGB: the PNG's own deflated pixels go in as they are (`pdfimage`), no decode/re-encode.
+        if self.cmyk or not draw_png(self.c, item.png, *box, item.height_mm * PT_PER_MM):
+            with Image.open(io.BytesIO(item.png)) as src:
+                src.load()
+                reader = self._reader(src)
+            self.c.drawImage(reader, *box, item.height_mm * PT_PER_MM, mask="auto")
         self.c.restoreState()
 
     def _reader(self, src: Image.Image) -> ImageReader:
@@ -192,7 +205,8 @@ class _PdfPainter:
         alpha = src.convert("RGBA").getchannel("A") if has_alpha else None
         if alpha is not None and alpha.getextrema() == (255, 255):
             alpha = None
-        return _CmykAlphaReader(image_to_cmyk(src), alpha)
+        cmyk = colour.srgb_image_to_cmyk(src, self.profile, "perceptual")
+        return _CmykAlphaReader(cmyk, alpha)
 
     def crop_marks(self) -> None:
         s = self.scene
@@ -214,7 +228,44 @@ class _PdfPainter:
                 # vertical mark on the trim line x = cx
                 self.c.line(self.x(cx), self.y(cy + sy * start), self.x(cx), self.y(cy + sy * end))
 
-    def paint(self) -> None:
+    def hairline(self, path: Path, layer: lz.LaserLayer) -> None:
+        if path.is_empty() or not self.set_stroke(layer.color):
+            return
+        self.c.setLineWidth(lz.HAIRLINE_MM * PT_PER_MM)
+        self.c.setLineJoin(0)
+        self.c.setLineCap(0)
+        self.c.drawPath(self.path(path), stroke=1, fill=0)
+
+    def laser(self) -> None:
+        """Laser layers in run order: engrave fills (and images), score, cut, pre-cut outline."""
+        s = self.scene
+        fills: list[ImageItem | Path] = []
+        strokes: dict[str, list[Path]] = {lz.SCORE.name: [], lz.CUT.name: [], lz.OUTLINE.name: []}
+        strokes[lz.outline_layer(s).name].append(s.outline)
+        for item in s.items:
+            layer = lz.item_layer(item)
+            if layer is None:
+                continue
+            if isinstance(item, ImageItem):
+                fills.append(item)
+                continue
+            if isinstance(item, TextItem) or layer is lz.ENGRAVE:
+                fills.append(lz.rings_path(lz.union_rings(lz.item_path(item))))
+                if isinstance(item, ShapeItem) and item.stroke and item.stroke_width_mm > 0:
+                    strokes[lz.SCORE.name].append(item.path)
+            else:
+                assert isinstance(item, ShapeItem)
+                strokes[layer.name].append(item.path)
+        for f in fills:
+            if isinstance(f, ImageItem):
+                self.image(f)
+            else:
+                self.fill_path(f, lz.ENGRAVE.color)
+        for layer in (lz.SCORE, lz.CUT, lz.OUTLINE):
+            for path in strokes[layer.name]:
+                self.hairline(path, layer)
+
+    def paint(self, laser: bool = False) -> None:
         s = self.scene
         b = s.bleed_mm
         self.c.saveState()
@@ -226,6 +277,10 @@ class _PdfPainter:
             (s.height_mm + 2 * b) * PT_PER_MM,
         )
         self.c.clipPath(clip, stroke=0, fill=0)
+        if laser:
+            self.laser()
+            self.c.restoreState()
+            return
         if s.background:
             self.fill_path(s.outline, s.background)
         for item in s.items:
@@ -240,16 +295,27 @@ class _PdfPainter:
             self.crop_marks()
 
 
-def write_pdf(scene: Scene, *, cmyk: bool | None = None) -> bytes:
-    """Render the Scene as a one-page PDF; `cmyk` defaults to scene.color_mode == "cmyk"."""
-    use_cmyk = scene.color_mode == "cmyk" if cmyk is None else cmyk
+def write_pdf(scene: Scene, *, cmyk: bool | None = None, laser: bool = False) -> bytes:
+    """Render the Scene as a one-page PDF; `cmyk` defaults to scene.color_mode == "cmyk".
+
+    laser: the laser PDF (always RGB: lasers map operations by exact RGB colour).
+    """
+    use_cmyk = False if laser else scene.color_mode == "cmyk" if cmyk is None else cmyk
+    if not laser:
+        scene = bleed_scene(scene)  # backgrounds and flush artwork run on into the bleed
     pw, ph = page_size_mm(scene)
     buf = io.BytesIO()
     with _LOCK:
         saved_a85 = rl_config.useA85
         rl_config.useA85 = 0  # binary Flate streams: a quarter smaller than ASCII85
         try:
-            c = _OutlineCanvas(buf, pagesize=(pw * PT_PER_MM, ph * PT_PER_MM), invariant=1, pageCompression=1)
+            c = _OutlineCanvas(
+                buf,
+                pagesize=(pw * PT_PER_MM, ph * PT_PER_MM),
+                invariant=1,
+                pageCompression=1,
+                pdfVersion=PDFX_PDF_VERSION if use_cmyk else None,
+            )
             c.setCreator(CREATOR)
             c.setProducer(CREATOR)
             c.setAuthor(CREATOR)
@@ -261,9 +327,71 @@ def write_pdf(scene: Scene, *, cmyk: bool | None = None) -> bytes:
             bleed = (bm * k, bm * k, (pw - bm) * k, (ph - bm) * k)
             c.setTrimBox(trim)
             c.setBleedBox(bleed)
-            _PdfPainter(c, scene, use_cmyk).paint()
+            if use_cmyk:
+                _make_pdfx4(c, scene)
+            _PdfPainter(c, scene, use_cmyk).paint(laser)
             c.showPage()
             c.save()
         finally:
             rl_config.useA85 = saved_a85
     return buf.getvalue()
+
+
+class _PdfxInfo(PDFInfo):
+    """The Info dictionary plus the PDF/X version key."""
+
+    def format(self, document):  # type: ignore[no-untyped-def]
+        base = super().format(document)
+        extra = PDFDictionary({"GTS_PDFXVersion": PDFString(PDFX_VERSION)}).format(document)
+        return base[: base.rindex(b">>")] + extra[2 : extra.rindex(b">>")] + b">>"
+
+
+_XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+ xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"
+ xmlns:pdfxid="http://www.npes.org/pdfx/ns/id/">
+<dc:format>application/pdf</dc:format>
+<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+<xmp:CreatorTool>Luneo</xmp:CreatorTool><xmp:CreateDate>2000-01-01T00:00:00Z</xmp:CreateDate>
+<xmp:ModifyDate>2000-01-01T00:00:00Z</xmp:ModifyDate><pdf:Producer>Luneo</pdf:Producer><pdf:Trapped>False</pdf:Trapped>
+<xmpMM:DocumentID>uuid:{uuid}</xmpMM:DocumentID><xmpMM:VersionID>1</xmpMM:VersionID>
+<xmpMM:RenditionClass>default</xmpMM:RenditionClass><pdfxid:GTS_PDFXVersion>PDF/X-4</pdfxid:GTS_PDFXVersion>
+</rdf:Description></rdf:RDF></x:xmpmeta>
+<?xpacket end="r"?>"""
+
+
+def _make_pdfx4(c: Canvas, scene: Scene) -> None:
+    """OutputIntent (the product's CMYK profile), PDF/X Info key and XMP metadata."""
+    import hashlib
+    import uuid
+    from xml.sax.saxutils import escape
+
+    doc = c._doc
+    profile = scene.cmyk_profile
+    ident, condition = colour.OUTPUT_CONDITIONS[profile]
+    icc = PDFStream(PDFDictionary({"N": 4}), colour.cmyk_profile_bytes(profile))
+    intent = PDFDictionary(
+        {
+            "Type": PDFName("OutputIntent"),
+            "S": PDFName("GTS_PDFX"),
+            "OutputConditionIdentifier": PDFString(ident),
+            "OutputCondition": PDFString(condition),
+            "RegistryName": PDFString("http://www.color.org"),
+            "Info": PDFString(condition),
+            "DestOutputProfile": doc.Reference(icc),
+        }
+    )
+    title = f"Luneo {scene.spec_hash}" if scene.spec_hash else "Luneo"
+    # Same scene ⇒ same document id (byte-deterministic files).
+    doc_id = uuid.UUID(bytes=hashlib.sha256(f"{title}|{profile}".encode()).digest()[:16])
+    xmp = PDFStream(
+        PDFDictionary({"Type": PDFName("Metadata"), "Subtype": PDFName("XML")}),
+        _XMP.format(title=escape(title), uuid=doc_id).encode("utf-8"),
+        filters=[],  # uncompressed: preflight tools read it as text
+    )
+    cat = doc.Catalog
+    cat.__NoDefault__ = [*type(cat).__NoDefault__, "OutputIntents"]
+    cat.OutputIntents = PDFArray([intent])
+    cat.Metadata = doc.Reference(xmp)
+    doc.info.__class__ = _PdfxInfo

@@ -3,6 +3,11 @@
 Units are mm (width/height in mm, viewBox in mm; bleed lies at negative coordinates). Text is
 drawn as outlines, images are embedded PNG data URIs, ids come from zone keys and numbers are
 printed with fixed precision, so the same Scene always gives the same bytes.
+
+`write_svg(scene, laser=True)` writes the laser file of an engrave / laser-cut product instead
+(see `luneo.design.writers.laser`): no material fill, one group per laser layer (ENGRAVE fills
+as non-zero unions, SCORE, CUT and the pre-cut OUTLINE as hairline strokes), each named by its
+LightBurn colour.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from xml.sax.saxutils import quoteattr
 
 from luneo.design.geometry import Path
 from luneo.design.scene import ImageItem, Scene, ShapeItem, TextItem
+from luneo.design.writers import laser as lz
 
 PRECISION = 3  # 1 µm
 GUIDE_COLOR = "#00a3ff"
@@ -65,15 +71,66 @@ def _item_svg(item: ShapeItem | TextItem | ImageItem, defs: list[str]) -> str:
     )
 
 
+def _laser_body(scene: Scene, defs: list[str]) -> list[str]:
+    """One group per laser layer, in the order a laser runs them (engrave, score, cut, outline)."""
+    layers: dict[str, list[str]] = {layer.name: [] for layer in lz.LASER_LAYERS}
+
+    def stroke(layer: lz.LaserLayer, zid: str, path: Path) -> None:
+        if not path.is_empty():
+            layers[layer.name].append(
+                f'<path id="{zid}" d="{_d(path)}" fill="none" stroke="{layer.color}" '
+                f'stroke-width="{num(lz.HAIRLINE_MM)}"/>'
+            )
+
+    outline = lz.outline_layer(scene)
+    stroke(outline, "outline", scene.outline)
+    for item in scene.items:
+        layer = lz.item_layer(item)
+        zid = f"zone-{item.zone_key}"
+        if layer is None:
+            continue
+        if isinstance(item, ImageItem):
+            layers[layer.name].append(_item_svg(item, defs))
+        elif isinstance(item, TextItem) or layer is lz.ENGRAVE:
+            rings = lz.union_rings(lz.item_path(item))
+            if rings:
+                label = f" aria-label={quoteattr(item.text)}" if isinstance(item, TextItem) else ""
+                layers[layer.name].append(
+                    f'<path id="{zid}" d="{_d(lz.rings_path(rings))}" fill="{lz.ENGRAVE.color}" '
+                    f'fill-rule="nonzero" stroke="none"{label}/>'
+                )
+            if isinstance(item, ShapeItem) and item.stroke and item.stroke_width_mm > 0:
+                stroke(lz.SCORE, f"{zid}-score", item.path)
+        else:
+            assert isinstance(item, ShapeItem)
+            stroke(layer, zid, item.path)
+    order = (lz.ENGRAVE, lz.SCORE, lz.CUT, lz.OUTLINE)
+    return [
+        f'<g id="layer-{layer.name}" inkscape:groupmode="layer" inkscape:label="{layer.name}" '
+        f'data-operation="{layer.operation}">{"".join(layers[layer.name])}</g>'
+        for layer in order
+        if layers[layer.name]
+    ]
+
+
 def write_svg(
-    scene: Scene, *, include_mockup: bool = False, include_guides: bool = False, transparent: bool = True
+    scene: Scene,
+    *,
+    include_mockup: bool = False,
+    include_guides: bool = False,
+    transparent: bool = True,
+    laser: bool = False,
 ) -> bytes:
     """Render the Scene as SVG bytes (UTF-8).
 
     include_mockup: draw the product photo behind the design (canvas = the photo).
     include_guides: draw the product outline, zone safe areas and the trim line.
     transparent: False paints a white canvas background.
+    laser: the laser file (see the module docstring); the other options are ignored.
     """
+    if laser:
+        include_mockup = include_guides = False
+        transparent = True
     x, y, w, h = canvas_box(scene, include_mockup)
     defs: list[str] = []
     body: list[str] = []
@@ -87,9 +144,12 @@ def write_svg(
             f'<image id="mockup" x="{num(x)}" y="{num(y)}" width="{num(w)}" height="{num(h)}" '
             f'preserveAspectRatio="none" xlink:href="{_png_uri(m.png)}"/>'
         )
-    if scene.background:
+    if laser:
+        body.extend(_laser_body(scene, defs))
+    elif scene.background:
         body.append(f'<path id="product" d="{_d(scene.outline)}" fill="{scene.background}"/>')
-    body.extend(_item_svg(item, defs) for item in scene.items)
+    if not laser:
+        body.extend(_item_svg(item, defs) for item in scene.items)
     if include_guides:
         sw = num(GUIDE_WIDTH_MM)
         guides = [f'<path id="guide-outline" d="{_d(scene.outline)}"/>']
@@ -108,7 +168,8 @@ def write_svg(
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" '
-        f'width="{num(w)}mm" height="{num(h)}mm" viewBox="{num(x)} {num(y)} {num(w)} {num(h)}" '
+        + ('xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" ' if laser else "")
+        + f'width="{num(w)}mm" height="{num(h)}mm" viewBox="{num(x)} {num(y)} {num(w)} {num(h)}" '
         f"data-spec-hash={quoteattr(scene.spec_hash)}>\n"
     )
     parts = [head]

@@ -2,8 +2,9 @@
 
 Conversion (no ICC profile, full grey-component replacement), r, g, b in [0, 1]:
     K = 1 − max(r, g, b);  C = (1 − r − K)/(1 − K);  M = (1 − g − K)/(1 − K);  Y = (1 − b − K)/(1 − K)
-(C = M = Y = 0 when K = 1). Pure black prints as K only; greys are K only. Printers that need a
-profile-managed separation should convert from the RGB PNG with their own RIP.
+(C = M = Y = 0 when K = 1). Pure black prints as K only; greys are K only. This formula is kept
+as a reference (and for the "before" figures of bench/bench_colour.py); the CMYK TIFF itself is
+separated through the product's ICC output profile (`luneo.design.colour`) and carries it.
 """
 
 from __future__ import annotations
@@ -53,13 +54,18 @@ def rgb_array_to_cmyk_image(rgb: np.ndarray) -> Image.Image:
     return Image.fromarray(data, mode="CMYK")
 
 
-def write_cmyk_tiff(png_bytes: bytes, dpi: int) -> bytes:
-    """A CMYK TIFF (LZW, DPI tagged, no timestamps) from a PNG; same input ⇒ same bytes."""
+def write_cmyk_tiff(png_bytes: bytes, dpi: int, profile: str = "coated") -> bytes:
+    """A CMYK TIFF (LZW, DPI tagged, no timestamps) from an sRGB PNG, separated through the
+    `profile` output profile (perceptual, black-point compensation) and tagged with it;
+    same input ⇒ same bytes."""
+    from luneo.design import colour
+
     if dpi <= 0:
         raise ValueError("dpi must be positive")
     with Image.open(io.BytesIO(png_bytes)) as src:
         src.load()
-        cmyk = image_to_cmyk(src)
+        cmyk = colour.srgb_image_to_cmyk(src, profile, "perceptual")
     out = io.BytesIO()
-    cmyk.save(out, format="TIFF", compression="tiff_lzw", dpi=(dpi, dpi))
+    icc = colour.cmyk_profile_bytes(profile)
+    cmyk.save(out, format="TIFF", compression="tiff_lzw", dpi=(dpi, dpi), icc_profile=icc)
     return out.getvalue()

@@ -16,11 +16,12 @@ import tempfile
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from luneo.design.model import Model3DDef
 from luneo.design.models3d import Material, MeshPart, Model3D, model_for_scene
 from luneo.design.scene import Scene
-from luneo.design.writers.gltf import flatten_texture
+from luneo.design.writers.gltf import fit_texture, flatten_texture, limit_texture
 
 LAYER_NAME = "model.usdc"
 _DOS_TIME, _DOS_DATE = 0, (0 << 9) | (1 << 5) | 1  # 1980-01-01 00:00:00, the zip epoch
@@ -134,6 +135,12 @@ def model_to_usdz(model: Model3D, textures: dict[str, bytes]) -> bytes:
             png = textures.get(m.name, m.texture_png)
             rel = None
             if png is not None:
+                png, mime = limit_texture(png)
+                if mime == "image/jpeg":  # keep the extension true to the bytes
+                    buf = io.BytesIO()
+                    with Image.open(io.BytesIO(png)) as im:
+                        im.save(buf, format="PNG", compress_level=6, optimize=False)
+                    png = buf.getvalue()
                 rel = f"textures/{ident}.png"
                 with open(os.path.join(tmp, f"{ident}.png"), "wb") as fh:
                     fh.write(png)
@@ -160,7 +167,6 @@ def model_to_usdz(model: Model3D, textures: dict[str, bytes]) -> bytes:
 def model_from_glb(glb: bytes, print_material: str) -> Model3D:
     """Read an uploaded GLB's meshes (node transforms applied) and materials via trimesh."""
     import trimesh
-    from PIL import Image
 
     scene: Any = trimesh.load(io.BytesIO(glb), file_type="glb", force="scene", process=False)
     parts: list[MeshPart] = []
@@ -179,7 +185,7 @@ def model_from_glb(glb: bytes, print_material: str) -> Model3D:
             tex = getattr(material, "baseColorTexture", None)
             if isinstance(tex, Image.Image):
                 buf = io.BytesIO()
-                tex.convert("RGBA").save(buf, format="PNG", compress_level=6)
+                fit_texture(tex.convert("RGBA")).save(buf, format="PNG", compress_level=6)
                 tex_png = buf.getvalue()
             mats[name] = Material(
                 name,

@@ -310,6 +310,7 @@ class LuneoPersonalizer extends HTMLElement {
     const form = el("section", { class: "panel", part: "form", "aria-labelledby": "lw-title" },
       el("h2", { id: "lw-title" }, product.name), el("div", { class: "price", part: "price" }, this.priceLine, this.priceNote),
       product.description ? el("p", { class: "desc" }, product.description) : null);
+    form.append(templateStrip(this));  // "Start from a design" (only when the product has templates)
     for (const zone of zones) form.append(this.zoneField(zone, fonts, product.palette));
     this.general = el("div", { class: "errors", role: "alert" });
     this.saveBtn = el("button", { class: "secondary", part: "save", type: "button", onclick: () => this.save() }, this.t("save"));
@@ -480,15 +481,23 @@ class LuneoPersonalizer extends HTMLElement {
   // The inputs changed (or are about to): every answer in flight is stale from now on.
   invalidate() { this.seq++; this.specHash = null; this.specKey = null; this.abandon?.(); this.updateReady(); }
 
-  // Debounced (150 ms) while the shopper types; the first change after a pause goes at once.
-  schedule(delay = 150) {
+  // Debounced (80 ms) while the shopper types; the first change after a pause goes at once.
+  schedule(delay = 80) {
     clearTimeout(this.timer);
     this.invalidate();
-    const seq = this.seq;
     const now = performance.now();
     if (now - (this.lastChange || -1e9) > delay) delay = 0;
     this.lastChange = now;
-    this.timer = setTimeout(() => this.refresh(seq), delay);
+    this.timer = setTimeout(() => this.coalesce(), delay);
+  }
+
+  // At most one refresh in flight: a change meanwhile waits for it to end (its answer, stale, is
+  // dropped at its next step) and then only the latest inputs go.
+  async coalesce() {
+    if (this.inflight) { this.queued = true; return; }
+    this.inflight = true;
+    try { await this.refresh(this.seq); } finally { this.inflight = false; }
+    if (this.queued) { this.queued = false; this.coalesce(); }
   }
 
   status(text) { if (this.statusLine && this.statusLine.textContent !== text) this.statusLine.textContent = text; }
@@ -725,6 +734,78 @@ class LuneoPersonalizer extends HTMLElement {
       this.updateReady();
     }
   }
+}
+
+// "Start from a design": the brand's templates (`GET /widget/products/{id}/templates`) as a strip
+// of thumbnails above the inputs — each a button (keyboard, ≥ 44 px) whose image is the template's
+// finished preview (the same render the widget's preview gives those inputs). Choosing one fills
+// every zone with the template's inputs (a zone it leaves out is emptied) and refreshes the
+// preview as any change does. Previews not rendered yet are asked again a few times.
+const TEMPLATE_CSS = `.tpl{margin:0 0 16px;border:0;padding:0;min-width:0}.tpl[hidden]{display:none}
+.tpl legend{font-weight:600;margin-bottom:6px;padding:0}.tpl-row{display:flex;gap:8px;overflow-x:auto;padding:4px 2px}
+.tpl button{flex:0 0 auto;display:grid;justify-items:center;gap:4px;min-width:76px;min-height:44px;padding:4px;
+border:1px solid #9aa5b1;border-radius:8px;background:#fff;color:inherit;font:inherit;font-size:13px;cursor:pointer}
+.tpl button[aria-pressed=true]{border-color:var(--a);box-shadow:0 0 0 2px var(--a)}
+.tpl img,.tpl .tpl-ph{width:68px;height:68px;object-fit:contain;border-radius:4px;background:#f1f1f1}`;
+
+function templateStrip(w) {
+  const row = el("div", { class: "tpl-row", part: "templates" });
+  const box = el("fieldset", { class: "tpl", hidden: true, "data-templates": "" },
+    el("style", {}, TEMPLATE_CSS), el("legend", {}, w.t("templates_title")), row);
+  const config = w.config;
+  w.templateChosen = null;
+  const load = async (tries) => {
+    const res = await w.api("GET", `/widget/products/${encodeURIComponent(config.product.id)}/templates`);
+    if (w.config !== config || res.status !== 200) return;
+    const list = res.data.data || [];
+    box.hidden = !list.length;
+    const kids = [...row.children];
+    if (kids.length === list.length && list.every((t, i) => kids[i].dataset.template === t.id)) {
+      // the same templates: only thumbnails rendered since are put in (focus stays where it is)
+      list.forEach((t, i) => { if (t.preview && !kids[i].querySelector("img")) kids[i].firstChild.replaceWith(templateButton(w, row, t).firstChild); });
+    } else row.replaceChildren(...list.map(tpl => templateButton(w, row, tpl)));
+    if (tries > 0 && list.some(t => !t.preview)) setTimeout(() => load(tries - 1), 2000);
+  };
+  load(5);
+  return box;
+}
+
+function templateButton(w, row, tpl) {
+  const url = tpl.preview?.url;
+  const src = url ? new URL(url.startsWith("/") ? w.base + url : url, document.baseURI).href : null;
+  const pic = src ? el("img", { src, alt: w.t("template_alt", { name: tpl.name }), loading: "lazy", decoding: "async" })
+    : el("span", { class: "tpl-ph", role: "img", "aria-label": w.t("template_alt", { name: tpl.name }) });
+  const btn = el("button", { type: "button", "aria-pressed": String(w.templateChosen === tpl.id), "data-template": tpl.id, onclick: () => {
+    w.templateChosen = tpl.id;  // kept when the strip is drawn again (previews that arrived later)
+    row.querySelectorAll("button").forEach(b => b.setAttribute("aria-pressed", String(b === btn)));
+    applyTemplate(w, tpl.inputs || {});
+  } }, pic, el("span", { "aria-hidden": "true" }, tpl.name));
+  return btn;
+}
+
+function applyTemplate(w, inputs) {
+  const pick = (name, value) => {
+    const q = value == null ? `input[name="${CSS.escape(name)}"][value=""]` : `input[name="${CSS.escape(name)}"][value="${CSS.escape(String(value))}"]`;
+    const input = w.root.querySelector(q);
+    if (input) input.checked = true;
+  };
+  for (const [key, s] of Object.entries(w.inputs)) {
+    const inp = inputs[key];
+    if (s.kind === "text") {
+      s.touched = true;
+      s.text = inp?.text || "";
+      if (s.input) s.input.value = s.text;
+      w.count(s);
+      s.font = inp?.font; s.color = inp?.color; s.size = inp?.size_pt != null ? String(inp.size_pt) : undefined;
+      pick(`font-${key}`, s.font || s.zone.default_font);
+      pick(`color-${key}`, s.color || s.zone.default_color);
+      pick(`size-${key}`, s.size ?? "");
+    } else if (s.kind === "colour" && inp?.color) {
+      s.color = inp.color;
+      pick(`color-${key}`, inp.color);
+    }
+  }
+  w.schedule(0);
 }
 
 if (!customElements.get("luneo-personalizer")) customElements.define("luneo-personalizer", LuneoPersonalizer);

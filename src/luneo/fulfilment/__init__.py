@@ -1,0 +1,1 @@
+"""Fulfilment hand-off: production packs to a print-on-demand partner (Printful) or a print shop."""

@@ -1,0 +1,1 @@
+"""Integrations with the platforms brands sell on (Shopify)."""
