@@ -129,6 +129,7 @@ DOMAINS: tuple[Domain, ...] = (
         handlers="luneo.webhooks.handlers",
         tasks="luneo.webhooks.tasks",
         routers=("luneo.webhooks.api",),
+        app_hooks=("luneo.webhooks.openapi:install",),  # the event catalogue in the OpenAPI `webhooks`
     ),
     Domain(
         "fulfilment",

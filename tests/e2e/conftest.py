@@ -44,6 +44,8 @@ def live_server(live_data_dir: Path) -> Iterator[str]:
         "LUNEO_RATE_LIMIT_UPLOAD_IP": "1000/minute",
         "LUNEO_RATE_LIMIT_KEY": "10000/minute",
         "LUNEO_RATE_LIMIT_IP": "10000/minute",
+        # webhook endpoints of the e2e tests are local receivers (development only)
+        "LUNEO_WEBHOOKS_ALLOW_PRIVATE": "true",
     }
     for var in ("LUNEO_DATABASE_URL", "LUNEO_REDIS_URL", "LUNEO_STORAGE_URL"):
         env.pop(var, None)

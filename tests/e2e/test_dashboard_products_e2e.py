@@ -77,6 +77,10 @@ def test_create_a_product_draw_zones_preview_and_save(live_server: str, owner: O
     page.fill("#z-label", "Name")
     page.fill("#z-max-chars", "15")
     page.fill("#z-blocked", "spam")
+    # The thin-stroke rule: the default option names the print method's own choice (warn).
+    assert page.locator("#z-thin-stroke option[value='']").inner_text() == "Method default: warn"
+    page.select_option("#z-thin-stroke", "refuse")
+    assert _zones(page)[0]["rules"]["thin_stroke"] == "refuse"
     page.fill("#preview-sample", "Bonjour")
     page.wait_for_function(
         "prev => { const i = document.querySelector('#zone-preview img'); return i && i.src !== prev; }",
@@ -90,12 +94,16 @@ def test_create_a_product_draw_zones_preview_and_save(live_server: str, owner: O
     page.fill("#preview-sample", "Bonjour")
     page.locator("#zone-preview img").wait_for(timeout=20_000)
     assert axe_violations(page) == []
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top of the picture
     shot(page, "dashboard-products-zones-desktop")
 
     page.click("#zones-save")
     page.wait_for_url("**/zones?saved=1")
     saved = _zones(page)
     assert saved[0]["label"] == "Name" and saved[0]["rules"]["max_chars"] == 15
+    assert saved[0]["rules"]["thin_stroke"] == "refuse" and "thin_stroke" not in saved[1]["rules"]
+    page.locator("#zone-list button").first.click()
+    assert page.locator("#z-thin-stroke").input_value() == "refuse"
 
     # A bad rule is refused whole with the error next to the field.
     page.locator("#zone-list button").first.click()
@@ -278,3 +286,26 @@ def test_place_the_print_area_on_the_mockup_photo(
     assert axe_violations(page) == []
     shot(page, "dashboard-products-mockup-mobile")
     context.close()
+
+
+def test_a_cmyk_print_product_chooses_its_cmyk_profile(live_server: str, owner: OwnerSession) -> None:
+    """The demo business card prints in CMYK: its form offers the output profile, saved by the catalog."""
+    for viewport in ("desktop", "mobile"):
+        context, page = owner.page("/dashboard/products?q=DEMO-CARD", viewport=viewport)
+        page.locator("table a[href*='/dashboard/products/prd_']").first.click()
+        page.wait_for_selector("form.product-form")
+        profile = page.locator("#f-cmyk_profile")
+        assert profile.input_value() == "coated"
+        assert "matte" in page.locator("#f-cmyk_profile-hint").inner_text()
+        assert axe_violations(page) == []
+        shot(page, f"dashboard-products-form-cmyk-{viewport}")
+        if viewport == "desktop":
+            page.select_option("#f-cmyk_profile", "uncoated")
+            page.click("form.product-form button[type=submit]")
+            page.wait_for_url("**?saved=1")
+            assert page.locator("#f-cmyk_profile").input_value() == "uncoated"
+            page.select_option("#f-cmyk_profile", "coated")  # the demo product as it was
+            page.click("form.product-form button[type=submit]")
+            page.wait_for_url("**?saved=1")
+            assert page.locator("#f-cmyk_profile").input_value() == "coated"
+        context.close()

@@ -28,7 +28,8 @@ from tests.integration.shopify.fake_shopify import FakeShopify, Server, session_
 from .conftest import _free_port
 from .dashboard import axe_violations, demo_owner, shot, signed_in
 
-pytestmark = pytest.mark.e2e
+# one worker runs both tests, so the module starts its own server once
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("shopify-e2e")]
 
 KEY, SECRET = "e2e-client-id", "e2e-client-secret-0123456789abcdef"
 SHOP = "alpha-store.myshopify.com"
@@ -242,7 +243,7 @@ def test_held_shopify_order_is_reviewed_and_approved(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
     shot(page, "dashboard-order-shopify-review-mobile")
-    page.fill("#f-approve-note", "Checked the design with the customer")
+    page.fill("#f-note", "Checked the design with the customer")
     page.get_by_role("button", name="Approve and produce").click()
     page.wait_for_load_state()
     assert page.locator("section.shopify-review").count() == 0

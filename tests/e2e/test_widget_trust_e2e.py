@@ -1,4 +1,5 @@
 """Issue 11, item 11: the widget can never add a different design than the one on screen.
+Issue 13, item 8: a design production would refuse is shown in the proof and never added.
 
 The shopper changes the font while the previous preview is still in flight (the test holds the
 preview requests, so inputs change faster than the server answers). Whenever "Add to cart" is
@@ -104,11 +105,12 @@ def test_font_change_during_a_refresh_never_enables_the_stale_design(live_server
     assert held, "the widget never asked for the preview"
     assert button.is_disabled()
     # The shopper picks another font while that answer is still in flight, then the answer lands.
-    widget.locator("[data-zone=arc_text] label[data-value=fnt_script]").click()
+    # (sans: engravable at this size; the script font is refused at the print check, see below)
+    widget.locator("[data-zone=arc_text] label[data-value=fnt_sans]").click()
     hold["on"] = False
     for route in held:
         route.continue_()
-    final = {"arc_text": "Emma Rose", "font": "fnt_script", "initial": "E"}
+    final = {"arc_text": "Emma Rose", "font": "fnt_sans", "initial": "E"}
     final_hash = page.evaluate(SPEC_OF, final)
     page.wait_for_timeout(150)
     # a pick is refreshed at once (no debounce after a pause): enabled now means the new design
@@ -135,4 +137,66 @@ def test_font_change_during_a_refresh_never_enables_the_stale_design(live_server
     # every API request of the widget carried its refresh sequence number
     widget_ids = [r for r in request_ids if r]
     assert widget_ids and all(re.search(r"-s\d+-\d+$", r) for r in widget_ids), request_ids
+    context.close()
+
+
+EVENTS = """() => {
+  window.__added = [];
+  document.addEventListener('luneo:add-to-cart', e => window.__added.push(e.detail.spec_hash));
+}"""
+
+
+def test_a_design_the_print_check_refuses_is_shown_in_the_proof_and_never_added(live_server, browser):
+    """The pendant's name in the script font at its sizes: too much of the engraving is under the
+    product's 0.1 mm minimum stroke. "Add to cart" shows the proof with the finding and its
+    message and stops there; the engravable font then goes to the cart."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.add_init_script(f"({EVENTS})()")
+    page.goto(live_server + "/demo?sku=DEMO-PENDANT")
+    widget = page.locator("luneo-personalizer")
+    widget.locator("#z-initial").fill("E")
+    widget.locator("#z-arc_text").fill("Emma Rose")
+    widget.locator("[data-zone=arc_text] label[data-value=fnt_script]").click()
+    script = {"arc_text": "Emma Rose", "font": "fnt_script", "initial": "E"}
+    script_hash = page.evaluate(SPEC_OF, script)
+    page.wait_for_function(
+        f"h => {WIDGET}.querySelector('img[part=preview-image]').dataset.specHash === h",
+        arg=script_hash,
+        timeout=60_000,
+    )
+    _enabled(page)
+    widget.locator("button.primary").click()
+    proof = widget.locator("[part=proof]")
+    proof.wait_for(timeout=30_000)
+    finding = proof.locator("[data-code=stroke_too_thin]")
+    finding.wait_for(timeout=20_000)
+    message = finding.inner_text()
+    assert re.fullmatch(
+        r"\d+ % of the engraving is thinner than 0\.1 mm: use a bolder font or a larger size\.", message
+    ), message
+    assert proof.locator("h3").inner_text() == "This design can't be made as it is — please change it:"
+    assert "Emma Rose" in proof.inner_text()
+    assert proof.locator("#lw-approve").count() == 0  # nothing to approve: it cannot be made
+    assert page.evaluate(f"() => {WIDGET}.activeElement.tagName") == "H3"  # focus on the proof
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__added") == []
+    assert page.evaluate(CART)["items"] == []
+    assert widget.locator("[part=cart]").get_by_text("In your cart").count() == 0
+
+    # The engravable font: the proof has nothing blocking, the design goes to the cart.
+    widget.locator("[data-zone=arc_text] label[data-value=fnt_sans]").click()
+    sans_hash = page.evaluate(SPEC_OF, {**script, "font": "fnt_sans"})
+    page.wait_for_function(
+        f"h => {WIDGET}.querySelector('img[part=preview-image]').dataset.specHash === h",
+        arg=sans_hash,
+        timeout=60_000,
+    )
+    _enabled(page)
+    assert widget.locator("[part=proof]").count() == 0  # the refused design's proof left with it
+    widget.locator("button.primary").click()
+    widget.locator("[part=cart]").get_by_text("In your cart: 1").wait_for(timeout=20_000)
+    assert page.evaluate("() => window.__added") == [sans_hash]
+    [line] = page.evaluate(CART)["items"]
+    assert line["spec_hash"] == sans_hash
     context.close()

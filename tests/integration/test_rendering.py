@@ -361,7 +361,13 @@ def test_final_success_is_kept_and_not_charged_again(client, brand_a, cat_a, db)
     assert r.status_code == 202
     assert set(run_jobs(db).values()) == {"success"}
     done = client.post("/api/v1/renders/final", json={"snapshot_id": snap}, headers=brand_a.h())
-    assert done.status_code == 200 and set(done.json()["outputs"]) == {"print", "svg", "png"}  # no 3D model
+    # the demo sign has a 3D model (catalog seed `model3d`), so the final render adds GLB + USDZ;
+    # `render.highres` (8 credits) covers all of them and is charged once per render
+    outputs = set(done.json()["outputs"])
+    assert done.status_code == 200 and outputs == {"print", "svg", "png", "glb", "usdz"}
+    assert balance(brand_a.id) == 12 and count_jobs(db, "render_final") == 1
+    again = client.post("/api/v1/renders/final", json={"snapshot_id": snap}, headers=brand_a.h())
+    assert again.status_code == 200 and set(again.json()["outputs"]) == outputs
     assert balance(brand_a.id) == 12 and count_jobs(db, "render_final") == 1
     svg_url = done.json()["outputs"]["svg"]
     svg = client.get(svg_url[svg_url.index("/files/") :])

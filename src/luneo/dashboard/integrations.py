@@ -98,7 +98,7 @@ def _render(page: Page, status_code: int = 200, *, product: str | None = None, *
         "key_form": {"kind": "publishable", "name": "", "origins": "", "error": None},
         "origins_value": "\n".join(brand.allowed_origins or []),
         "origins_error": None,
-        "settings_error": None,
+        "settings_errors": {},
         "file_name_pattern": brand_settings.get(FILE_NAME_SETTING) or "",
         "file_name_error": None,
         "notice": None,
@@ -133,6 +133,7 @@ def create_key(
 ) -> Response:
     """Create a key; the page answering this form is the only place its full value appears."""
     form = {"kind": kind, "name": name, "origins": origins, "error": None}
+    field = "kind" if kind not in ("publishable", "secret") else "origins"  # what a refusal is about
 
     def create() -> tuple[Any, str]:
         allowed = tenancy.normalize_origins(_lines(origins)) if kind == "publishable" else []
@@ -149,7 +150,9 @@ def create_key(
         page,
         create,
         then=lambda made: _render(page, status_code=201, created={"key": made[0], "raw": made[1]}),
-        failed=lambda r: _render(page, status_code=r.status, key_form={**form, "error": r.message}),
+        failed=lambda r: _render(
+            page, status_code=r.status, key_form={**form, "error": r.message, "error_field": field}
+        ),
     )
 
 
@@ -198,21 +201,43 @@ def save_settings(
 ) -> Response:
     """Save the widget settings of the brand (validated as `PATCH /brand` validates them)."""
     changes: dict[str, Any] = {"require_design_approval": require_design_approval == "on"}
+    posted = {  # a refused form shows what was sent, next to the message
+        "require_approval": changes["require_design_approval"],
+        "ai_tools_on": set(shopper_ai_tools or []),
+        "ai_daily_limit": shopper_ai_daily_limit,
+    }
     if tenancy.SHOPPER_AI_TOOLS:
         changes["shopper_ai_tools"] = [t for t in (shopper_ai_tools or []) if isinstance(t, str)][:10]
         limit = shopper_ai_daily_limit.strip()
         if limit:
             if not limit.isdigit():
                 error = page.gettext("The daily limit is a whole number from 0 to 1000.")
-                return _render(page, status_code=422, settings_error=error)
+                return _render(
+                    page, status_code=422, settings_errors={"shopper_ai_daily_limit": error}, **posted
+                )
             changes["shopper_ai_daily_limit"] = int(limit)
     actor = page.principal.actor  # type: ignore[union-attr]
     return submit(
         page,
         lambda: tenancy.update_settings(page.session, page.brand_id, changes, actor),
         then=f"{BASE}?saved=settings#widget-settings",
-        failed=lambda r: _render(page, status_code=r.status, settings_error=r.message),
+        failed=lambda r: _render(
+            page, status_code=r.status, settings_errors=_settings_errors(r.message), **posted
+        ),
     )
+
+
+SETTINGS_FIELDS = ("shopper_ai_tools", "shopper_ai_daily_limit")
+
+
+def _settings_errors(message: str) -> dict[str, str]:
+    """The settings validator's message (`field: …; field: …`) by the form field each part is
+    about; a part naming no field goes next to the approval choice."""
+    errors: dict[str, str] = {}
+    for part in (p.strip() for p in message.split("; ") if p.strip()):
+        name = next((f for f in SETTINGS_FIELDS if part.startswith(f)), "require_design_approval")
+        errors[name] = f"{errors[name]} {part}" if name in errors else part
+    return errors
 
 
 @router.get("/integrations/preview")

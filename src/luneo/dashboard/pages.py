@@ -160,6 +160,7 @@ from luneo.dashboard import (  # noqa: E402,F401
     billing,
     emails,
     fonts_assets,
+    fulfilment,
     integrations,
     orders,
     product_templates,
@@ -167,4 +168,5 @@ from luneo.dashboard import (  # noqa: E402,F401
     products,
     shopify,
     team,
+    webhooks,
 )

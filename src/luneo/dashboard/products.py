@@ -25,6 +25,7 @@ from luneo.dashboard.guard import Page, page_dep
 from luneo.dashboard.pages import router
 from luneo.design.fonts import BUNDLED_FONTS
 from luneo.design.model import ColourInput, TextInput
+from luneo.design.print_checks import default_thin_stroke
 from luneo.design.spec import build_spec
 from luneo.designs import public as designs
 from luneo.platform.config import get_settings
@@ -152,6 +153,7 @@ def _form_values(product: Any | None) -> dict[str, Any]:
             "height_mm": "",
             "production_method": "print",
             "bleed_mm": "0",
+            "cmyk_profile": "",
             "palette": [],
         }
     return {
@@ -165,14 +167,21 @@ def _form_values(product: Any | None) -> dict[str, Any]:
         "height_mm": f"{product.height_mm:g}",
         "production_method": product.production_method,
         "bleed_mm": f"{product.bleed_mm:g}",
+        "cmyk_profile": product.cmyk_profile or "coated",
         "palette": list(product.palette or []),
     }
 
 
 _FORM_FIELDS = frozenset(
     {"sku", "name", "description", "status", "price_cents", "currency", "width_mm", "height_mm"}
-    | {"production_method", "bleed_mm", "palette", "mockup", "model3d"}
+    | {"production_method", "bleed_mm", "cmyk_profile", "palette", "mockup", "model3d"}
 )
+CMYK_PROFILES = ("coated", "uncoated")
+
+
+def _cmyk_output(product: Any | None) -> bool:
+    """Whether the product prints in CMYK: then its output profile is chosen on the form."""
+    return product is not None and product.production_method == "print" and product.color_mode == "cmyk"
 
 
 def _render_form(
@@ -198,6 +207,7 @@ def _render_form(
         alert=alert,
         methods=METHODS,
         statuses=STATUSES,
+        cmyk_profiles=CMYK_PROFILES if _cmyk_output(product) else (),
         mockup_url=catalog.asset_url(mockup) if mockup is not None else None,
         model_name=(model.original_filename or model.id) if model is not None else None,
         can_write=page.can("catalog:write"),
@@ -229,6 +239,8 @@ def _product_fields(values: dict[str, Any], page: Page) -> tuple[dict[str, Any],
         "production_method": values["production_method"],
         "palette": [c for c in values["palette"] if c],
     }
+    if values.get("cmyk_profile"):  # only on the form of a CMYK print product; else left as it is
+        fields["cmyk_profile"] = values["cmyk_profile"]
     try:
         fields["price_cents"] = _minor_units(values["price"], fields["currency"])
     except ValueError:
@@ -260,6 +272,7 @@ def _read_form(
     height_mm: Annotated[str, Form(max_length=20)] = "",
     production_method: Annotated[str, Form(max_length=16)] = "print",
     bleed_mm: Annotated[str, Form(max_length=20)] = "0",
+    cmyk_profile: Annotated[str, Form(max_length=12)] = "",
     palette: Annotated[list[str] | None, Form(max_length=64)] = None,
     palette_remove: Annotated[list[int] | None, Form()] = None,
     palette_new: Annotated[str, Form(max_length=7)] = "",
@@ -277,6 +290,7 @@ def _read_form(
         height_mm=height_mm,
         production_method=production_method,
         bleed_mm=bleed_mm,
+        cmyk_profile=cmyk_profile,
         palette=[c[:7] for c in (palette or [])],
     )
 
@@ -435,6 +449,7 @@ def _render_editor(
         errors=errors or {},
         alert=alert,
         can_write=page.can("catalog:write"),
+        thin_stroke_default=default_thin_stroke(product.production_method),
     )
 
 

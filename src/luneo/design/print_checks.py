@@ -12,11 +12,13 @@ Codes:
 - `missing_glyphs`: the font cannot draw some characters (error).
 
 Stroke width (`luneo.design.stroke_width`): each text item's glyphs are flattened, rasterised
-(non-zero winding) at 8 px per minimum stroke (capped at `stroke_width.MAX_PIXELS`, reported as
-`capped`), thinned to a skeleton, and the local width at each skeleton pixel is read from an
-exact distance transform. The finding reports the share of skeleton length under the minimum,
-the thinnest width found and carries a marked-up PNG (ink grey, thin parts red) that the
-production pack stores as `print-check-thin.png`.
+(non-zero winding) at `stroke_width.PX_PER_MIN` px per minimum stroke (capped at
+`stroke_width.MAX_PIXELS`, reported as `capped`), thinned to a skeleton, and the local width at
+each skeleton pixel is read from an exact distance transform. When no ink lies outside the
+opening by a disc of the minimum (a bold name), nothing can be thin and the skeleton is skipped;
+repeated geometry (same name, font and size) is measured once per process. The finding reports
+the share of skeleton length under the minimum, the thinnest width found and carries a marked-up
+PNG (ink grey, thin parts red) that the production pack stores as `print-check-thin.png`.
 """
 
 from __future__ import annotations
@@ -115,12 +117,17 @@ def _outside_distance(points: list[tuple[float, float]], area: Path) -> float:
     return float(out.max())
 
 
+def default_thin_stroke(method: str) -> Literal["refuse", "warn"]:
+    """What a zone without a `thin_stroke` rule does: refuse for engrave/laser_cut/embroider, else warn."""
+    return "refuse" if method in _REFUSING_METHODS else "warn"
+
+
 def thin_stroke_policy(product: ProductDef, zone_key: str) -> Literal["refuse", "warn"]:
-    """The zone's `thin_stroke` rule, else refuse for engrave/laser_cut/embroider and warn for print."""
+    """The zone's `thin_stroke` rule, else the production method's default (`default_thin_stroke`)."""
     for zone in product.zones:
         if zone.key == zone_key and zone.rules.thin_stroke is not None:
             return zone.rules.thin_stroke
-    return "refuse" if product.production_method in _REFUSING_METHODS else "warn"
+    return default_thin_stroke(product.production_method)
 
 
 def _percent(share: float) -> str:
@@ -133,7 +140,7 @@ def _check_stroke(item: TextItem, product: ProductDef) -> PrintIssue | None:
         return None
     tolerance = 0.25 / (stroke_width.PX_PER_MIN / minimum)  # a quarter pixel at the nominal resolution
     contours = [c for g in item.glyphs for c in flatten_contours(g, tolerance)]
-    found = stroke_width.measure(contours, minimum)
+    found = stroke_width.measure(contours, minimum, only_thin=True)  # None: no ink outside the opening
     if found is None or found.share_under <= THIN_SHARE_LIMIT:
         return None
     method = product.production_method

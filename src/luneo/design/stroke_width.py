@@ -30,13 +30,18 @@ thin skeleton pixel. Deterministic (no randomness, no threads) and bounded: at m
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
+import os
+import struct
+import threading
 from dataclasses import dataclass
 from typing import Final
 
 import cv2
 import numpy as np
+from cachetools import LRUCache
 from PIL import Image
 
 from luneo.design.flatten import Contour, contours_bbox
@@ -52,6 +57,8 @@ _PAD_PX: Final = 2
 _ORTH_STEP: Final = 0.948
 _DIAG_STEP: Final = 1.343
 _WIDTH_BIAS_PX: Final = 0.5  # 2·d reads n + 1 px (n odd) or n px (n even) across n px: −½ is unbiased
+# per process: the masks of the measurements kept for repeats (LUNEO_GEOMETRY_CACHE=0: none, for benches)
+CACHE_BYTES: Final = 0 if os.environ.get("LUNEO_GEOMETRY_CACHE") == "0" else 64 * 1024 * 1024
 _INK_RGB: Final = (150, 150, 150)
 _THIN_RGB: Final = (220, 30, 30)
 _PAPER_RGB: Final = (255, 255, 255)
@@ -144,19 +151,23 @@ def thin(mask: np.ndarray) -> np.ndarray:
     """One-pixel-wide skeleton of a binary mask (same result as `skimage.morphology.thin`).
 
     Only pixels whose neighbourhood changed since a subiteration last looked at them are
-    looked at again, so each pass touches the current border, not the whole image.
+    looked at again, so each pass touches the current border, not the whole image. The
+    neighbour code of each candidate is gathered one direction at a time into a uint8 (no
+    N × 8 temporaries).
     """
     h, w = mask.shape
     img = np.zeros((h + 2, w + 2), dtype=np.uint8)
     img[1:-1, 1:-1] = mask != 0
     width = w + 2
     flat = img.ravel()
-    offs = np.array([dy * width + dx for dy, dx in zip(_DY, _DX, strict=True)], dtype=np.int64)
-    weights = (1 << np.arange(8)).astype(np.int32)
+    offs = [dy * width + dx for dy, dx in zip(_DY, _DX, strict=True)]
     ink = np.flatnonzero(flat)
     if ink.size == 0:
         return np.zeros_like(mask, dtype=np.uint8)
-    border = ink[(flat[ink[:, None] + offs] == 0).any(axis=1)]
+    all_ink = flat[ink + offs[0]].copy()
+    for off in offs[1:]:
+        all_ink &= flat[ink + off]
+    border = ink[all_ink == 0]  # ink with a paper 8-neighbour
     stamp = np.zeros(flat.size, dtype=np.int64)
 
     def distinct(idx: np.ndarray) -> np.ndarray:
@@ -174,10 +185,12 @@ def thin(mask: np.ndarray) -> np.ndarray:
             if cand.size == 0:
                 pending[k] = cand
                 continue
-            codes = (flat[cand[:, None] + offs].astype(np.int32) * weights).sum(axis=1)
+            codes = flat[cand + offs[0]].copy()
+            for bit in range(1, 8):
+                codes |= flat[cand + offs[bit]] << bit
             gone = cand[luts[k][codes]]
             flat[gone] = 0  # parallel: every decision above used the state before this line
-            touched = (gone[:, None] + offs).ravel()
+            touched = np.concatenate([gone + off for off in offs])
             touched = distinct(touched[flat[touched] != 0])
             pending[k] = touched
             pending[1 - k] = distinct(np.concatenate((pending[1 - k], touched)))
@@ -258,9 +271,62 @@ def _raster_pixels(box: BBox, px_per_mm: float) -> int:
     return w * (math.ceil(box.height * px_per_mm) + 2 * _PAD_PX)
 
 
-def measure(contours: list[Contour], min_mm: float, *, max_pixels: int = MAX_PIXELS) -> StrokeWidths | None:
-    """Stroke widths of the ink of closed contours against a minimum width; None without ink."""
+def _result_bytes(found: StrokeWidths | None) -> int:
+    return 64 if found is None else found.ink.nbytes + found.thin.nbytes + 64
+
+
+_cache: LRUCache[bytes, StrokeWidths | None] = LRUCache(maxsize=max(CACHE_BYTES, 1), getsizeof=_result_bytes)
+_cache_lock = threading.Lock()
+
+
+def _geometry_key(closed: list[Contour], min_mm: float, max_pixels: int, only_thin: bool) -> bytes:
+    """A digest of exactly what `measure` reads: the closed contours' points, the minimum, the
+    cap and the `only_thin` shortcut."""
+    head = struct.pack("<dqq?", min_mm, max_pixels, len(closed), only_thin)
+    h = hashlib.blake2b(head, digest_size=32)
+    for c in closed:
+        pts = np.ascontiguousarray(c.points, dtype=np.float64)
+        h.update(struct.pack("<q", pts.shape[0]))
+        h.update(pts.tobytes())
+    return h.digest()
+
+
+def clear_cache() -> None:
+    """Forget the measurements kept for repeated geometry (tests, benchmarks)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def measure(
+    contours: list[Contour], min_mm: float, *, max_pixels: int = MAX_PIXELS, only_thin: bool = False
+) -> StrokeWidths | None:
+    """Stroke widths of the ink of closed contours against a minimum width; None without ink.
+
+    `only_thin`: None as well when no ink lies outside the opening by a disc of the minimum
+    (step 3): then no skeleton pixel can be thin and `share_under` would be 0, so the thinning
+    and the skeleton (the costly part) are skipped. The print check asks this way: a bold name
+    costs a raster, a distance transform and a dilation.
+
+    Results are kept per process (LRU, `CACHE_BYTES` of masks) by a digest of the contours'
+    points, the minimum and the cap: a repeated name in the same font and size (pendants of an
+    order, a bulk run) is measured once. The returned masks are read-only.
+    """
     closed = [c for c in contours if c.closed and len(c.points) >= 3]
+    key = _geometry_key(closed, min_mm, max_pixels, only_thin)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+    found = _measure(closed, min_mm, max_pixels, only_thin)
+    if found is not None:
+        found.ink.setflags(write=False)
+        found.thin.setflags(write=False)
+    if _result_bytes(found) <= CACHE_BYTES // 4:
+        with _cache_lock:
+            _cache[key] = found
+    return found
+
+
+def _measure(closed: list[Contour], min_mm: float, max_pixels: int, only_thin: bool) -> StrokeWidths | None:
     box = contours_bbox([c.points for c in closed])
     if box is None or min_mm <= 0:
         return None
@@ -286,6 +352,8 @@ def measure(contours: list[Contour], min_mm: float, *, max_pixels: int = MAX_PIX
     disc = (yy * yy + xx * xx <= reach * reach).astype(np.uint8)
     opened = cv2.dilate(fits, disc) != 0
     thin_ink = (mask != 0) & ~opened
+    if only_thin and not thin_ink.any():
+        return None
     sk_idx, sk_len, neighbours = _skeleton_lengths(thin(mask))
     sk_w = np.maximum(2.0 * dist.ravel()[sk_idx] - _WIDTH_BIAS_PX, 1.0)
     sk_thin = _without_corner_spurs(mask.shape, sk_idx, sk_len, neighbours, thin_ink.ravel()[sk_idx], m)

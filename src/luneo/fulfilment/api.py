@@ -9,13 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from luneo.fulfilment import service
-from luneo.fulfilment.models import PrintfulConfig
+from luneo.fulfilment.models import SFTP, HandoffTarget, PrintfulConfig
 from luneo.fulfilment.schemas import (
     HandoffOut,
     MappingIn,
     MappingOut,
     PrintfulConfigIn,
     PrintfulConfigOut,
+    SftpOut,
     TargetIn,
     TargetOut,
 )
@@ -92,28 +93,48 @@ def delete_mapping(product_id: str, t: BrandManageDep) -> Response:
     return Response(status_code=204)
 
 
+def _target_out(row: HandoffTarget) -> TargetOut:
+    out = TargetOut.model_validate(row)
+    if row.kind == SFTP:
+        out.sftp = SftpOut(
+            host=str(row.sftp_host),
+            port=int(row.sftp_port or 22),
+            username=str(row.sftp_username),
+            directory=row.sftp_dir or ".",
+            host_key=str(row.sftp_host_key),
+            has_password=bool(row.sftp_password_enc),
+            has_private_key=bool(row.sftp_key_enc),
+        )
+    return out
+
+
 @router.get("/fulfilment/handoff", response_model=TargetOut)
 def get_target(t: BrandManageDep) -> TargetOut:
     row = service.handoff_target(t.session)
     if row is None:
         raise NotFoundError("hand-off target")
-    return TargetOut.model_validate(row)
+    return _target_out(row)
 
 
 @router.put("/fulfilment/handoff", response_model=TargetOut)
 def put_target(body: TargetIn, t: BrandManageDep) -> TargetOut:
-    """The print shop's HTTPS endpoint: each ready pack is sent there, signed with `secret`
-    (write-only; required the first time). 422 `fulfilment_url_not_allowed` for a non-https URL."""
+    """The print shop: `kind=https` — each ready pack is sent to `url`, signed with `secret`
+    (write-only; required the first time), 422 `fulfilment_url_not_allowed` for a non-https URL;
+    `kind=sftp` — each pack is uploaded to `sftp.directory` on `sftp.host` (`name.part`, then
+    renamed), the server's host key must match `sftp.host_key` (`SHA256:…`), password or private
+    key write-only. 422 `fulfilment_target_invalid` names the `field` at fault."""
     row = service.set_handoff_target(
         t.session,
         get_settings(),
         t.brand_id,
+        kind=body.kind,
         url=body.url,
         method=body.method,
         secret=body.secret,
         enabled=body.enabled,
+        sftp_fields=body.sftp.model_dump() if body.sftp else None,
     )
-    return TargetOut.model_validate(row)
+    return _target_out(row)
 
 
 @router.delete("/fulfilment/handoff", status_code=204)

@@ -10,6 +10,7 @@ from luneo.platform.domain_errors import register_http_statuses
 class FulfilmentErrorCode(StrEnum):
     NOT_CONFIGURED = "fulfilment_not_configured"
     URL_NOT_ALLOWED = "fulfilment_url_not_allowed"
+    TARGET_INVALID = "fulfilment_target_invalid"
     WEBHOOK_SIGNATURE_INVALID = "printful_webhook_signature_invalid"
     WEBHOOK_INVALID = "printful_webhook_invalid"
     PRINTFUL_UNAVAILABLE = "printful_unavailable"
@@ -18,6 +19,7 @@ class FulfilmentErrorCode(StrEnum):
 HTTP_STATUS: dict[FulfilmentErrorCode, int] = {
     FulfilmentErrorCode.NOT_CONFIGURED: 409,
     FulfilmentErrorCode.URL_NOT_ALLOWED: 422,
+    FulfilmentErrorCode.TARGET_INVALID: 422,
     FulfilmentErrorCode.WEBHOOK_SIGNATURE_INVALID: 401,
     FulfilmentErrorCode.WEBHOOK_INVALID: 400,
     FulfilmentErrorCode.PRINTFUL_UNAVAILABLE: 502,

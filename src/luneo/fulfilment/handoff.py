@@ -1,4 +1,4 @@
-"""The generic hand-off: one pack to a print shop's HTTPS endpoint, signed, SSRF-guarded.
+"""The generic HTTPS hand-off: one pack to a print shop's endpoint, signed, SSRF-guarded.
 
 Request: `PUT` of the ZIP (`application/zip`) or `POST` multipart with the ZIP as field `pack`.
 Headers: `X-Luneo-Timestamp` (Unix seconds), `X-Luneo-Signature: v1=<hex HMAC-SHA256 of
@@ -6,85 +6,51 @@ Headers: `X-Luneo-Timestamp` (Unix seconds), `X-Luneo-Signature: v1=<hex HMAC-SH
 `X-Luneo-Work-Order`, `X-Luneo-Pack-Sha256`, `Idempotency-Key` (the hand-off id: the same pack
 retried carries the same key).
 
-SSRF guard (the same rules as outgoing webhooks; `luneo.webhooks.public` does not export its
-guard, so this is a small local copy): `https` only (`http` only when `LUNEO_ENV=development`),
-no credentials in the URL, and every address the host resolves to at send time must be public
-(`LUNEO_WEBHOOKS_ALLOW_PRIVATE=true` admits loopback/private for local development; link-local,
-metadata, multicast and unspecified stay refused). Redirects are not followed.
-Limitation: the connection resolves the name again (not pinned to the checked address).
+SSRF guard: the outgoing webhooks' one (`luneo.webhooks.public`: `check_url`, `pinned_post`) —
+`https` only (`http` only when `LUNEO_ENV=development`), no credentials in the URL, every address
+the host resolves to at send time must be public (`LUNEO_WEBHOOKS_ALLOW_PRIVATE=true` admits
+loopback/private for local development), and the connection goes to the checked address (no
+second lookup: a DNS answer that changes after the check cannot redirect it). Redirects are not
+followed; the answer is capped in time and size.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
-import socket
+import secrets
 import ssl
 import time
-from collections.abc import Callable
-from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
+from luneo.webhooks import public as webhooks
 
-Resolver = Callable[[str, int], list[str]]
+Resolver = webhooks.Resolver
+Refused = webhooks.TargetRefused
+system_resolver = webhooks.system_resolver
+Answer = webhooks.PinnedAnswer
 TIMEOUT_S = 30.0
-#: TLS verification for the hand-off (tests trust their local CA here).
-TLS_VERIFY: ssl.SSLContext | bool = True
-_METADATA = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
-)
+#: TLS context of the hand-off (None: the system's trust store; tests trust their local CA here).
+TLS_VERIFY: ssl.SSLContext | None = None
 
 
-class Refused(Exception):
-    """The URL or an address it resolves to is not allowed: nothing is sent."""
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise Refused(f"cannot resolve {host}: {exc}") from None
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def check_url(url: str, *, development: bool) -> tuple[str, int]:
-    """(host, port) of an allowed URL (registration-time rules), else `Refused`."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not development):
-        raise Refused("the endpoint must be https")
-    if not parts.hostname:
-        raise Refused("the endpoint has no host")
-    if parts.username or parts.password:
-        raise Refused("credentials in the URL are not allowed")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return parts.hostname, port
-
-
-def address_allowed(addr: str, *, allow_private: bool) -> bool:
-    ip = ipaddress.ip_address(addr.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip in _METADATA or ip.is_link_local or ip.is_multicast or ip.is_unspecified:
-        return False
-    if ip.is_global:
-        return True
-    return allow_private and (ip.is_loopback or ip.is_private)
-
-
-def check_target(url: str, *, development: bool, allow_private: bool, resolver: Resolver) -> None:
-    host, port = check_url(url, development=development)
-    addresses = resolver(host, port)
-    if not addresses:
-        raise Refused(f"{host} resolves to no address")
-    for addr in addresses:
-        if not address_allowed(addr, allow_private=allow_private):
-            raise Refused(f"{host} resolves to {addr}, which is not a public address")
+def check_url(url: str, *, development: bool, allow_private: bool = True) -> str:
+    """The URL if a target may be registered with it (addresses are checked at send), else `Refused`."""
+    return webhooks.check_url(url, allow_http=development, allow_private=allow_private)
 
 
 def sign(secret: str, timestamp: int, data: bytes) -> str:
     return "v1=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + data, hashlib.sha256).hexdigest()
+
+
+def _multipart(filename: str, data: bytes) -> tuple[bytes, str]:
+    boundary = "luneo-" + secrets.token_hex(16)
+    safe = filename.replace('"', "").replace("\r", "").replace("\n", "")
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="pack"; filename="{safe}"\r\n'
+        "Content-Type: application/zip\r\n\r\n"
+    ).encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def send(
@@ -97,9 +63,10 @@ def send(
     development: bool,
     allow_private: bool,
     resolver: Resolver = system_resolver,
-) -> httpx.Response:
-    """Check the target, then send the pack once (no redirects); the caller classifies the answer."""
-    check_target(url, development=development, allow_private=allow_private, resolver=resolver)
+) -> Answer:
+    """Check the target, then send the pack once to the checked address (no redirects); the
+    caller classifies the answer. `Refused` before any connection, `OSError`/`HTTPException` on
+    network failures."""
     ts = int(time.time())
     headers = {
         "X-Luneo-Timestamp": str(ts),
@@ -110,11 +77,18 @@ def send(
         "Idempotency-Key": meta["handoff_id"],
         "User-Agent": "Luneo fulfilment",
     }
-    kwargs: dict[str, Any] = {"headers": headers}
     if method == "PUT":
-        headers["Content-Type"] = "application/zip"
-        kwargs["content"] = data
+        body, headers["Content-Type"] = data, "application/zip"
     else:
-        kwargs["files"] = {"pack": (meta["filename"], data, "application/zip")}
-    with httpx.Client(timeout=TIMEOUT_S, follow_redirects=False, verify=TLS_VERIFY, trust_env=False) as http:
-        return http.request(method, url, **kwargs)
+        body, headers["Content-Type"] = _multipart(meta["filename"], data)
+    return webhooks.pinned_post(
+        url,
+        body,
+        headers,
+        resolver=resolver,
+        allow_http=development,
+        allow_private=allow_private,
+        timeout_s=TIMEOUT_S,
+        ssl_context=TLS_VERIFY,
+        method=method,
+    )

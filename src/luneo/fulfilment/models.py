@@ -12,9 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from luneo.platform.database import Base, TenantMixin, TimestampMixin
 from luneo.platform.ids import new_id
 
-PRINTFUL, HTTPS = "printful", "https"
+PRINTFUL, HTTPS, SFTP = "printful", "https", "sftp"
 # Hand-off statuses. Printful: pending → created (draft) → confirmed → shipped, or failed /
-# cancelled / unmapped; generic: pending → sent, or failed.
+# cancelled / unmapped; generic (HTTPS or SFTP): pending → sent, or failed.
 PENDING, CREATED, CONFIRMED, SHIPPED, SENT = "pending", "created", "confirmed", "shipped", "sent"
 FAILED, CANCELLED, UNMAPPED = "failed", "cancelled", "unmapped"
 
@@ -49,7 +49,9 @@ class PrintfulMapping(TimestampMixin, TenantMixin, Base):
 
 
 class HandoffTarget(TimestampMixin, TenantMixin, Base):
-    """A brand's in-house print shop endpoint (HTTPS); the signing secret is a Fernet token."""
+    """A brand's in-house print shop: an HTTPS endpoint (`url`, `method`, signing secret) or an
+    SFTP server (`sftp_*`: `url` is then `sftp://user@host:port/dir`, for display). Secrets
+    (signing secret, SFTP password, SFTP private key) are Fernet tokens (`crypto`)."""
 
     __tablename__ = "fulfilment_targets"
 
@@ -59,13 +61,21 @@ class HandoffTarget(TimestampMixin, TenantMixin, Base):
     method: Mapped[str] = mapped_column(sa.String(8), default="POST")  # POST multipart | PUT zip
     secret_enc: Mapped[str] = mapped_column(sa.Text)
     enabled: Mapped[bool] = mapped_column(default=True)
+    sftp_host: Mapped[str | None] = mapped_column(sa.String(255))
+    sftp_port: Mapped[int | None] = mapped_column(sa.Integer)
+    sftp_username: Mapped[str | None] = mapped_column(sa.String(128))
+    sftp_password_enc: Mapped[str | None] = mapped_column(sa.Text)
+    sftp_key_enc: Mapped[str | None] = mapped_column(sa.Text)
+    sftp_dir: Mapped[str | None] = mapped_column(sa.String(1000))
+    #: The server's host key fingerprint, `SHA256:<base64>` (as `ssh-keygen -l` prints it).
+    sftp_host_key: Mapped[str | None] = mapped_column(sa.String(100))
 
     __table_args__ = (sa.UniqueConstraint("brand_id"),)
 
 
 class Handoff(TimestampMixin, TenantMixin, Base):
     """One thing handed to a partner: a Luneo order to Printful (`key` = `printful:<order id>`)
-    or one pack to the brand's endpoint (`https:<work order id>:<pack sha256>`)."""
+    or one pack to the brand's endpoint (`https:` / `sftp:<work order id>:<pack sha256>`)."""
 
     __tablename__ = "fulfilment_handoffs"
 

@@ -50,20 +50,48 @@ class MappingOut(BaseModel):
     technique: str
 
 
+class SftpIn(StrictIn):
+    host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.:\-\[\]]+$")
+    port: int = Field(default=22, ge=1, le=65535)
+    username: str = Field(min_length=1, max_length=128)
+    password: str | None = Field(default=None, min_length=1, max_length=500, description="Write-only.")
+    private_key: str | None = Field(
+        default=None, min_length=20, max_length=20000, description="Write-only: OpenSSH/PEM text."
+    )
+    directory: str = Field(default=".", min_length=1, max_length=1000)
+    host_key: str = Field(
+        min_length=1, max_length=100, description="The server's host key fingerprint, `SHA256:<base64>`."
+    )
+
+
 class TargetIn(StrictIn):
-    url: str = Field(min_length=8, max_length=2000)
+    kind: Literal["https", "sftp"] = "https"
+    url: str | None = Field(default=None, min_length=8, max_length=2000, description="HTTPS only.")
     method: Literal["POST", "PUT"] = "POST"
     secret: str | None = Field(default=None, min_length=16, max_length=200, description="Write-only.")
+    sftp: SftpIn | None = Field(default=None, description="SFTP only: the server (secrets write-only).")
     enabled: bool = True
+
+
+class SftpOut(BaseModel):
+    host: str
+    port: int
+    username: str
+    directory: str
+    host_key: str
+    has_password: bool
+    has_private_key: bool
 
 
 class TargetOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
+    kind: str
     url: str
     method: str
     enabled: bool
+    sftp: SftpOut | None = None
 
 
 class HandoffOut(BaseModel):

@@ -35,6 +35,7 @@ from luneo.fulfilment.models import (
     PENDING,
     PRINTFUL,
     SENT,
+    SFTP,
     SHIPPED,
     UNMAPPED,
     Handoff,
@@ -99,11 +100,30 @@ def set_printful_config(
     return cfg
 
 
+UNREADABLE_SECRET = "stored secret unreadable: enter it again"
+
+
+class SecretUnreadable(DomainError):
+    """A stored secret this server cannot decrypt (`LUNEO_SECRET_KEY` changed since it was saved):
+    the brand enters it again (409 at the edge; written on the hand-off row in jobs)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(FulfilmentErrorCode.NOT_CONFIGURED, f"{UNREADABLE_SECRET} ({what}).")
+
+
+def _decrypt(settings: Settings, token: str, what: str) -> str:
+    try:
+        return crypto.decrypt(settings, token)
+    except ValueError:
+        raise SecretUnreadable(what) from None
+
+
 def default_client(settings: Settings) -> ClientFactory:
     def make(cfg: PrintfulConfig) -> printful.PrintfulClient:
         if not cfg.api_token_enc:
             raise DomainError(FulfilmentErrorCode.NOT_CONFIGURED, "No Printful API token is configured.")
-        return printful.PrintfulClient(crypto.decrypt(settings, cfg.api_token_enc), cfg.store_id)
+        token = _decrypt(settings, cfg.api_token_enc, "the Printful API token")
+        return printful.PrintfulClient(token, cfg.store_id)
 
     return make
 
@@ -176,27 +196,132 @@ def set_handoff_target(
     settings: Settings,
     brand_id: str,
     *,
-    url: str,
-    method: str,
-    secret: str | None,
-    enabled: bool,
+    url: str | None = None,
+    method: str = "POST",
+    secret: str | None = None,
+    enabled: bool = True,
+    kind: str = HTTPS,
+    sftp_fields: dict[str, Any] | None = None,
 ) -> HandoffTarget:
-    """Create or update the brand's print-shop endpoint (URL rules checked now, addresses at send)."""
-    try:
-        handoff.check_url(url, development=settings.env == "development")
-    except handoff.Refused as exc:
-        raise DomainError(FulfilmentErrorCode.URL_NOT_ALLOWED, str(exc)) from None
+    """Create or update the brand's print shop: an HTTPS endpoint (URL rules checked now,
+    addresses at send) or an SFTP server (`sftp_fields`: host, port, username, password or
+    private_key, directory, host_key — the pinned `SHA256:` fingerprint). Secrets are write-only:
+    left out, the stored one is kept. Everything is checked before anything is written; refusals
+    name the `field` at fault."""
     row = handoff_target(session)
+    same_kind = row is not None and row.kind == kind
+    values: dict[str, Any] = dict.fromkeys(_SFTP_COLUMNS)
+    if kind == SFTP:
+        values.update(_sftp_values(settings, dict(sftp_fields or {}), row if same_kind else None))
+        values.update(method="PUT", secret_enc="")
+    else:
+        try:
+            handoff.check_url(
+                url or "", development=settings.env == "development", allow_private=_allow_private(settings)
+            )
+        except handoff.Refused as exc:
+            raise DomainError(FulfilmentErrorCode.URL_NOT_ALLOWED, str(exc), field="url") from None
+        if secret:
+            values["secret_enc"] = crypto.encrypt(settings, secret)
+        elif row is not None and same_kind and row.secret_enc:
+            values["secret_enc"] = row.secret_enc
+        else:
+            raise _invalid("secret", "A signing secret is required.")
+        values.update(url=str(url), method=method)
     if row is None:
-        if not secret:
-            raise DomainError(FulfilmentErrorCode.NOT_CONFIGURED, "A signing secret is required.")
-        row = HandoffTarget(brand_id=brand_id, url=url, secret_enc="")
+        row = HandoffTarget(brand_id=brand_id)
         session.add(row)
-    row.url, row.method, row.enabled = url, method, enabled
-    if secret:
-        row.secret_enc = crypto.encrypt(settings, secret)
+    for name, value in {**values, "kind": kind, "enabled": enabled}.items():
+        setattr(row, name, value)
     session.flush()
     return row
+
+
+_SFTP_COLUMNS = (
+    "sftp_host",
+    "sftp_port",
+    "sftp_username",
+    "sftp_password_enc",
+    "sftp_key_enc",
+    "sftp_dir",
+    "sftp_host_key",
+)
+
+
+def _invalid(field: str, message: str) -> DomainError:
+    return DomainError(FulfilmentErrorCode.TARGET_INVALID, message, field=field)
+
+
+def _sftp_values(settings: Settings, f: dict[str, Any], current: HandoffTarget | None) -> dict[str, Any]:
+    """The SFTP columns for `f` (checked; secrets encrypted, or kept from `current` when left out)."""
+    import ipaddress
+
+    from luneo.fulfilment import sftp
+
+    host = str(f.get("host") or "").strip().lower()
+    if not host:
+        raise _invalid("host", "The SFTP host is required.")
+    try:
+        literal: Any = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    allow_private = _allow_private(settings)
+    if literal is not None or host == "localhost" or host.endswith(".localhost"):
+        why = None if literal is None else webhooks_refusal(host, allow_private)
+        if (literal is None and not allow_private) or why:
+            raise DomainError(
+                FulfilmentErrorCode.URL_NOT_ALLOWED, why or "localhost is not allowed", field="host"
+            )
+    port = int(f.get("port") or 22)
+    if not 1 <= port <= 65535:
+        raise _invalid("port", "The port must be between 1 and 65535.")
+    username = str(f.get("username") or "").strip()
+    if not username:
+        raise _invalid("username", "The SFTP user name is required.")
+    try:
+        host_key = sftp.normalise_fingerprint(str(f.get("host_key") or ""))
+    except ValueError:
+        raise _invalid(
+            "host_key", "Give the server's host key fingerprint as SHA256:… (ssh-keygen -lf key.pub)."
+        ) from None
+    directory = str(f.get("directory") or ".").strip() or "."
+    if "\x00" in directory or len(directory) > 1000:
+        raise _invalid("directory", "Not a valid directory.")
+    password, private_key = f.get("password"), f.get("private_key")
+    if private_key:
+        try:
+            sftp.load_private_key(str(private_key))
+        except ValueError as exc:
+            raise _invalid("private_key", str(exc)) from None
+        secrets = {"sftp_key_enc": crypto.encrypt(settings, str(private_key)), "sftp_password_enc": None}
+    elif password:
+        secrets = {"sftp_password_enc": crypto.encrypt(settings, str(password)), "sftp_key_enc": None}
+    elif current is not None and (current.sftp_password_enc or current.sftp_key_enc):
+        secrets = {"sftp_password_enc": current.sftp_password_enc, "sftp_key_enc": current.sftp_key_enc}
+    else:
+        raise _invalid("password", "Give a password or a private key.")
+    return {
+        **secrets,
+        "sftp_host": host,
+        "sftp_port": port,
+        "sftp_username": username,
+        "sftp_dir": directory,
+        "sftp_host_key": host_key,
+        "url": f"sftp://{username}@{host}:{port}/{directory.lstrip('/')}",
+    }
+
+
+def webhooks_refusal(address: str, allow_private: bool) -> str | None:
+    """Why an IP-literal SFTP host is refused (the outgoing webhooks' rules), or None."""
+    try:
+        handoff.check_url(f"https://{_bracket(address)}/", development=False, allow_private=allow_private)
+    except handoff.Refused as exc:
+        return str(exc)
+    return None
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def delete_handoff_target(session: Session) -> None:
@@ -216,6 +341,12 @@ def order_handoffs(session: Session, order_id: str) -> list[Handoff]:
     if not rows:
         commerce.get_order(session, order_id)
     return rows
+
+
+def recent_handoffs(session: Session, limit: int = 50) -> list[Handoff]:
+    """The brand's latest hand-offs (every kind), newest first."""
+    stmt = select(Handoff).order_by(Handoff.updated_at.desc(), Handoff.id.desc()).limit(limit)
+    return list(session.execute(stmt).scalars())
 
 
 def retry_handoffs(session: Session, brand_id: str, order_id: str) -> list[Handoff]:
@@ -265,7 +396,8 @@ def on_work_order_ready(session: Session, payload: dict[str, Any]) -> None:
     target = handoff_target(session)
     sha = payload.get("pack_sha256")
     if target is not None and target.enabled and sha:
-        row = _handoff_row(session, brand_id, f"{HTTPS}:{wo_id}:{sha}", HTTPS, order_id, wo_id)
+        kind = SFTP if target.kind == SFTP else HTTPS
+        row = _handoff_row(session, brand_id, f"{kind}:{wo_id}:{sha}", kind, order_id, wo_id)
         if row.status != SENT:
             jobs.enqueue(
                 session,
@@ -368,7 +500,12 @@ def submit_printful(session: Session, brand_id: str, order_id: str, client_facto
         return Outcome(UNMAPPED, row.error)
     by_item = {wo.order_item_id: wo for wo in live}
     row.attempts += 1
-    with client_factory(cfg) as client:
+    try:
+        pf_client = client_factory(cfg)
+    except SecretUnreadable as exc:
+        row.status, row.error = FAILED, str(exc)
+        return Outcome(FAILED, row.error)
+    with pf_client as client:
         existing = client.get_order(row.external_id or f"@{order.id}")
         if existing is None:
             items = []
@@ -441,7 +578,11 @@ def receive_printful_webhook(
         if cfg is None:
             raise NotFoundError("Printful webhook", config_id)
         bind_tenant(s, cfg.brand_id)
-        secret = crypto.decrypt(settings, cfg.webhook_secret_enc) if cfg.webhook_secret_enc else ""
+        try:
+            secret = crypto.decrypt(settings, cfg.webhook_secret_enc) if cfg.webhook_secret_enc else ""
+        except ValueError:  # saved under another LUNEO_SECRET_KEY: register the webhook again
+            log.warning("printful_webhook_secret_unreadable", config_id=cfg.id)
+            secret = ""
         if not secret or not printful.verify(secret, raw, lowered.get("x-pf-webhook-signature")):
             raise DomainError(
                 FulfilmentErrorCode.WEBHOOK_SIGNATURE_INVALID, "Invalid Printful webhook signature."
@@ -530,21 +671,29 @@ def send_pack(
     }
     row.attempts += 1
     try:
+        if target.kind == SFTP:
+            return _send_sftp(row, settings, target, meta["filename"], data, resolver)
+        signing_secret = _decrypt(settings, target.secret_enc, "the hand-off signing secret")
+    except SecretUnreadable as exc:
+        row.status, row.error = FAILED, str(exc)
+        return Outcome(FAILED, row.error)
+    try:
         response = handoff.send(
             target.url,
             target.method,
-            crypto.decrypt(settings, target.secret_enc),
+            signing_secret,
             data,
             meta,
             development=settings.env == "development",
-            allow_private=settings.webhooks_allow_private and not settings.is_production,
+            allow_private=_allow_private(settings),
             resolver=resolver or handoff.system_resolver,
         )
     except handoff.Refused as exc:
         row.status, row.error = FAILED, f"refused: {exc}"
         return Outcome(FAILED, row.error)
-    code = response.status_code
-    row.details = {**(row.details or {}), "last_status": code, "last_body": response.text[:200]}
+    code = response.status
+    last_body = response.body[:200].decode("utf-8", "replace")
+    row.details = {**(row.details or {}), "last_status": code, "last_body": last_body}
     if 200 <= code < 300:
         row.status, row.error, row.sent_at = SENT, None, utcnow()
         return Outcome(SENT)
@@ -552,6 +701,52 @@ def send_pack(
         raise HandoffRetry(f"endpoint answered {code}")
     row.status, row.error = FAILED, f"endpoint answered {code}"
     return Outcome(FAILED, row.error)
+
+
+def _send_sftp(
+    row: Handoff,
+    settings: Settings,
+    target: HandoffTarget,
+    filename: str,
+    data: bytes,
+    resolver: handoff.Resolver | None,
+) -> Outcome:
+    """Upload over SFTP: a configuration fault (host key, credentials, SSRF) fails the hand-off
+    for good (the brand fixes it, then retries); network errors raise (the job retries)."""
+    from luneo.fulfilment import sftp
+
+    server = sftp.Server(
+        host=str(target.sftp_host),
+        port=int(target.sftp_port or 22),
+        username=str(target.sftp_username),
+        host_key=str(target.sftp_host_key),
+        directory=target.sftp_dir or ".",
+        password=_decrypt(settings, target.sftp_password_enc, "the SFTP password")
+        if target.sftp_password_enc
+        else None,
+        private_key=_decrypt(settings, target.sftp_key_enc, "the SFTP private key")
+        if target.sftp_key_enc
+        else None,
+    )
+    try:
+        path = sftp.upload(
+            server,
+            filename,
+            data,
+            allow_private=_allow_private(settings),
+            resolver=resolver or handoff.system_resolver,
+        )
+    except sftp.Permanent as exc:
+        row.status, row.error = FAILED, str(exc)[:2000]
+        return Outcome(FAILED, row.error)
+    row.details = {**(row.details or {}), "remote_path": path}
+    row.status, row.error, row.sent_at = SENT, None, utcnow()
+    return Outcome(SENT, path)
+
+
+def _allow_private(settings: Settings) -> bool:
+    """`LUNEO_WEBHOOKS_ALLOW_PRIVATE` (the webhooks' switch; never in production)."""
+    return bool(settings.webhooks_allow_private) and not settings.is_production
 
 
 class HandoffRetry(Exception):

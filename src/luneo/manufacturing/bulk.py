@@ -24,7 +24,7 @@ from luneo.catalog.public import Product, product_def_of
 from luneo.design.model import ProductDef
 from luneo.designs import public as designs
 from luneo.designs.public import BrandResources
-from luneo.manufacturing.export import PackOptions, export_spec, issue_dict
+from luneo.manufacturing.export import PackJob, PackOptions, export_specs, issue_dict, pack_batch_size
 from luneo.platform.database import Database
 from luneo.platform.domain_errors import NotFoundError
 from luneo.platform.tenancy import bind_system, bind_tenant
@@ -148,45 +148,55 @@ def run_bulk(
             if on_validated:
                 on_validated(i, len(rows))
     out_dir.mkdir(parents=True, exist_ok=True)
-    for i, row in enumerate(good, 1):
-        with db.transaction() as s:
-            bind_tenant(s, brand_id)
-            spec_row, _ = designs.create_spec(s, product_id, row.inputs)
-            snap, _ = designs.create_snapshot(
-                s,
-                spec_row=spec_row,
-                actor=actor,
-                provenance={"source": "bulk", "csv": csv_name, "line": row.line},
-            )
-            snapshot_id, spec_doc, spec_hash = snap.id, dict(snap.spec), snap.spec_hash
+    step = pack_batch_size()
+    for first in range(0, len(good), step):  # several packs at once on the pack pool (`export_specs`)
+        batch = good[first : first + step]
+        jobs: list[PackJob] = []
+        snaps: list[tuple[str, str]] = []
+        for row in batch:
+            with db.transaction() as s:
+                bind_tenant(s, brand_id)
+                spec_row, _ = designs.create_spec(s, product_id, row.inputs)
+                snap, _ = designs.create_snapshot(
+                    s,
+                    spec_row=spec_row,
+                    actor=actor,
+                    provenance={"source": "bulk", "csv": csv_name, "line": row.line},
+                )
+                snaps.append((snap.id, snap.spec_hash))
+                jobs.append(
+                    PackJob(
+                        dict(snap.spec),
+                        snap.spec_hash,
+                        PackOptions(kerf_mm=kerf_mm),
+                        {
+                            "snapshot_id": snap.id,
+                            "brand_id": brand_id,
+                            "bulk": {"csv": csv_name, "line": row.line},
+                        },
+                    )
+                )
         with db.transaction(write=False) as s:
             bind_tenant(s, brand_id)
-            pack = export_spec(
-                spec_doc,
-                spec_hash,
-                BrandResources(s),
-                PackOptions(kerf_mm=kerf_mm),
+            packs = export_specs(jobs, BrandResources(s))
+        for i, (row, (snapshot_id, spec_hash), pack) in enumerate(
+            zip(batch, snaps, packs, strict=True), first + 1
+        ):
+            name = f"{row.line:04d}-{slug(row.label)}.zip"
+            (out_dir / name).write_bytes(pack.data)
+            result.packs.append(
                 {
+                    "line": row.line,
+                    "file": name,
                     "snapshot_id": snapshot_id,
-                    "brand_id": brand_id,
-                    "bulk": {"csv": csv_name, "line": row.line},
-                },
+                    "spec_hash": spec_hash,
+                    "sha256": pack.sha256,
+                    "bytes": len(pack.data),
+                    "print_checks": [issue_dict(x) for x in pack.issues],
+                }
             )
-        name = f"{row.line:04d}-{slug(row.label)}.zip"
-        (out_dir / name).write_bytes(pack.data)
-        result.packs.append(
-            {
-                "line": row.line,
-                "file": name,
-                "snapshot_id": snapshot_id,
-                "spec_hash": spec_hash,
-                "sha256": pack.sha256,
-                "bytes": len(pack.data),
-                "print_checks": [issue_dict(x) for x in pack.issues],
-            }
-        )
-        if on_packed:
-            on_packed(i, len(good))
+            if on_packed:
+                on_packed(i, len(good))
     summary = {
         "product": {"sku": sku, "id": product_id},
         "csv": csv_name,

@@ -47,6 +47,7 @@ __all__ = [
     "export_spec",
     "export_specs",
     "issue_dict",
+    "pack_batch_size",
     "pack_files",
     "scene_for",
 ]
@@ -193,6 +194,12 @@ def pack_workers() -> int:
     if env.isdigit() and int(env) > 0:
         return int(env)
     return max(1, min(2, os.cpu_count() or 1))
+
+
+def pack_batch_size() -> int:
+    """Items per `export_specs` call where a loop builds many (bulk runs): two per worker, so
+    the pool stays busy while progress is still reported every few items."""
+    return 2 * pack_workers()
 
 
 _pool_lock = threading.Lock()

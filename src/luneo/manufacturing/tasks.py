@@ -10,7 +10,15 @@ from sqlalchemy import select
 
 from luneo.designs.public import BrandResources, Snapshot
 from luneo.manufacturing import service
-from luneo.manufacturing.export import PackOptions, PackResult, export_spec, issue_dict
+from luneo.manufacturing.export import (
+    PackJob,
+    PackOptions,
+    PackResult,
+    export_spec,
+    export_specs,
+    issue_dict,
+    pack_batch_size,
+)
 from luneo.manufacturing.models import ProductionPack
 from luneo.platform.database import Database
 from luneo.platform.jobs import FailedJob, JobContext, PermanentJobError, actor, is_transient
@@ -151,36 +159,40 @@ def bulk_personalization(ctx: JobContext) -> dict[str, Any]:
     rows = list(payload["rows"])
     packs: list[tuple[str, bytes]] = []
     made: list[dict[str, Any]] = []
-    for i, row in enumerate(rows, 1):
-        with ctx.transaction() as s:
-            spec_row, _ = designs.create_spec(s, str(payload["product_id"]), row["inputs"])
-            snap, _ = designs.create_snapshot(
-                s,
-                spec_row=spec_row,
-                actor=str(payload.get("actor") or "dashboard:bulk"),
-                provenance={"source": "bulk", "csv": payload.get("csv_name"), "line": row["line"]},
-            )
-            snapshot_id, spec_doc, spec_hash = snap.id, dict(snap.spec), snap.spec_hash
+    step = pack_batch_size()
+    for first in range(0, len(rows), step):  # several packs at once on the pack pool (`export_specs`)
+        batch = rows[first : first + step]
+        jobs: list[PackJob] = []
+        snaps: list[tuple[str, str]] = []
+        for row in batch:
+            with ctx.transaction() as s:
+                spec_row, _ = designs.create_spec(s, str(payload["product_id"]), row["inputs"])
+                snap, _ = designs.create_snapshot(
+                    s,
+                    spec_row=spec_row,
+                    actor=str(payload.get("actor") or "dashboard:bulk"),
+                    provenance={"source": "bulk", "csv": payload.get("csv_name"), "line": row["line"]},
+                )
+                snaps.append((snap.id, snap.spec_hash))
+                meta = {"snapshot_id": snap.id, "brand_id": ctx.brand_id, "bulk": {"line": row["line"]}}
+                jobs.append(PackJob(dict(snap.spec), snap.spec_hash, PackOptions(), meta))
         with ctx.transaction(write=False) as s:
-            pack = export_spec(
-                spec_doc,
-                spec_hash,
-                BrandResources(s),
-                PackOptions(),
-                {"snapshot_id": snapshot_id, "brand_id": ctx.brand_id, "bulk": {"line": row["line"]}},
+            built = export_specs(jobs, BrandResources(s))
+        for i, (row, (snapshot_id, spec_hash), pack) in enumerate(
+            zip(batch, snaps, built, strict=True), first + 1
+        ):
+            name = f"{int(row['line']):04d}-{slug(str(row.get('label') or ''))}"
+            packs.append((name, pack.data))
+            made.append(
+                {
+                    "line": row["line"],
+                    "name": name,
+                    "snapshot_id": snapshot_id,
+                    "spec_hash": spec_hash,
+                    "print_checks": [issue_dict(x) for x in pack.issues],
+                }
             )
-        name = f"{int(row['line']):04d}-{slug(str(row.get('label') or ''))}"
-        packs.append((name, pack.data))
-        made.append(
-            {
-                "line": row["line"],
-                "name": name,
-                "snapshot_id": snapshot_id,
-                "spec_hash": spec_hash,
-                "print_checks": [issue_dict(x) for x in pack.issues],
-            }
-        )
-        ctx.progress(i / (len(rows) + 1))
+            ctx.progress(i / (len(rows) + 1))
     obj = get_storage().put(
         build_bundle(packs, {"brand_id": ctx.brand_id, "csv": payload.get("csv_name"), "bulk": True}),
         content_type=service.PACK_CONTENT_TYPE,

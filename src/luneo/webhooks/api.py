@@ -123,3 +123,10 @@ def replay_failed(endpoint_id: str, body: ReplayFailedIn, t: KeysManageDep) -> R
     (each failed delivery at most once)."""
     rows = service.replay_failed(t.session, endpoint_id, as_utc(body.since))
     return ReplayFailedOut(replayed=len(rows), data=[DeliveryOut.model_validate(r) for r in rows])
+
+
+@router.post("/webhook-endpoints/{endpoint_id}/test", response_model=DeliveryOut, status_code=202)
+def send_test_event(endpoint_id: str, t: KeysManageDep) -> WebhookDelivery:
+    """Send a `webhook.test` event to this endpoint only (signed and retried like any event), to
+    check the receiver. 409 `webhook_endpoint_disabled` while the endpoint is disabled."""
+    return service.send_test_event(t.session, endpoint_id)

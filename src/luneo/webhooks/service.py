@@ -29,6 +29,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Select, select
+from sqlalchemy import func as sa_func
 from sqlalchemy.orm import Session
 
 from luneo.platform import jobs
@@ -55,6 +56,8 @@ DEFAULT_OVERLAP_S = 24 * 3600
 MAX_OVERLAP_S = 7 * 24 * 3600
 RESPONSE_BODY_KEPT = 1024
 UNFINISHED = ("blocked", "pending")
+#: The ping the brand sends itself from the dashboard (`send_test_event`); never emitted by a change.
+TEST_EVENT = "webhook.test"
 USER_AGENT = "Luneo-Webhooks/1 (+https://www.standardwebhooks.com)"
 NOTIFY_ROLES = ("owner", "admin")
 
@@ -200,11 +203,14 @@ def delete_endpoint(session: Session, endpoint_id: str) -> None:
 def rotate_secret(
     session: Session, settings: Settings, endpoint_id: str, overlap_s: int = DEFAULT_OVERLAP_S
 ) -> tuple[WebhookEndpoint, str]:
-    """A new secret (returned once); the current one keeps signing, next to it, for `overlap_s`."""
+    """A new secret (returned once); the current one keeps signing, next to it, for `overlap_s`.
+
+    A current secret this server cannot decrypt (`LUNEO_SECRET_KEY` changed) cannot sign: the
+    overlap is dropped and the new secret alone signs from now on."""
     endpoint = get_endpoint(session, endpoint_id)
     secret = signing.new_secret()
     now = get_config().clock()
-    if overlap_s > 0:
+    if overlap_s > 0 and _readable(settings, endpoint.secret_enc):
         endpoint.previous_secret_enc = endpoint.secret_enc
         endpoint.previous_secret_expires_at = now + timedelta(seconds=overlap_s)
     else:
@@ -214,12 +220,28 @@ def rotate_secret(
     return endpoint, secret
 
 
+UNREADABLE_SECRET = "signing secret unreadable (LUNEO_SECRET_KEY changed): rotate the endpoint's secret"
+
+
+def _readable(settings: Settings, token: str | None) -> bool:
+    """Whether a stored secret decrypts under this server's key."""
+    if not token:
+        return False
+    try:
+        signing.decrypt(settings, token)
+    except ValueError:
+        return False
+    return True
+
+
 def active_secrets(settings: Settings, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    """The secrets that sign now: the current one, then the previous one during its overlap."""
+    """The secrets that sign now: the current one, then the previous one during its overlap (left
+    out when it can no longer be decrypted). ValueError when the current one cannot be."""
     out = [signing.decrypt(settings, endpoint.secret_enc)]
     expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret_enc and expires is not None and now < expires:
-        out.append(signing.decrypt(settings, endpoint.previous_secret_enc))
+    previous = endpoint.previous_secret_enc
+    if previous and expires is not None and now < expires and _readable(settings, previous):
+        out.append(signing.decrypt(settings, previous))
     return out
 
 
@@ -344,6 +366,7 @@ class _Prepared:
     event_id: str
     secrets: list[str]
     request_id: str | None
+    error: str | None = None  # not sent: why (e.g. the signing secret is unreadable)
 
 
 def _release_next(session: Session, delivery: WebhookDelivery) -> None:
@@ -427,12 +450,17 @@ def _prepare(
     if event is None:
         return {"status": "missing"}
     body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
+    try:
+        secrets, error = active_secrets(settings, endpoint, get_config().clock()), None
+    except ValueError:
+        secrets, error = [], UNREADABLE_SECRET
     return _Prepared(
         url=endpoint.url,
         body=body,
         event_id=event.id,
-        secrets=active_secrets(settings, endpoint, get_config().clock()),
+        secrets=secrets,
         request_id=delivery.request_id or event.request_id,
+        error=error,
     )
 
 
@@ -474,7 +502,10 @@ def deliver(
     if isinstance(prepared, dict):
         return prepared
     started = time.monotonic()
-    status, body, error = _send(settings, prepared)
+    sent: tuple[int | None, bytes, str | None] = (None, b"", prepared.error)
+    if prepared.error is None:
+        sent = _send(settings, prepared)
+    status, body, error = sent
     duration_ms = round((time.monotonic() - started) * 1000.0, 3)
     ok = status is not None and 200 <= status < 300
     if not ok and error is None:
@@ -580,3 +611,44 @@ def replay_failed(session: Session, endpoint_id: str, since: datetime) -> list[W
         ).scalars()
     )
     return [_replay(session, d) for d in failed]
+
+
+def last_deliveries(session: Session, endpoint_ids: list[str]) -> dict[str, WebhookDelivery]:
+    """The newest delivery of each endpoint (one query), by endpoint id."""
+    if not endpoint_ids:
+        return {}
+    newest = (
+        select(sa_func.max(WebhookDelivery.id))
+        .where(WebhookDelivery.endpoint_id.in_(endpoint_ids))
+        .group_by(WebhookDelivery.endpoint_id)
+    )
+    rows = session.execute(select(WebhookDelivery).where(WebhookDelivery.id.in_(newest))).scalars()
+    return {d.endpoint_id: d for d in rows}
+
+
+def send_test_event(session: Session, endpoint_id: str) -> WebhookDelivery:
+    """A `webhook.test` event delivered to this endpoint only (whatever types it subscribes to),
+    signed and retried like any other. 409 `webhook_endpoint_disabled` while it is disabled."""
+    endpoint = get_endpoint(session, endpoint_id)
+    if not endpoint.enabled:
+        raise DomainError(
+            WebhooksErrorCode.ENDPOINT_DISABLED,
+            "the endpoint is disabled: enable it before sending a test event",
+            endpoint_id=endpoint.id,
+        )
+    now = get_config().clock()
+    event_id = new_id("evt")
+    event = WebhookEvent(
+        id=event_id, brand_id=endpoint.brand_id, type=TEST_EVENT, version=PAYLOAD_VERSION, created_at=now
+    )
+    event.payload = {
+        "type": TEST_EVENT,
+        "id": event_id,
+        "timestamp": now.isoformat().replace("+00:00", "Z"),
+        "data": {"endpoint_id": endpoint.id, "message": "A test event sent from the Luneo dashboard."},
+        "version": PAYLOAD_VERSION,
+    }
+    event.request_id = current_request_id()
+    session.add(event)
+    session.flush()
+    return _new_delivery(session, event, endpoint, ordering_key=None)

@@ -185,10 +185,11 @@ def post(
     timeout_s: float = 10.0,
     max_response_bytes: int = 64 * 1024,
     ssl_context: ssl.SSLContext | None = None,
+    method: str = "POST",
 ) -> Answer:
-    """POST `body` to `url` through the SSRF guard (see the module). Raises `TargetRefused` before
-    any connection when the target is not allowed, `OSError`/`HTTPException`/`TimeoutError` on
-    network failures."""
+    """POST (or `method`) `body` to `url` through the SSRF guard (see the module). Raises
+    `TargetRefused` before any connection when the target is not allowed,
+    `OSError`/`HTTPException`/`TimeoutError` on network failures."""
     check_url(url, allow_http=allow_http, allow_private=allow_private)
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -205,7 +206,7 @@ def post(
         conn = _PinnedHTTPConnection(host, port, address, timeout_s)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        conn.request("POST", target, body=body, headers=headers)
+        conn.request(method, target, body=body, headers=headers)
         response = conn.getresponse()
         chunks: list[bytes] = []
         size = 0

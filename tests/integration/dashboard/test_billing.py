@@ -316,3 +316,26 @@ def test_the_french_page(client: Any, brand_a: Any) -> None:
     page = client.get("/dashboard/billing")
     assert "Crédits et facturation" in page.text or "Crédits & facturation" in page.text
     assert "Acheter" in page.text and "19,00" in page.text
+
+
+def test_a_ledger_lines_details_are_named_in_the_users_language(client: Any, brand_a: Any) -> None:
+    from luneo.credits import public as credits
+
+    with get_db().transaction() as s:
+        bind_tenant(s, brand_a.id)
+        line = credits.grant(
+            s,
+            brand_a.id,
+            5,
+            "grant:meta-test",
+            metadata={"reason": "signup", "plan": "pro", "custom_key": "x"},
+        )
+        line_id = line.id
+    sign_in(client, brand_a.owner_email)
+    fr = client.get(f"/dashboard/billing/ledger/{line_id}", headers={"Accept-Language": "fr"})
+    assert fr.status_code == 200
+    assert "<dt>Motif</dt>" in fr.text and "<dd>Inscription</dd>" in fr.text and "<dt>Formule</dt>" in fr.text
+    assert "<dt>reason</dt>" not in fr.text and "<dt>plan</dt>" not in fr.text
+    assert "<dt>Custom key</dt>" in fr.text  # an unknown key: readable, never a raw identifier
+    en = client.get(f"/dashboard/billing/ledger/{line_id}").text
+    assert "<dt>Reason</dt>" in en and "<dd>Sign-up</dd>" in en and "<dt>reason</dt>" not in en

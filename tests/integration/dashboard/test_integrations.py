@@ -94,10 +94,19 @@ def test_a_secret_key_and_a_bad_key_origin(client: Any, brand_a: Any, owner: str
         owner,
         {"kind": "publishable", "name": "x", "origins": "https://shop.example/path"},
     )
-    assert bad.status_code == 422 and "no path" in bad.text and 'aria-invalid="true"' in bad.text
+    assert bad.status_code == 422 and "no path" in bad.text
+    # The API's message is next to the field it is about, which points to it.
+    origins = re.search(r'<textarea id="f-key-origins"[^>]*>', bad.text)
+    assert origins and 'aria-invalid="true"' in origins.group(0)
+    assert "f-key-origins-error" in origins.group(0)
+    assert re.search(r'id="f-key-origins-error"[^>]*>[^<]*no path', bad.text)
+    assert 'id="key-error"' not in bad.text and "alert--error" not in bad.text
     assert len(_keys(brand_a.id)) == before
     odd = post(client, "/dashboard/integrations/keys", owner, {"kind": "root"})
     assert odd.status_code == 422 and len(_keys(brand_a.id)) == before
+    assert 'id="f-key-kind-error"' in odd.text
+    radio = re.search(r'<input type="radio" name="kind" value="publishable"[^>]*>', odd.text)
+    assert radio and 'aria-invalid="true"' in radio.group(0) and "f-key-kind-error" in radio.group(0)
 
 
 def test_revoking_a_key_asks_first_then_the_key_stops_working(client: Any, brand_a: Any, owner: str) -> None:
@@ -194,9 +203,21 @@ def test_widget_settings_are_saved_and_validated(client: Any, brand_a: Any, owne
         client,
         "/dashboard/integrations/settings",
         owner,
-        {"shopper_ai_tools": ["mind_reading"], "shopper_ai_daily_limit": "5000"},
+        {"shopper_ai_tools": ["mind_reading"], "shopper_ai_daily_limit": "5"},
     )
-    assert bad.status_code == 422 and 'id="settings-error"' in bad.text
+    assert bad.status_code == 422 and 'id="settings-error"' not in bad.text and "alert--error" not in bad.text
+    tool = re.search(r'<input type="checkbox" name="shopper_ai_tools"[^>]*>', bad.text)
+    assert tool and 'aria-invalid="true"' in tool.group(0) and "f-ai-tools-error" in tool.group(0)
+    assert re.search(r'id="f-ai-tools-error" role="alert">[^<]*shopper_ai_tools', bad.text)
+    assert 'id="f-shopper_ai_daily_limit-error"' not in bad.text
+    big = post(client, "/dashboard/integrations/settings", owner, {"shopper_ai_daily_limit": "5000"})
+    assert big.status_code == 422 and "alert--error" not in big.text
+    limit = re.search(r'<input id="f-shopper_ai_daily_limit"[^>]*>', big.text)
+    assert limit and 'aria-invalid="true"' in limit.group(0) and 'value="5000"' in limit.group(0)
+    assert "f-shopper_ai_daily_limit-error" in limit.group(0)
+    assert re.search(r'id="f-shopper_ai_daily_limit-error">[^<]*0 to 1000', big.text)
+    typo = post(client, "/dashboard/integrations/settings", owner, {"shopper_ai_daily_limit": "ten"})
+    assert typo.status_code == 422 and 'id="f-shopper_ai_daily_limit-error"' in typo.text
     assert _brand(brand_a.id)["settings"] == settings  # nothing written
     off = post(client, "/dashboard/integrations/settings", owner, {"shopper_ai_daily_limit": "3"})
     assert off.status_code == 303
@@ -255,11 +276,11 @@ def test_a_revoked_widget_key_is_replaced_by_a_new_one(
     assert len(live) == 1 and live[0].id != first.id and pk.startswith(live[0].prefix)
 
 
-def test_the_shopify_section_links_its_page_and_webhooks_are_a_placeholder(client: Any, owner: str) -> None:
+def test_the_shopify_and_webhooks_sections_link_their_pages(client: Any, owner: str) -> None:
     page = client.get("/dashboard/integrations")
     shopify = page.text.split('id="h-shopify"')[1].split("</section>")[0]
     hooks = page.text.split('id="h-webhooks"')[1].split("</section>")[0]
-    assert 'href="/dashboard/integrations/shopify"' in shopify and "issue 17" in hooks
+    assert 'href="/dashboard/integrations/shopify"' in shopify and 'href="/dashboard/webhooks"' in hooks
     assert "<form" not in shopify and "<form" not in hooks and "<input" not in shopify + hooks
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -495,16 +496,22 @@ def test_a_cmyk_print_product_picks_its_cmyk_profile(client: Any, brand_a: Any, 
     assert r.status_code == 303, r.text[:2000]
     api = _api_product(client, brand_a, product_id)
     assert api["cmyk_profile"] == "uncoated" and api["color_mode"] == "cmyk"
-    assert re.search(r'<option value="uncoated"\s+selected', client.get(f"/dashboard/products/{product_id}").text)
+    assert re.search(
+        r'<option value="uncoated"\s+selected', client.get(f"/dashboard/products/{product_id}").text
+    )
     # An unknown profile: the API's 422 next to the field, nothing written.
-    r = post(client, f"/dashboard/products/{product_id}", owner, {**form, "cmyk_profile": "glossy", "name": "X"})
+    r = post(
+        client, f"/dashboard/products/{product_id}", owner, {**form, "cmyk_profile": "glossy", "name": "X"}
+    )
     assert r.status_code == 422
     assert 'id="f-cmyk_profile-error"' in r.text and 'aria-invalid="true"' in r.text
     api = _api_product(client, brand_a, product_id)
     assert api["cmyk_profile"] == "uncoated" and api["name"] == "Card"
 
 
-def test_the_cmyk_profile_is_offered_only_for_cmyk_print_products(client: Any, brand_a: Any, owner: str) -> None:
+def test_the_cmyk_profile_is_offered_only_for_cmyk_print_products(
+    client: Any, brand_a: Any, owner: str
+) -> None:
     rgb = _create(client, owner)
     assert 'id="f-cmyk_profile"' not in client.get(f"/dashboard/products/{rgb}").text
     assert 'id="f-cmyk_profile"' not in client.get("/dashboard/products/new").text
@@ -517,7 +524,9 @@ def test_the_cmyk_profile_is_offered_only_for_cmyk_print_products(client: Any, b
     assert _api_product(client, brand_a, card)["cmyk_profile"] == "uncoated"
 
 
-def test_the_zone_editor_offers_the_thin_stroke_rule_and_saves_it(client: Any, brand_a: Any, owner: str) -> None:
+def test_the_zone_editor_offers_the_thin_stroke_rule_and_saves_it(
+    client: Any, brand_a: Any, owner: str
+) -> None:
     product_id = _create(client, owner, production_method="engrave")
     editor = client.get(f"/dashboard/products/{product_id}/zones")
     assert 'id="z-thin-stroke"' in editor.text and 'data-rule="thin_stroke"' in editor.text
@@ -528,7 +537,9 @@ def test_the_zone_editor_offers_the_thin_stroke_rule_and_saves_it(client: Any, b
     r = post(client, f"/dashboard/products/{product_id}/zones", owner, {"zones": json.dumps(zones)})
     assert r.status_code == 303
     assert _api_product(client, brand_a, product_id)["zones"][0]["rules"]["thin_stroke"] == "warn"
-    assert '"thin_stroke": "warn"' in client.get(f"/dashboard/products/{product_id}/zones").text
+    assert '"thin_stroke": "warn"' in html.unescape(
+        client.get(f"/dashboard/products/{product_id}/zones").text
+    )
     bad = [_zone(rules={"thin_stroke": "ignore"})]
     r = post(client, f"/dashboard/products/{product_id}/zones", owner, {"zones": json.dumps(bad)})
     assert r.status_code == 422 and "zones.name.rules.thin_stroke" in r.text

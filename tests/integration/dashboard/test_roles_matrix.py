@@ -90,6 +90,10 @@ ROUTES: dict[str, tuple[str, str, int]] = {
         200,
     ),
     "/dashboard/integrations/shopify": ("integrations:manage", "/dashboard/integrations/shopify", 200),
+    "/dashboard/webhooks": ("keys:manage", "/dashboard/webhooks", 200),
+    "/dashboard/webhooks/{endpoint_id}": ("keys:manage", "/dashboard/webhooks/missing", 404),
+    "/dashboard/webhooks/{endpoint_id}/delete": ("keys:manage", "/dashboard/webhooks/missing/delete", 404),
+    "/dashboard/fulfilment": ("brand:manage", "/dashboard/fulfilment", 200),
     "/dashboard/orders": ("orders:read", "/dashboard/orders", 200),
     "/dashboard/orders/{order_id}": ("orders:read", "/dashboard/orders/{order}", 200),
     "/dashboard/orders/{order_id}/items/{item_id}/preview": (

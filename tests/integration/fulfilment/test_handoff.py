@@ -142,22 +142,65 @@ def test_target_rules_and_private_addresses_are_refused(client, brand_a, cat_a, 
     assert set(run_jobs("export_pack")) == {"success"}
     assert run_jobs(ACTOR) == ["success"]
     [h] = handoffs(client, brand_a, order_id)
-    assert h["status"] == "failed" and "not a public address" in h["error"] and not shop.received
+    assert h["status"] == "failed" and "loopback" in h["error"] and not shop.received
 
 
-def test_address_rules():
+def test_dns_answer_changing_after_the_check_cannot_reach_a_private_address(monkeypatch):
+    """DNS rebinding: the name is public when checked, then 127.0.0.1. The hand-off connects to
+    the checked address (pinned) and never resolves the name again."""
+    import socket
+
     from luneo.fulfilment import handoff
 
-    assert handoff.address_allowed("93.184.216.34", allow_private=False)
-    for addr in ("127.0.0.1", "10.0.0.5", "192.168.1.1", "::1", "::ffff:127.0.0.1", "100.64.0.1"):
-        assert not handoff.address_allowed(addr, allow_private=False), addr
-    for addr in ("169.254.169.254", "fe80::1", "0.0.0.0", "224.0.0.1"):
-        assert not handoff.address_allowed(addr, allow_private=True), addr
-    assert handoff.address_allowed("127.0.0.1", allow_private=True)
-    with pytest.raises(handoff.Refused):
-        handoff.check_target(
-            "https://rebind.example/x",
+    answers = iter([["93.184.216.34"]])
+    calls: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return next(answers, ["127.0.0.1"])
+
+    def rebinding_getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    connected: list[tuple[str, int]] = []
+
+    def create_connection(address, *args, **kwargs):
+        connected.append((str(address[0]), int(address[1])))
+        raise OSError("test: no network")
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    meta = {"order_id": "ord_1", "work_order_id": "wo_1", "sha256": "0" * 64, "handoff_id": "ffh_1"}
+    with pytest.raises(OSError):
+        handoff.send(
+            "https://rebind.example/packs",
+            "PUT",
+            SECRET,
+            b"PK",
+            {**meta, "filename": "p.zip"},
             development=False,
             allow_private=False,
-            resolver=lambda h, p: ["127.0.0.1"],
+            resolver=resolver,
         )
+    assert calls == ["rebind.example"]
+    assert connected == [("93.184.216.34", 443)]
+
+
+def test_private_answer_is_refused_before_connecting(monkeypatch):
+    import socket
+
+    from luneo.fulfilment import handoff
+
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("connected"))
+    for addr in ("127.0.0.1", "10.0.0.5", "::ffff:127.0.0.1", "169.254.169.254", "100.64.0.1"):
+        with pytest.raises(handoff.Refused):
+            handoff.send(
+                "https://rebind.example/x",
+                "POST",
+                SECRET,
+                b"PK",
+                {"order_id": "o", "work_order_id": "w", "sha256": "0", "handoff_id": "h", "filename": "p"},
+                development=False,
+                allow_private=False,
+                resolver=lambda h, p, a=addr: [a],
+            )

@@ -363,13 +363,13 @@ function readForm() {
     const name = input.dataset.rule;
     if (input.type === "checkbox") rules[name] = input.checked;
     else if (name === "blocked_words") rules[name] = input.value.split("\n").map((w) => w.trim()).filter(Boolean);
-    else if (name === "allowed_chars") { if (input.value) rules[name] = input.value; }
+    else if (name === "allowed_chars" || name === "thin_stroke") { if (input.value) rules[name] = input.value; }
     else if (input.value !== "") rules[name] = Number(input.value);
   }
   rules.allowed_fonts = [...props.querySelectorAll('[data-list="allowed_fonts"]:checked')].map((b) => b.value);
   rules.allowed_colors = [...props.querySelectorAll('[data-list="allowed_colors"]:checked')].map((b) => b.value);
   if (z.kind !== "text") {
-    for (const k of ["max_chars", "max_lines", "min_font_pt", "max_font_pt", "allowed_chars", "blocked_words", "price_per_char_cents"]) delete rules[k];
+    for (const k of ["max_chars", "max_lines", "min_font_pt", "max_font_pt", "allowed_chars", "blocked_words", "price_per_char_cents", "thin_stroke"]) delete rules[k];
   }
   z.rules = rules;
   z.default_font = q("#z-default-font").value || null;

@@ -15,10 +15,13 @@ opposite ways, polygons and rings in a fixed order.
 from __future__ import annotations
 
 import math
+import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from cachetools import LRUCache
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
@@ -161,13 +164,32 @@ def _canonical_ring(coords: list[Point]) -> list[Point]:
     return pts[i:] + pts[:i]
 
 
+_UNIONS_KEPT = 0 if os.environ.get("LUNEO_GEOMETRY_CACHE") == "0" else 256  # 0: none (benches)
+_UNIONS: LRUCache[tuple[Path, float], tuple[tuple[Point, ...], ...]] = LRUCache(maxsize=max(_UNIONS_KEPT, 1))
+_UNIONS_LOCK = threading.Lock()
+
+
 def union_rings(path: Path, tolerance_mm: float = UNION_TOLERANCE_MM) -> list[list[Point]]:
     """`path`'s filled area (non-zero rule) as non-overlapping closed rings, in mm (y down).
 
     Outer rings and holes wind opposite ways, so even-odd and non-zero fills agree. Vertices are
     on a 1 µm grid, no segment is shorter than `MIN_SEGMENT_MM`, polygons are sorted by their
-    outer ring and each ring starts at its smallest vertex: same path ⇒ same rings.
+    outer ring and each ring starts at its smallest vertex: same path ⇒ same rings. The SVG, PDF
+    and DXF writers of a pack union the same text, so results are kept per (path, tolerance)
+    in a small LRU (each call gets its own lists).
     """
+    key = (path, tolerance_mm)
+    with _UNIONS_LOCK:
+        hit = _UNIONS.get(key)
+    if hit is None:
+        hit = tuple(tuple(r) for r in _union_rings(path, tolerance_mm))
+        if _UNIONS_KEPT:
+            with _UNIONS_LOCK:
+                _UNIONS[key] = hit
+    return [list(r) for r in hit]
+
+
+def _union_rings(path: Path, tolerance_mm: float) -> list[list[Point]]:
     geom = nonzero_union(flatten_contours(path, tolerance_mm))
     if geom.is_empty:
         return []
@@ -178,7 +200,8 @@ def union_rings(path: Path, tolerance_mm: float = UNION_TOLERANCE_MM) -> list[li
         p = orient(poly, sign=1.0)
         rings: list[list[Point]] = []
         for ring in (p.exterior, *p.interiors):
-            coords = [(round(float(x), 3) + 0.0, round(float(y), 3) + 0.0) for x, y in ring.coords]
+            xy = shapely.get_coordinates(ring).tolist()  # one conversion, not one per vertex
+            coords = [(round(x, 3) + 0.0, round(y, 3) + 0.0) for x, y in xy]
             pts = drop_short_segments(_canonical_ring(coords), closed=True)
             if len(pts) >= 3:
                 rings.append(pts)

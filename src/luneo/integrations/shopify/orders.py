@@ -330,7 +330,14 @@ def on_order_paid(
     if rec.review_reasons:
         rec.status = ORDER_REVIEW
         order.payment_status = "mismatch"
-        entry = {"event": "shopify_review", "at": utcnow().isoformat(), "by": actor}
+        codes = sorted({code for r in rec.review_reasons for code in r["reasons"]})
+        entry = {
+            "event": "shopify_review",
+            "status": order.status,  # the history lists entries by status: still pending
+            "at": utcnow().isoformat(),
+            "by": actor,
+            "note": "Held for review: " + ", ".join(codes),
+        }
         entry["reasons"] = rec.review_reasons  # type: ignore[assignment]
         order.history = [*(order.history or []), entry]
         _alert(
@@ -469,7 +476,13 @@ def on_order_cancelled(
     if commerce.can_transition(order.status, "cancelled"):
         commerce.transition(session, order.id, "cancelled", actor=actor, note=note)
     elif not already:
-        entry = {"event": "shopify_cancelled", "at": utcnow().isoformat(), "by": actor, "note": note}
+        entry = {
+            "event": "shopify_cancelled",
+            "status": order.status,
+            "at": utcnow().isoformat(),
+            "by": actor,
+            "note": note,
+        }
         order.history = [*(order.history or []), entry]
     kept = [
         wo.id

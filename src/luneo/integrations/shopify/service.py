@@ -177,11 +177,28 @@ def read_link_ticket(settings: Settings, ticket: str) -> tuple[str, TokenExchang
     return shop_domain(doc["shop"]), token
 
 
+def _readable(settings: Settings, token: str | None) -> bool:
+    """Whether a stored secret exists and decrypts under this server's key (it does not once an
+    operator changed `LUNEO_SECRET_KEY`)."""
+    if not token:
+        return False
+    try:
+        crypto.decrypt(settings, token)
+    except ValueError:
+        return False
+    return True
+
+
 def install(
     session: Session, settings: Settings, domain: str, brand_id: str, token: TokenExchangeAccessToken
 ) -> ShopifyIntegration:
     """Link (or re-link after an uninstall) a shop to a brand with fresh tokens. `session` is
-    system-bound; a shop already linked to another brand is refused (409)."""
+    system-bound; a shop already linked to another brand is refused (409).
+
+    The property secret is kept, unless missing or unreadable (`LUNEO_SECRET_KEY` changed): then a
+    new one is made. Properties signed with the old one (carts already filled) no longer verify,
+    so `orders/paid` holds their orders for review: the safe outcome, nothing is produced from
+    unverified properties."""
     row = integration_for_shop(session, domain)
     if row is not None and row.brand_id != brand_id:
         raise DomainError(ShopifyErrorCode.SHOP_ALREADY_LINKED, "This shop is linked to another brand.")
@@ -197,7 +214,7 @@ def install(
         session.add(row)
     row.status, row.installed_at, row.uninstalled_at = ACTIVE, row.installed_at or now, None
     row.api_version = settings.shopify_api_version
-    if row.property_secret_enc is None:
+    if not _readable(settings, row.property_secret_enc):
         row.property_secret_enc = crypto.encrypt(settings, secrets.token_hex(32))
     _store_tokens(settings, row, token)
     session.flush()
@@ -211,14 +228,17 @@ def install(
 
 def refresh_install(session: Session, settings: Settings, admin: AdminSession) -> ShopifyIntegration | None:
     """On opening the app: the shop's integration, re-installed by token exchange when it has no
-    usable tokens (first open after an uninstall, expired refresh token). None: not linked yet."""
+    usable tokens (first open after an uninstall, expired refresh token, tokens or property secret
+    unreadable after a change of `LUNEO_SECRET_KEY`). None: not linked yet."""
     row = integration_for_shop(session, admin.shop_domain)
     if row is None:
         return None
     usable = (
         row.status == ACTIVE
-        and row.refresh_token_enc is not None
         and (row.refresh_token_expires_at is None or row.refresh_token_expires_at > utcnow())
+        and _readable(settings, row.refresh_token_enc)
+        and _readable(settings, row.access_token_enc)
+        and _readable(settings, row.property_secret_enc)
     )
     if not usable:
         install(session, settings, admin.shop_domain, row.brand_id, exchange_token(settings, admin))
@@ -239,19 +259,19 @@ def access_token(db: Database, settings: Settings, brand_id: str, integration_id
         if row is None:
             raise NotFoundError("integration", integration_id)
         if _fresh(row):
-            return crypto.decrypt(settings, row.access_token_enc or "")
+            return _decrypt_stored(settings, row.access_token_enc or "")
     with db.transaction() as s:
         bind_tenant(s, brand_id)
         row = s.execute(
             select(ShopifyIntegration).where(ShopifyIntegration.id == integration_id).with_for_update()
         ).scalar_one()
         if _fresh(row):
-            return crypto.decrypt(settings, row.access_token_enc or "")
+            return _decrypt_stored(settings, row.access_token_enc or "")
         if row.status != ACTIVE or not row.refresh_token_enc:
             raise DomainError(ShopifyErrorCode.REINSTALL_REQUIRED, "Open the Luneo app in Shopify again.")
         current = {
             "shop": row.shop_domain.removesuffix(".myshopify.com"),
-            "refresh_token": crypto.decrypt(settings, row.refresh_token_enc),
+            "refresh_token": _decrypt_stored(settings, row.refresh_token_enc),
             "expires": _iso(row.access_token_expires_at),
             "refresh_token_expires": _iso(row.refresh_token_expires_at),
             "access_mode": "offline",
@@ -347,9 +367,22 @@ def line_properties(settings: Settings, secret: str, snapshot: Any) -> dict[str,
 
 
 def property_secret(settings: Settings, row: ShopifyIntegration) -> str:
+    """The shop's property-signing secret; 409 `shopify_reinstall_required` when it cannot be
+    decrypted (`LUNEO_SECRET_KEY` changed): opening the app replaces it (see `install`)."""
     if not row.property_secret_enc:
         raise DomainError(ShopifyErrorCode.SHOP_NOT_INSTALLED, "The shop is not installed.")
-    return crypto.decrypt(settings, row.property_secret_enc)
+    return _decrypt_stored(settings, row.property_secret_enc)
+
+
+def _decrypt_stored(settings: Settings, token: str) -> str:
+    try:
+        return crypto.decrypt(settings, token)
+    except ValueError:
+        raise DomainError(
+            ShopifyErrorCode.REINSTALL_REQUIRED,
+            "Luneo's stored Shopify secrets are unreadable (server key changed): open the Luneo app "
+            "in Shopify again.",
+        ) from None
 
 
 # --------------------------------------------------------------------------- app proxy

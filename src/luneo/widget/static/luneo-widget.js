@@ -478,8 +478,12 @@ class LuneoPersonalizer extends HTMLElement {
 
   inputsKey() { return this.config ? JSON.stringify(this.payload()) : null; }
 
-  // The inputs changed (or are about to): every answer in flight is stale from now on.
-  invalidate() { this.seq++; this.specHash = null; this.specKey = null; this.abandon?.(); this.updateReady(); }
+  // The inputs changed (or are about to): every answer in flight is stale from now on, and so is
+  // a proof on screen (a refused design's findings leave with it).
+  invalidate() {
+    this.seq++; this.specHash = null; this.specKey = null; this.abandon?.();
+    this.proofBox?.remove(); this.proofBox = null; this.updateReady();
+  }
 
   // Debounced (80 ms) while the shopper types; the first change after a pause goes at once.
   schedule(delay = 80) {
