@@ -775,10 +775,12 @@ def pay_offline(
     currency: str | None,
     note: str | None,
     actor: str | None,
+    notify: bool = True,
 ) -> None:
     """Mark a pending order paid by hand: money received outside any provider. The amount (minor
     units), currency and a note are required (422 `offline_payment_required`) and must be the order's
-    total (422 `offline_payment_mismatch`); the payment is recorded (provider `offline`) and audited."""
+    total (422 `offline_payment_mismatch`); the payment is recorded (provider `offline`) and audited.
+    `notify=False` skips the confirmation email (a sales channel that already emailed its buyer)."""
     from luneo.payments import public as payments
 
     given = {"amount": amount, "currency": currency, "note": (note or "").strip() or None}
@@ -808,7 +810,13 @@ def pay_offline(
         actor=actor,
     )
     mark_paid(
-        session, order, payment_id=payment.id, payment_ref=payment.payment_ref, actor=actor, note=note.strip()
+        session,
+        order,
+        payment_id=payment.id,
+        payment_ref=payment.payment_ref,
+        actor=actor,
+        note=note.strip(),
+        notify=notify,
     )
 
 
@@ -823,15 +831,16 @@ def transition(
     carrier: str | None = None,
     amount: int | None = None,
     currency: str | None = None,
+    notify: bool = True,
 ) -> Order:
     """Move an order along the status machine (409 `invalid_transition` otherwise), with side effects:
-    paid → an offline payment (see `pay_offline`) + confirmation + `order.paid`; cancelled → coupon
-    use released, captured payment refunded; refunded → captured payment refunded + `order.refunded`;
-    shipped → `order_shipped` email."""
+    paid → an offline payment (see `pay_offline`) + confirmation (unless `notify` is False) +
+    `order.paid`; cancelled → coupon use released, captured payment refunded; refunded → captured
+    payment refunded + `order.refunded`; shipped → `order_shipped` email."""
     order = get_order(session, order_id, lock=True)
     check_transition(order.status, to)
     if to == "paid":
-        pay_offline(session, order, amount=amount, currency=currency, note=note, actor=actor)
+        pay_offline(session, order, amount=amount, currency=currency, note=note, actor=actor, notify=notify)
         return order
     if to == "refunded":
         _refund_payment(session, order)

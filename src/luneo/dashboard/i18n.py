@@ -8,19 +8,16 @@ so `make run` has nothing to build. Extract new messages with
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 from babel.dates import format_datetime as babel_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, get_currency_precision
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 from fastapi import Request
 
-from luneo.platform.languages import best_language
+from luneo.platform.languages import best_language, po_translations
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES: tuple[tuple[str, str], ...] = (("en", "English"), ("fr", "Français"))
@@ -35,23 +32,7 @@ def translations(locale: str) -> NullTranslations:
     Every `*.po` file of the locale's folder is read (one per dashboard area: `messages.po`,
     `orders.po`, …) and merged into one catalogue.
     """
-    files = sorted((LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po"))
-    if not files:
-        return NullTranslations()
-    merged: Translations | None = None
-    for po in files:
-        with po.open("rb") as f:
-            catalog = read_po(f, locale=locale)
-        buf = io.BytesIO()
-        write_mo(buf, catalog)
-        buf.seek(0)
-        part = Translations(fp=buf)
-        if merged is None:
-            merged = part
-        else:
-            merged.merge(part)
-    assert merged is not None
-    return merged
+    return po_translations(LOCALES_DIR, locale)
 
 
 def negotiate(request: Request) -> str:

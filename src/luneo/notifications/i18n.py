@@ -8,15 +8,14 @@ and a unit test fails while one has no French translation.
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from luneo.platform.languages import po_translations
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -38,20 +37,7 @@ def pick_language(*candidates: object) -> str:
 @lru_cache(maxsize=4)
 def translations(lang: str) -> NullTranslations:
     """The gettext catalogue of `lang` (a no-op for English or a language without PO files)."""
-    files = sorted((LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po"))
-    merged: Translations | None = None
-    for po in files:
-        with po.open("rb") as f:
-            catalog = read_po(f, locale=lang)
-        buf = io.BytesIO()
-        write_mo(buf, catalog)
-        buf.seek(0)
-        part = Translations(fp=buf)
-        if merged is None:
-            merged = part
-        else:
-            merged.merge(part)
-    return merged if merged is not None else NullTranslations()
+    return po_translations(LOCALES_DIR, lang)
 
 
 def extract() -> Catalog:

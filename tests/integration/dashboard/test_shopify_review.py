@@ -76,6 +76,13 @@ def test_held_order_is_listed_with_its_reasons_and_approved_into_production(
         bind_tenant(s, brand_a.id)
         actions = [a.action for a in s.execute(select(AuditEvent)).scalars()]
     assert "payment.offline_recorded" in actions
+    # Shopify emailed the buyer at checkout: approving sends no second confirmation.
+    from luneo.notifications.models import EmailMessage
+
+    with get_db().transaction(write=False) as s:
+        bind_tenant(s, brand_a.id)
+        templates = [m.template for m in s.execute(select(EmailMessage)).scalars()]
+    assert "order_confirmation" not in templates
     # No longer listed; approving again is refused (409), not a second payment.
     assert "#1042" not in client.get("/dashboard/integrations/shopify").text
     again = post(client, approve, csrf, {"note": "again"})

@@ -414,3 +414,30 @@ def test_webhook_body_naming_another_shop_is_refused(client, brand_a, fake):
     r = webhook(client, "shop/redact", {"shop_domain": "victim.myshopify.com"}, event_id="ev-x")
     assert r.status_code == 400
     assert deliveries() == []
+
+
+def test_the_link_page_speaks_the_admins_language(client, settings, fake):
+    token = session_token(KEY, SECRET, "frshop.myshopify.com")
+    r = client.get(
+        "/shopify/app", params={"id_token": token, "host": "abc", "locale": "fr-FR"}, follow_redirects=False
+    )
+    assert r.status_code == 200, r.text
+    assert '<html lang="fr">' in r.text and "Relier frshop.myshopify.com à Luneo" in r.text
+    assert "Créer la marque" in r.text and "Link " not in r.text
+    ticket = r.text.split('name="ticket" value="')[1].split('"')[0]
+    # A refusal re-renders the page in the same language, with the reason.
+    r = client.post(
+        "/shopify/app/link",
+        data={
+            "ticket": ticket,
+            "action": "signin",
+            "email": "nobody@x.example",
+            "password": "x",
+            "lang": "fr",
+        },
+    )
+    assert r.status_code == 400 and 'role="alert"' in r.text and "Se connecter et relier" in r.text
+    # Without a locale, the browser's language decides; English is the default.
+    token = session_token(KEY, SECRET, "enshop.myshopify.com")
+    r = client.get("/shopify/app", params={"id_token": token, "host": "abc"}, follow_redirects=False)
+    assert '<html lang="en">' in r.text and "Link enshop.myshopify.com to Luneo" in r.text

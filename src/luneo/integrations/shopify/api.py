@@ -5,7 +5,6 @@ Each is authenticated by its origin (service): session token, proxy signature, w
 
 from __future__ import annotations
 
-import html
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +15,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from luneo.design.model import DesignSpec
-from luneo.integrations.shopify import client, service
+from luneo.integrations.shopify import client, link_page, service
 from luneo.integrations.shopify.error_codes import ShopifyErrorCode
 from luneo.integrations.shopify.schemas import (
     AdminStatusOut,
@@ -72,7 +71,8 @@ def app_home(request: Request) -> Response:
         response: Response = _dashboard(request)
     else:
         ticket = service.link_ticket(settings, admin.shop_domain, service.exchange_token(settings, admin))
-        response = HTMLResponse(_link_page(admin.shop_domain, ticket))
+        lang = link_page.language(request.query_params.get("locale"), request.headers.get("accept-language"))
+        response = HTMLResponse(link_page.render(admin.shop_domain, ticket, lang))
     for name in ("Content-Security-Policy", "Link"):
         if name in admin.response_headers:
             response.headers[name] = admin.response_headers[name]
@@ -88,26 +88,6 @@ def patch_id_token(request: Request) -> Response:
     return Response(result.response.body, status_code=result.response.status, headers=result.response.headers)
 
 
-def _link_page(shop: str, ticket: str, error: str | None = None) -> str:
-    s, t = html.escape(shop), html.escape(ticket)
-    alert = f'<p role="alert">{html.escape(error)}</p>' if error else ""
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>Link {s} to Luneo</title></head>
-<body><main><h1>Link {s} to Luneo</h1>{alert}
-<section><h2>New Luneo brand</h2><form method="post" action="/shopify/app/link">
-<input type="hidden" name="ticket" value="{t}"><input type="hidden" name="action" value="create">
-<label>Brand name <input name="brand_name" required maxlength="200"></label>
-<label>Email <input name="email" type="email" required autocomplete="email"></label>
-<label>Password <input name="password" type="password" required autocomplete="new-password"></label>
-<button type="submit">Create the brand</button></form></section>
-<section><h2>Existing Luneo brand</h2><form method="post" action="/shopify/app/link">
-<input type="hidden" name="ticket" value="{t}"><input type="hidden" name="action" value="signin">
-<label>Email <input name="email" type="email" required autocomplete="email"></label>
-<label>Password <input name="password" type="password" required autocomplete="current-password"></label>
-<label>Brand (slug, if you have several) <input name="brand"></label>
-<button type="submit">Sign in and link</button></form></section></main></body></html>"""
-
-
 @router.post("/app/link")
 def link_shop(
     request: Request,
@@ -117,6 +97,7 @@ def link_shop(
     password: str = Form(max_length=500),
     brand_name: str = Form(default="", max_length=200),
     brand: str = Form(default="", max_length=64),
+    lang: str = Form(default="en", max_length=16),
 ) -> Response:
     """Link the shop of a link ticket to a new brand (sign-up) or to one the person administers."""
     settings = get_settings()
@@ -146,7 +127,8 @@ def link_shop(
             service.install(s, settings, domain, brand_id, token)
     except (DomainError, jwt.PyJWTError) as exc:
         message = getattr(exc, "detail", None) or "The shop could not be linked."
-        return HTMLResponse(_link_page(domain, ticket, str(message)), status_code=400)
+        page = link_page.render(domain, ticket, link_page.language(lang, None), str(message))
+        return HTMLResponse(page, status_code=400)
     return _dashboard(request)
 
 

@@ -439,6 +439,7 @@ def approve_held_order(session: Session, order_id: str, *, actor: str | None, no
         note=f"{text}: {note.strip()}" if note.strip() else text,
         amount=order.total_cents,
         currency=order.currency,
+        notify=False,  # Shopify has emailed the buyer already
     )
     rec.status = ORDER_ACCEPTED
     return order
